@@ -1,0 +1,117 @@
+//! Server configuration: command-line flags, each with an environment-variable twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::room::SimConfig;
+
+/// ballroom: server-authoritative physics rooms over WebSocket, with a plain broadcast
+/// fallback for scenes written for a generic broadcast server.
+#[derive(Parser, Clone, Debug)]
+#[command(version, about)]
+pub struct Config {
+    /// Address to listen on (WebSocket rooms and plain HTTP on the same port).
+    #[arg(long, env = "BALLROOM_ADDR", default_value = "0.0.0.0:8080")]
+    pub addr: SocketAddr,
+
+    /// Physics steps per second in every room.
+    #[arg(long, env = "BALLROOM_TICK_RATE", default_value_t = 60.0, value_parser = rate)]
+    pub tick_rate: f64,
+
+    /// Snapshots per second while anything moves (at rest: at most 1 per second).
+    #[arg(long, env = "BALLROOM_SNAPSHOT_RATE", default_value_t = 20.0, value_parser = rate)]
+    pub snapshot_rate: f64,
+
+    /// Scene for rooms whose first client does not pick one with `?scene=`.
+    #[arg(long, env = "BALLROOM_SCENE", default_value = "kickballs")]
+    pub scene: String,
+
+    /// `physics`: rooms run their scene. `broadcast`: no physics anywhere; every room is a
+    /// relay (a drop-in for a generic broadcast server).
+    #[arg(long, env = "BALLROOM_MODE", value_enum, default_value_t = Mode::Physics)]
+    pub mode: Mode,
+
+    /// Directory whose `scenes/*.json` add to or override the built-in scenes.
+    #[arg(long, env = "BALLROOM_ASSETS")]
+    pub assets: Option<PathBuf>,
+
+    /// Seconds a room is kept after its last client leaves.
+    #[arg(long, env = "BALLROOM_ROOM_LINGER", default_value = "30", value_parser = seconds)]
+    pub room_linger: Duration,
+
+    /// Largest accepted WebSocket message, in bytes; a larger one closes the
+    /// connection with code 1009.
+    #[arg(long, env = "BALLROOM_MAX_MESSAGE_SIZE", default_value_t = 64 * 1024)]
+    pub max_message_size: usize,
+
+    /// Messages (other than snapshots) queued for one client before it is disconnected
+    /// as too slow. Snapshots never queue: a client only ever has the latest one pending.
+    #[arg(long, env = "BALLROOM_CLIENT_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub client_queue: u32,
+
+    /// Most ticks a room runs back to back to catch up after a stall; time beyond
+    /// that is dropped (and logged) rather than replayed.
+    #[arg(long, env = "BALLROOM_MAX_CATCH_UP", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_catch_up: u32,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Physics,
+    Broadcast,
+}
+
+impl Config {
+    /// The embedded defaults, as if run with no flags and no environment.
+    pub fn defaults() -> Config {
+        Config::parse_from(["ballroom"])
+    }
+
+    pub fn sim(&self) -> SimConfig {
+        SimConfig {
+            tick_rate: self.tick_rate,
+            snapshot_rate: self.snapshot_rate.min(self.tick_rate),
+        }
+    }
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= 1000.0 {
+        Ok(v)
+    } else {
+        Err("must be a number above 0 and at most 1000".into())
+    }
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    Duration::try_from_secs_f64(v).map_err(|e| format!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_docs() {
+        let c = Config::defaults();
+        assert_eq!(c.addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!((c.tick_rate, c.snapshot_rate), (60.0, 20.0));
+        assert_eq!(c.scene, "kickballs");
+        assert_eq!(c.mode, Mode::Physics);
+        assert_eq!(c.room_linger, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_rates_are_refused() {
+        assert!(Config::try_parse_from(["b", "--tick-rate", "0"]).is_err());
+        assert!(Config::try_parse_from(["b", "--tick-rate", "NaN"]).is_err());
+        assert!(Config::try_parse_from(["b", "--room-linger", "-1"]).is_err());
+        let c = Config::try_parse_from(["b", "--tick-rate", "30", "--mode", "broadcast"]).unwrap();
+        assert_eq!((c.tick_rate, c.mode), (30.0, Mode::Broadcast));
+    }
+}

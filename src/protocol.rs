@@ -1,0 +1,330 @@
+//! The wire protocol: every type that crosses the WebSocket, and the only code that
+//! knows how it is encoded.
+//!
+//! Incoming text frames are *classified* ([`classify_text`]): a JSON object whose string
+//! `type` names a client command is decoded into a [`Command`]; a frame whose `type` is
+//! one the server emits (or a malformed command) is rejected with a [`ProtocolError`];
+//! everything else is relayed verbatim (the broadcast fallback). Outgoing messages are
+//! built as [`ServerMsg`] values and encoded once with [`encode`], so one snapshot is one
+//! buffer shared by every recipient.
+//!
+//! Vectors are accepted as `[x,y,z]` or `{"x":..,"y":..,"z":..}` (quaternions likewise with
+//! `w`) and always sent as arrays. Non-finite numbers never leave the decoder.
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::scene::Scene;
+
+/// Server-wide unique id of one connection.
+pub type ClientId = u64;
+/// Id of a ball within its scene.
+pub type BallId = u32;
+
+/// The WebSocket subprotocol a protocol client may request.
+pub const SUBPROTOCOL: &str = "ballroom.v1";
+
+/// Command types a client may send (`type` field).
+pub const COMMAND_TYPES: &[&str] = &["kick", "player", "ping", "state"];
+
+/// Types only the server emits. A client frame with one of these `type`s that is not a
+/// valid command is rejected and never relayed, so nobody can spoof the server.
+pub const SERVER_TYPES: &[&str] = &[
+    "welcome", "snapshot", "kick", "player", "joined", "left", "pong", "error", "match",
+];
+
+/// A three-component vector on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Vec3(pub [f32; 3]);
+
+/// A quaternion `[x, y, z, w]` on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Quat(pub [f32; 4]);
+
+impl Quat {
+    pub const IDENTITY: Quat = Quat([0.0, 0.0, 0.0, 1.0]);
+}
+
+/// A decoded, finite client command.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Apply `impulse` (N·s) to `ball` on the next tick, at `point` (world space) if given.
+    Kick {
+        ball: BallId,
+        impulse: Vec3,
+        #[serde(default)]
+        point: Option<Vec3>,
+        #[serde(default)]
+        seq: Option<u64>,
+    },
+    /// The player's avatar pose (feet position).
+    Player {
+        position: Vec3,
+        #[serde(default)]
+        rotation: Option<Quat>,
+    },
+    /// Clock sync: answered with `pong` carrying `t` back.
+    Ping {
+        #[serde(default)]
+        t: serde_json::Value,
+    },
+    /// Ask for an immediate full snapshot.
+    State,
+}
+
+/// What to do with one incoming frame.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A valid server command.
+    Command(Command),
+    /// Not ours: relay it verbatim to the room.
+    Relay,
+    /// Rejected: answer the sender with an error, relay nothing.
+    Reject(ProtocolError),
+}
+
+/// Why a client frame was rejected by the decoder.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("invalid `{kind}` command: {detail}")]
+    BadCommand { kind: String, detail: String },
+    #[error("`{0}` is a server message type and cannot be sent by a client")]
+    ReservedType(String),
+}
+
+impl ProtocolError {
+    /// The stable machine-readable code sent in `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProtocolError::BadCommand { detail, .. } if detail.contains("not finite") => {
+                "non_finite"
+            }
+            ProtocolError::BadCommand { .. } => "bad_command",
+            ProtocolError::ReservedType(_) => "reserved_type",
+        }
+    }
+}
+
+/// Classify one incoming text frame: command, relay, or reject.
+pub fn classify_text(text: &str) -> Inbound {
+    // Cheap pre-check: only a JSON object can be a command.
+    if !text.trim_start().starts_with('{') {
+        return Inbound::Relay;
+    }
+    let kind = match serde_json::from_str::<TypeProbe>(text) {
+        Ok(TypeProbe {
+            kind: Some(TypeField::Name(kind)),
+        }) => kind,
+        // Not JSON, no `type`, or a non-string `type` (the scenes' numeric types): relay.
+        _ => return Inbound::Relay,
+    };
+    if COMMAND_TYPES.contains(&kind.as_ref()) {
+        return match serde_json::from_str::<Command>(text) {
+            Ok(cmd) => Inbound::Command(cmd),
+            Err(e) => Inbound::Reject(ProtocolError::BadCommand {
+                kind: kind.into_owned(),
+                detail: e.to_string(),
+            }),
+        };
+    }
+    if SERVER_TYPES.contains(&kind.as_ref()) {
+        return Inbound::Reject(ProtocolError::ReservedType(kind.into_owned()));
+    }
+    Inbound::Relay
+}
+
+#[derive(Deserialize)]
+struct TypeProbe<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<TypeField<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TypeField<'a> {
+    Name(#[serde(borrow)] Cow<'a, str>),
+    #[allow(dead_code)]
+    Other(IgnoredAny),
+}
+
+// ---------------------------------------------------------------------------------------
+// Server → client messages
+
+/// The state of one ball in a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BallState {
+    pub id: BallId,
+    /// Position of the centre (m).
+    pub p: Vec3,
+    /// Rotation quaternion `[x,y,z,w]`.
+    pub q: Quat,
+    /// Linear velocity (m/s).
+    pub v: Vec3,
+    /// Angular velocity (rad/s).
+    pub w: Vec3,
+    pub sleeping: bool,
+}
+
+/// An authoritative snapshot of a room's balls.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub tick: u64,
+    /// Room clock in seconds (`tick / tick_rate`).
+    pub time: f64,
+    pub balls: Vec<BallState>,
+    /// Per client, the `seq` of the last kick of theirs that has been applied.
+    pub acks: BTreeMap<ClientId, u64>,
+}
+
+/// A kick the server applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KickEvent {
+    pub client: ClientId,
+    pub ball: BallId,
+    pub impulse: Vec3,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<Vec3>,
+    pub tick: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// A message from the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg<'a> {
+    Welcome {
+        client: ClientId,
+        room: &'a str,
+        tick: u64,
+        time: f64,
+        tick_rate: f64,
+        snapshot_rate: f64,
+        echo: bool,
+        clients: Vec<ClientId>,
+        /// The scene description, in the scene-file format (see `docs/PROTOCOL.md`).
+        scene: &'a Scene,
+    },
+    Snapshot(&'a Snapshot),
+    Kick(&'a KickEvent),
+    Joined {
+        client: ClientId,
+    },
+    Left {
+        client: ClientId,
+    },
+    Player {
+        client: ClientId,
+        position: Vec3,
+        rotation: Quat,
+    },
+    Pong {
+        t: &'a serde_json::Value,
+        tick: u64,
+        server_time: f64,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
+}
+
+/// Encode a server message as the text of one frame.
+pub fn encode(msg: &ServerMsg<'_>) -> String {
+    // Serialization of these types cannot fail: every map key is a string or an integer
+    // and every number is finite.
+    serde_json::to_string(msg).expect("server messages always serialize")
+}
+
+// ---------------------------------------------------------------------------------------
+// Vector codecs: arrays or {x,y,z[,w]} objects in, arrays out, finite only.
+
+fn finite<E: de::Error>(v: f64, what: &str) -> Result<f32, E> {
+    let f = v as f32;
+    if v.is_finite() && f.is_finite() {
+        Ok(f)
+    } else {
+        Err(E::custom(format_args!("{what} component is not finite")))
+    }
+}
+
+struct ComponentsVisitor<const N: usize>(&'static str);
+
+impl<'de, const N: usize> Visitor<'de> for ComponentsVisitor<N> {
+    type Value = [f32; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a {} as an array of {N} numbers or an object", self.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = [0.0; N];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let v: f64 = seq
+                .next_element()?
+                .ok_or_else(|| de::Error::invalid_length(i, &self))?;
+            *slot = finite(v, self.0)?;
+        }
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(N + 1, &self));
+        }
+        Ok(out)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        const NAMES: [&str; 4] = ["x", "y", "z", "w"];
+        let mut out = [None; N];
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match NAMES[..N].iter().position(|n| *n == key) {
+                Some(i) => out[i] = Some(finite(map.next_value::<f64>()?, self.0)?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let mut res = [0.0; N];
+        for i in 0..N {
+            res[i] = out[i].ok_or_else(|| de::Error::missing_field(NAMES[i]))?;
+        }
+        Ok(res)
+    }
+}
+
+impl<'de> Deserialize<'de> for Vec3 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ComponentsVisitor::<3>("vector"))
+            .map(Vec3)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let [x, y, z, w] = d.deserialize_any(ComponentsVisitor::<4>("quaternion"))?;
+        let norm = (x * x + y * y + z * z + w * w).sqrt();
+        if !(norm > 1e-6 && norm.is_finite()) {
+            return Err(de::Error::custom("quaternion has zero length"));
+        }
+        Ok(Quat([x / norm, y / norm, z / norm, w / norm]))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Plain HTTP
+
+/// One row of `GET /rooms`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoomSummary {
+    pub room: String,
+    pub scene: String,
+    pub clients: usize,
+    pub tick: u64,
+}
+
+/// The body of `GET /rooms`.
+pub fn encode_rooms(rooms: &[RoomSummary]) -> String {
+    serde_json::to_string(rooms).expect("room summaries always serialize")
+}

@@ -1,0 +1,366 @@
+//! Scenes: the data files in `assets/scenes/` that describe a room's world.
+//!
+//! The built-in scenes are embedded in the binary at build time; `--assets DIR` loads
+//! `DIR/scenes/*.json` at start-up, adding scenes or overriding built-ins of the same name.
+//! A scene is validated once when loaded, so a room never meets a bad one. The same
+//! structure, serialized, is the `scene` field of the `welcome` message.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::protocol::BallId;
+
+/// Built-in scenes: (name, JSON text).
+const BUILTIN: &[(&str, &str)] = &[
+    ("kickballs", include_str!("../assets/scenes/kickballs.json")),
+    ("football", include_str!("../assets/scenes/football.json")),
+    ("relay", include_str!("../assets/scenes/relay.json")),
+];
+
+/// A world description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// m/s².
+    #[serde(default = "default_gravity")]
+    pub gravity: [f32; 3],
+    /// Largest accepted kick impulse magnitude (N·s).
+    #[serde(default = "default_max_impulse")]
+    pub max_impulse: f32,
+    /// A ball whose centre falls below this height is put back at its spawn point.
+    #[serde(default = "default_respawn_below")]
+    pub respawn_below: f32,
+    /// The capsule that stands for each player who reports a position.
+    #[serde(default)]
+    pub player: PlayerShape,
+    /// Fixed colliders: ground, walls, and sensors (such as goal mouths).
+    #[serde(default)]
+    pub statics: Vec<StaticCollider>,
+    #[serde(default)]
+    pub balls: Vec<Ball>,
+}
+
+impl Scene {
+    /// A scene with no balls has nothing to simulate: its rooms are pure relays.
+    pub fn has_physics(&self) -> bool {
+        !self.balls.is_empty()
+    }
+}
+
+/// A player's collider: a vertical capsule standing on the reported feet position.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayerShape {
+    pub radius: f32,
+    pub height: f32,
+}
+
+impl Default for PlayerShape {
+    fn default() -> Self {
+        PlayerShape {
+            radius: 0.35,
+            height: 1.8,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticCollider {
+    /// Optional label (goal sensors are named, for instance `goal_blue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub shape: Shape,
+    pub position: [f32; 3],
+    /// `[x, y, z, w]`.
+    #[serde(default = "identity")]
+    pub rotation: [f32; 4],
+    /// A sensor detects overlaps but does not collide.
+    #[serde(default)]
+    pub sensor: bool,
+    #[serde(default = "default_friction")]
+    pub friction: f32,
+    #[serde(default = "default_static_restitution")]
+    pub restitution: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Shape {
+    Cuboid { half_extents: [f32; 3] },
+    Ball { radius: f32 },
+    /// Vertical (along y).
+    Capsule { half_height: f32, radius: f32 },
+    /// Vertical (along y).
+    Cylinder { half_height: f32, radius: f32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ball {
+    pub id: BallId,
+    /// m.
+    pub radius: f32,
+    /// kg.
+    pub mass: f32,
+    /// Spawn position of the centre.
+    pub position: [f32; 3],
+    #[serde(default = "default_damping")]
+    pub linear_damping: f32,
+    #[serde(default = "default_damping")]
+    pub angular_damping: f32,
+    #[serde(default = "default_friction")]
+    pub friction: f32,
+    #[serde(default = "default_ball_restitution")]
+    pub restitution: f32,
+}
+
+fn default_gravity() -> [f32; 3] {
+    [0.0, -9.82, 0.0]
+}
+fn default_max_impulse() -> f32 {
+    150.0
+}
+fn default_respawn_below() -> f32 {
+    -20.0
+}
+fn identity() -> [f32; 4] {
+    [0.0, 0.0, 0.0, 1.0]
+}
+fn default_friction() -> f32 {
+    0.5
+}
+fn default_static_restitution() -> f32 {
+    0.5
+}
+fn default_ball_restitution() -> f32 {
+    0.6
+}
+fn default_damping() -> f32 {
+    0.4
+}
+
+/// A scene file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    #[error("scene file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("scene `{name}`: {source}")]
+    Parse {
+        name: String,
+        source: serde_json::Error,
+    },
+    #[error("scene `{name}`: {problem}")]
+    Invalid { name: String, problem: String },
+}
+
+impl Scene {
+    /// Parse and validate a scene; `name` is the file stem it must declare.
+    pub fn from_json(name: &str, text: &str) -> Result<Scene, SceneError> {
+        let scene: Scene = serde_json::from_str(text).map_err(|source| SceneError::Parse {
+            name: name.to_owned(),
+            source,
+        })?;
+        let invalid = |problem: String| SceneError::Invalid {
+            name: name.to_owned(),
+            problem,
+        };
+        if scene.name != name {
+            return Err(invalid(format!(
+                "declares name `{}` but its file is `{name}.json`",
+                scene.name
+            )));
+        }
+        scene.validate().map_err(invalid)?;
+        Ok(scene)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let finite = |what: &str, xs: &[f32]| {
+            if xs.iter().all(|x| x.is_finite()) {
+                Ok(())
+            } else {
+                Err(format!("{what} has a non-finite number"))
+            }
+        };
+        let positive = |what: &str, x: f32| {
+            if x.is_finite() && x > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{what} must be a positive number, got {x}"))
+            }
+        };
+        finite("gravity", &self.gravity)?;
+        positive("max_impulse", self.max_impulse)?;
+        finite("respawn_below", &[self.respawn_below])?;
+        positive("player.radius", self.player.radius)?;
+        if self.player.height.partial_cmp(&(2.0 * self.player.radius)) != Some(std::cmp::Ordering::Greater) {
+            return Err("player.height must exceed twice player.radius".into());
+        }
+        for (i, s) in self.statics.iter().enumerate() {
+            let what = format!("statics[{i}]");
+            finite(&what, &s.position)?;
+            finite(&what, &s.rotation)?;
+            if s.rotation.iter().map(|x| x * x).sum::<f32>() < 1e-6 {
+                return Err(format!("{what}.rotation has zero length"));
+            }
+            match s.shape {
+                Shape::Cuboid { half_extents } => {
+                    for h in half_extents {
+                        positive(&format!("{what}.half_extents"), h)?;
+                    }
+                }
+                Shape::Ball { radius } => positive(&format!("{what}.radius"), radius)?,
+                Shape::Capsule {
+                    half_height,
+                    radius,
+                }
+                | Shape::Cylinder {
+                    half_height,
+                    radius,
+                } => {
+                    positive(&format!("{what}.half_height"), half_height)?;
+                    positive(&format!("{what}.radius"), radius)?;
+                }
+            }
+        }
+        let mut ids = HashSet::new();
+        for b in &self.balls {
+            let what = format!("ball {}", b.id);
+            if !ids.insert(b.id) {
+                return Err(format!("{what} is declared twice"));
+            }
+            positive(&format!("{what} radius"), b.radius)?;
+            positive(&format!("{what} mass"), b.mass)?;
+            finite(&what, &b.position)?;
+            finite(
+                &what,
+                &[b.linear_damping, b.angular_damping, b.friction, b.restitution],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// All scenes the server can offer, by name.
+#[derive(Clone, Debug)]
+pub struct SceneLibrary {
+    scenes: BTreeMap<String, Arc<Scene>>,
+}
+
+impl SceneLibrary {
+    /// The scenes embedded in the binary.
+    pub fn builtin() -> SceneLibrary {
+        let scenes = BUILTIN
+            .iter()
+            .map(|(name, text)| {
+                let scene = Scene::from_json(name, text)
+                    .unwrap_or_else(|e| panic!("built-in scene is invalid: {e}"));
+                (name.to_string(), Arc::new(scene))
+            })
+            .collect();
+        SceneLibrary { scenes }
+    }
+
+    /// Built-ins plus every `DIR/scenes/*.json`, the latter winning on a name clash.
+    pub fn with_assets(dir: Option<&Path>) -> Result<SceneLibrary, SceneError> {
+        let mut lib = SceneLibrary::builtin();
+        let Some(dir) = dir else { return Ok(lib) };
+        let scenes_dir = dir.join("scenes");
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| SceneError::Io { path, source }
+        };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&scenes_dir)
+            .map_err(io(&scenes_dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let scene = Scene::from_json(&name, &text)?;
+            lib.scenes.insert(name, Arc::new(scene));
+        }
+        Ok(lib)
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Scene>> {
+        self.scenes.get(name).cloned()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.scenes.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_scenes_load_and_match_the_brief() {
+        let lib = SceneLibrary::builtin();
+        assert_eq!(
+            lib.names().collect::<Vec<_>>(),
+            ["football", "kickballs", "relay"]
+        );
+        let k = lib.get("kickballs").unwrap();
+        assert_eq!(k.balls.len(), 3);
+        for b in &k.balls {
+            assert_eq!((b.radius, b.mass), (1.0, 5.0));
+            assert_eq!((b.linear_damping, b.angular_damping), (0.4, 0.4));
+            assert!(b.restitution > 0.0);
+        }
+        assert_eq!(k.gravity, [0.0, -9.82, 0.0]);
+        assert!(k.max_impulse >= 100.0, "must allow the kick scene's 100 N·s");
+        let f = lib.get("football").unwrap();
+        assert_eq!(f.balls.len(), 1);
+        assert_eq!(f.statics.iter().filter(|s| s.sensor).count(), 2);
+        assert!(!lib.get("relay").unwrap().has_physics());
+    }
+
+    #[test]
+    fn bad_scenes_are_refused_with_a_reason() {
+        let err = Scene::from_json("x", r#"{"name":"y"}"#).unwrap_err();
+        assert!(err.to_string().contains("declares name `y`"), "{err}");
+        let err = Scene::from_json(
+            "x",
+            r#"{"name":"x","balls":[{"id":0,"radius":-1,"mass":1,"position":[0,0,0]}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("radius must be a positive"), "{err}");
+        let err = Scene::from_json("x", r#"{"name":"x","bogus":1}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn assets_dir_adds_and_overrides() {
+        let dir = std::env::temp_dir().join(format!("ballroom-scenes-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("scenes")).unwrap();
+        std::fs::write(
+            dir.join("scenes/relay.json"),
+            r#"{"name":"relay","description":"overridden"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("scenes/mine.json"), r#"{"name":"mine"}"#).unwrap();
+        let lib = SceneLibrary::with_assets(Some(&dir)).unwrap();
+        assert_eq!(lib.get("relay").unwrap().description, "overridden");
+        assert!(lib.get("mine").is_some());
+        assert!(lib.get("kickballs").is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,277 @@
+//! One WebSocket connection: the join request it made, its reader loop and its writer
+//! task. It classifies each incoming frame (through [`crate::protocol`]) and forwards it
+//! to its room task; it knows nothing of physics.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use percent_encoding::percent_decode_str;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::{Instrument, debug, info_span};
+
+use super::outbox::{Outbox, outbox, write_loop};
+use super::room_task::{JOIN_TIMEOUT, RoomEvent, RoomHandle, encode};
+use super::Shared;
+use crate::protocol::{ClientId, Inbound, ServerMsg, classify_text};
+
+/// Longest accepted room name (the percent-decoded URL path), in bytes.
+pub const MAX_ROOM_NAME: usize = 256;
+
+/// What a client asked for in its handshake URL and headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    /// The percent-decoded URL path.
+    pub room: String,
+    /// `?scene=`: the scene for a new room.
+    pub scene: Option<String>,
+    /// `?echo=` (default true): receive your own relayed messages.
+    pub echo: bool,
+    /// Opted in to server messages (subprotocol `ballroom.v1`, `?scene=` or `?protocol=json`).
+    pub protocol: bool,
+}
+
+/// A join that cannot be served; the client gets an `error` and a close frame (1008).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JoinError {
+    #[error("room name (URL path) must be valid UTF-8 of at most {MAX_ROOM_NAME} bytes")]
+    BadRoom,
+    #[error("bad query option `{key}={value}`: {expected}")]
+    BadOption {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("unknown scene `{0}`")]
+    UnknownScene(String),
+    #[error("server is shutting down")]
+    ShuttingDown,
+}
+
+impl JoinError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            JoinError::BadRoom => "bad_room",
+            JoinError::BadOption { .. } => "bad_option",
+            JoinError::UnknownScene(_) => "unknown_scene",
+            JoinError::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+impl JoinRequest {
+    /// Parse the request target (`/path?query`); `subprotocol` is whether the client
+    /// offered `ballroom.v1`. Unknown query keys are ignored (scenes add their own).
+    pub fn parse(path: &str, query: Option<&str>, subprotocol: bool) -> Result<Self, JoinError> {
+        let room = percent_decode_str(path)
+            .decode_utf8()
+            .map_err(|_| JoinError::BadRoom)?
+            .into_owned();
+        if room.len() > MAX_ROOM_NAME {
+            return Err(JoinError::BadRoom);
+        }
+        let mut req = JoinRequest {
+            room,
+            scene: None,
+            echo: true,
+            protocol: subprotocol,
+        };
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode_str(value).decode_utf8_lossy();
+            let bad = |expected| JoinError::BadOption {
+                key: key.to_owned(),
+                value: value.to_string(),
+                expected,
+            };
+            match key {
+                "scene" => {
+                    req.scene = Some(value.to_string());
+                    req.protocol = true;
+                }
+                "echo" => {
+                    req.echo = match value.as_ref() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(bad("true or false")),
+                    }
+                }
+                "protocol" => match value.as_ref() {
+                    "json" => req.protocol = true,
+                    _ => return Err(bad("json")),
+                },
+                _ => {}
+            }
+        }
+        Ok(req)
+    }
+}
+
+/// Serve one upgraded WebSocket until either side ends it.
+pub async fn serve<S>(
+    shared: Arc<Shared>,
+    ws: WebSocketStream<S>,
+    request: Result<JoinRequest, JoinError>,
+    peer: std::net::SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let client = shared.next_client_id();
+    let room_name = request.as_ref().map(|r| r.room.clone()).unwrap_or_default();
+    let span = info_span!("conn", client, room = %room_name, %peer);
+    async move {
+        let (sink, mut stream) = ws.split();
+        let (outbox, rx) = outbox(
+            shared.config.client_queue as usize,
+            shared.shutdown.child_token(),
+        );
+        let writer = tokio::spawn(write_loop(sink, rx));
+
+        let joined = match request {
+            Ok(req) => join(&shared, client, &req, &outbox).await,
+            Err(e) => Err(e),
+        };
+        let room = match joined {
+            Ok(room) => room,
+            Err(e) => {
+                debug!(code = e.code(), %e, "join refused");
+                let _ = outbox.send(encode(&ServerMsg::Error {
+                    code: e.code(),
+                    message: &e.to_string(),
+                }));
+                outbox.disconnect(CloseCode::Policy, &e.to_string());
+                let _ = writer.await;
+                return;
+            }
+        };
+        debug!("connected");
+
+        loop {
+            let frame = tokio::select! {
+                _ = outbox.ended() => break,
+                frame = stream.next() => frame,
+            };
+            let event = match frame {
+                None => break,
+                Some(Ok(Message::Text(text))) => match classify_text(&text) {
+                    Inbound::Command(command) => RoomEvent::Command { client, command },
+                    Inbound::Relay => RoomEvent::Relay {
+                        client,
+                        frame: Message::Text(text),
+                    },
+                    Inbound::Reject(e) => {
+                        debug!(code = e.code(), %e, "frame rejected");
+                        let _ = outbox.send(encode(&ServerMsg::Error {
+                            code: e.code(),
+                            message: &e.to_string(),
+                        }));
+                        continue;
+                    }
+                },
+                Some(Ok(frame @ Message::Binary(_))) => RoomEvent::Relay { client, frame },
+                Some(Ok(Message::Close(_))) => {
+                    outbox.disconnect(CloseCode::Normal, "");
+                    break;
+                }
+                Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
+                Some(Err(e)) => {
+                    let (code, reason) = match &e {
+                        WsError::Capacity(_) => (
+                            CloseCode::Size,
+                            format!(
+                                "message too big: the limit is {} bytes",
+                                shared.config.max_message_size
+                            ),
+                        ),
+                        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8 in a text frame".into()),
+                        WsError::Protocol(p) => (CloseCode::Protocol, p.to_string()),
+                        _ => (CloseCode::Abnormal, String::new()),
+                    };
+                    debug!(error = %e, "read failed");
+                    if code != CloseCode::Abnormal {
+                        outbox.disconnect(code, &reason);
+                    }
+                    break;
+                }
+            };
+            tokio::select! {
+                _ = outbox.ended() => break,
+                sent = room.events.send(event) => if sent.is_err() { break },
+            }
+        }
+
+        let _ = room.events.send(RoomEvent::Leave { client }).await;
+        outbox.disconnect(CloseCode::Normal, "");
+        let _ = writer.await;
+        debug!("disconnected");
+    }
+    .instrument(span)
+    .await
+}
+
+/// Join the named room, creating it if needed. A room that closes while we queue
+/// (its linger ran out) is retried with a fresh one.
+async fn join(
+    shared: &Arc<Shared>,
+    client: ClientId,
+    req: &JoinRequest,
+    outbox: &Outbox,
+) -> Result<RoomHandle, JoinError> {
+    let attempt = async {
+        loop {
+            if shared.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
+            let room = shared.room_handle(&req.room, req.scene.as_deref())?;
+            let (accepted, answer) = oneshot::channel();
+            let join = RoomEvent::Join {
+                client,
+                outbox: outbox.clone(),
+                protocol: req.protocol,
+                echo: req.echo,
+                accepted,
+            };
+            if room.events.send(join).await.is_ok() && answer.await.is_ok() {
+                return Ok(room);
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(JOIN_TIMEOUT, attempt)
+        .await
+        .unwrap_or(Err(JoinError::ShuttingDown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_the_decoded_path_and_the_query_carries_options() {
+        let r = JoinRequest::parse("/broadcast/balls%20realm", Some("scene=football&echo=false&x=1"), false)
+            .unwrap();
+        assert_eq!(r.room, "/broadcast/balls realm");
+        assert_eq!(r.scene.as_deref(), Some("football"));
+        assert!(!r.echo && r.protocol);
+
+        let plain = JoinRequest::parse("/cubes", None, false).unwrap();
+        assert!(plain.echo && !plain.protocol);
+        assert!(JoinRequest::parse("/x", Some("protocol=json"), false).unwrap().protocol);
+        assert!(JoinRequest::parse("/x", None, true).unwrap().protocol);
+    }
+
+    #[test]
+    fn bad_join_requests_have_codes() {
+        let e = JoinRequest::parse("/x", Some("echo=maybe"), false).unwrap_err();
+        assert_eq!(e.code(), "bad_option");
+        let e = JoinRequest::parse("/x", Some("protocol=xml"), false).unwrap_err();
+        assert_eq!(e.code(), "bad_option");
+        let e = JoinRequest::parse("/%FF", None, false).unwrap_err();
+        assert_eq!(e, JoinError::BadRoom);
+        let long = format!("/{}", "a".repeat(MAX_ROOM_NAME));
+        assert_eq!(JoinRequest::parse(&long, None, false).unwrap_err(), JoinError::BadRoom);
+    }
+}

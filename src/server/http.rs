@@ -1,0 +1,149 @@
+//! The HTTP/1.1 front of every TCP connection: WebSocket upgrades become room
+//! connections; `GET /healthz` and `GET /rooms` are answered in plain HTTP.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::debug;
+
+use super::Shared;
+use super::connection::{self, JoinRequest};
+use crate::protocol::{self, SUBPROTOCOL};
+
+type Body = Full<Bytes>;
+
+/// Serve one accepted TCP connection.
+pub async fn serve_tcp(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let shutdown = shared.shutdown.clone();
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(shared, peer, req)) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => if let Err(e) = res { debug!(%peer, error = %e, "http connection ended") },
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+        }
+    }
+}
+
+fn route(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    if is_upgrade(&req) {
+        return upgrade(shared, peer, req);
+    }
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
+        (&Method::GET, "/rooms") => json(StatusCode::OK, protocol::encode_rooms(&shared.room_summaries())),
+        _ => text(
+            StatusCode::UPGRADE_REQUIRED,
+            "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
+             plain HTTP serves GET /healthz and GET /rooms\n",
+        ),
+    }
+}
+
+fn is_upgrade(req: &Request<Incoming>) -> bool {
+    let has_token = |name, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    req.method() == Method::GET
+        && has_token(header::CONNECTION, "upgrade")
+        && has_token(header::UPGRADE, "websocket")
+}
+
+fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
+    let headers = req.headers();
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        let mut res = text(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
+        res.headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return res;
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return text(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let subprotocol = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == SUBPROTOCOL);
+    let join = JoinRequest::parse(req.uri().path(), req.uri().query(), subprotocol);
+
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(shared.config.max_message_size))
+        .max_frame_size(Some(shared.config.max_message_size));
+    let tasks = shared.tasks.clone();
+    tasks.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let io = TokioIo::new(upgraded);
+                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
+                connection::serve(shared, ws, join, peer).await;
+            }
+            Err(e) => debug!(%peer, error = %e, "upgrade failed"),
+        }
+    });
+
+    let mut res = Response::new(Body::default());
+    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = res.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
+    );
+    if subprotocol {
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
+    }
+    res
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}

@@ -1,0 +1,333 @@
+//! The room task: the single owner of one room's [`Room`] simulation and member list.
+//!
+//! Connections talk to it only through [`RoomEvent`]s on a bounded channel; it answers
+//! through each member's [`Outbox`]. It ticks the simulation on a [`TickClock`], encodes
+//! each snapshot once and hands the same bytes to every protocol member. It never writes a
+//! socket itself, so a slow client cannot stall a tick.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::sleep_until;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::Shared;
+use super::outbox::Outbox;
+use crate::clock::TickClock;
+use crate::protocol::{self, ClientId, Command, ServerMsg, Snapshot};
+use crate::room::{Room, TickOutput};
+use crate::scene::Scene;
+
+/// Events a room task accepts.
+pub enum RoomEvent {
+    Join {
+        client: ClientId,
+        outbox: Outbox,
+        /// Receives server messages from the start (else only after its first command).
+        protocol: bool,
+        /// Receives its own relayed messages back.
+        echo: bool,
+        accepted: oneshot::Sender<()>,
+    },
+    Leave {
+        client: ClientId,
+    },
+    Command {
+        client: ClientId,
+        command: Command,
+    },
+    /// A frame that is not ours, to relay verbatim.
+    Relay {
+        client: ClientId,
+        frame: Message,
+    },
+}
+
+/// Live figures of a room, readable without asking its task (for `GET /rooms`).
+#[derive(Debug)]
+pub struct RoomInfo {
+    pub scene: String,
+    pub clients: AtomicUsize,
+    pub tick: AtomicU64,
+}
+
+/// How connections reach a room task.
+#[derive(Clone)]
+pub struct RoomHandle {
+    pub id: u64,
+    pub events: mpsc::Sender<RoomEvent>,
+    pub info: Arc<RoomInfo>,
+}
+
+/// Room events that may wait before a sender is held back.
+const ROOM_QUEUE: usize = 1024;
+
+struct Member {
+    outbox: Outbox,
+    protocol: bool,
+    echo: bool,
+}
+
+struct RoomTask {
+    name: String,
+    id: u64,
+    shared: Arc<Shared>,
+    room: Room,
+    members: BTreeMap<ClientId, Member>,
+    info: Arc<RoomInfo>,
+    created: Instant,
+}
+
+/// Start a room task for `name` and return its handle.
+pub fn spawn(shared: &Arc<Shared>, id: u64, name: &str, scene: Arc<Scene>) -> RoomHandle {
+    let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+    let info = Arc::new(RoomInfo {
+        scene: scene.name.clone(),
+        clients: AtomicUsize::new(0),
+        tick: AtomicU64::new(0),
+    });
+    let task = RoomTask {
+        name: name.to_owned(),
+        id,
+        shared: shared.clone(),
+        room: Room::new(scene.clone(), shared.config.sim()),
+        members: BTreeMap::new(),
+        info: info.clone(),
+        created: Instant::now(),
+    };
+    let span = info_span!("room", room = %name, scene = %scene.name);
+    shared.tasks.spawn(task.run(rx).instrument(span));
+    RoomHandle {
+        id,
+        events: tx,
+        info,
+    }
+}
+
+impl RoomTask {
+    async fn run(mut self, mut events: mpsc::Receiver<RoomEvent>) {
+        info!("room opened");
+        let config = &self.shared.config;
+        let physics = self.room.scene().has_physics();
+        let mut clock = TickClock::new(self.created, config.tick_rate, config.max_catch_up);
+        let linger = config.room_linger;
+        let shutdown = self.shared.shutdown.clone();
+        // Created on behalf of a joiner that is about to arrive; if it never does, the
+        // room lingers and closes like any other empty room.
+        let mut empty_since = Some(Instant::now());
+        loop {
+            let linger_deadline = empty_since.map(|t| (t + linger).into());
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = sleep_until(clock.next_deadline().into()), if physics => {
+                    let due = clock.due(Instant::now());
+                    if due.dropped > 0 {
+                        warn!(dropped = due.dropped, ran = due.run, "room fell behind; dropped ticks");
+                    }
+                    for _ in 0..due.run {
+                        let out = self.room.tick();
+                        self.publish(out);
+                    }
+                    self.info.tick.store(self.room.tick_count(), Ordering::Relaxed);
+                }
+                event = events.recv() => match event {
+                    Some(event) => {
+                        self.handle(event);
+                        empty_since = match (self.members.is_empty(), empty_since) {
+                            (true, None) => Some(Instant::now()),
+                            (true, since) => since,
+                            (false, _) => None,
+                        };
+                    }
+                    None => break,
+                },
+                _ = sleep_until(linger_deadline.unwrap_or_else(|| Instant::now().into())), if linger_deadline.is_some() => {
+                    // Close only if no joiner is already queued; `retire` checks under the
+                    // registry lock, so a racing joiner either is queued (and served) or
+                    // finds the room gone and creates a fresh one.
+                    if self.shared.retire_room(&self.name, self.id, || events.is_empty()) {
+                        break;
+                    }
+                    empty_since = Some(Instant::now());
+                }
+            }
+        }
+        self.shared.retire_room(&self.name, self.id, || true);
+        info!(ticks = self.room.tick_count(), "room closed");
+    }
+
+    fn handle(&mut self, event: RoomEvent) {
+        match event {
+            RoomEvent::Join {
+                client,
+                outbox,
+                protocol,
+                echo,
+                accepted,
+            } => {
+                if accepted.send(()).is_err() {
+                    return; // the connection gave up while queued
+                }
+                self.members.insert(
+                    client,
+                    Member {
+                        outbox,
+                        protocol: false,
+                        echo,
+                    },
+                );
+                self.info.clients.store(self.members.len(), Ordering::Relaxed);
+                debug!(client, protocol, echo, "joined");
+                if protocol {
+                    self.promote(client);
+                }
+                let joined = encode(&ServerMsg::Joined { client });
+                self.to_protocol_members(&joined, Some(client));
+            }
+            RoomEvent::Leave { client } => {
+                if self.members.remove(&client).is_none() {
+                    return;
+                }
+                self.room.remove_client(client);
+                self.info.clients.store(self.members.len(), Ordering::Relaxed);
+                debug!(client, "left");
+                let left = encode(&ServerMsg::Left { client });
+                self.to_protocol_members(&left, None);
+            }
+            RoomEvent::Relay { client, frame } => {
+                for (&id, m) in &self.members {
+                    if id != client || m.echo {
+                        let _ = m.outbox.send(frame.clone());
+                    }
+                }
+            }
+            RoomEvent::Command { client, command } => {
+                if !self.members.contains_key(&client) {
+                    return;
+                }
+                self.promote(client);
+                self.command(client, command);
+            }
+        }
+    }
+
+    fn command(&mut self, client: ClientId, command: Command) {
+        match command {
+            Command::Kick {
+                ball,
+                impulse,
+                point,
+                seq,
+            } => {
+                if let Err(reason) = self.room.queue_kick(client, ball, impulse, point, seq) {
+                    debug!(client, code = reason.code(), %reason, "kick rejected");
+                    self.error_to(client, reason.code(), &reason.to_string());
+                }
+            }
+            Command::Player { position, rotation } => {
+                if self.room.scene().has_physics() {
+                    self.room.set_player(client, position);
+                }
+                let msg = encode(&ServerMsg::Player {
+                    client,
+                    position,
+                    rotation: rotation.unwrap_or(protocol::Quat::IDENTITY),
+                });
+                self.to_protocol_members(&msg, Some(client));
+            }
+            Command::Ping { t } => {
+                let msg = encode(&ServerMsg::Pong {
+                    t: &t,
+                    tick: self.room.tick_count(),
+                    server_time: self.created.elapsed().as_secs_f64(),
+                });
+                self.send_to(client, msg);
+            }
+            Command::State => {
+                let snap = encode(&ServerMsg::Snapshot(&self.room.snapshot()));
+                if let Some(m) = self.members.get(&client) {
+                    m.outbox.send_snapshot(snap);
+                }
+            }
+        }
+    }
+
+    /// Make `client` a protocol member: it gets `welcome` and the current snapshot.
+    fn promote(&mut self, client: ClientId) {
+        let Some(member) = self.members.get_mut(&client) else {
+            return;
+        };
+        if member.protocol {
+            return;
+        }
+        member.protocol = true;
+        let echo = member.echo;
+        let config = &self.shared.config;
+        let welcome = encode(&ServerMsg::Welcome {
+            client,
+            room: &self.name,
+            tick: self.room.tick_count(),
+            time: self.created.elapsed().as_secs_f64(),
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.sim().snapshot_rate,
+            echo,
+            clients: self.members.keys().copied().collect(),
+            scene: self.room.scene(),
+        });
+        self.send_to(client, welcome);
+        if self.room.scene().has_physics() {
+            let snap = encode(&ServerMsg::Snapshot(&self.room.snapshot()));
+            if let Some(m) = self.members.get(&client) {
+                m.outbox.send_snapshot(snap);
+            }
+        }
+    }
+
+    fn publish(&mut self, out: TickOutput) {
+        for kick in &out.kicks {
+            let msg = encode(&ServerMsg::Kick(kick));
+            self.to_protocol_members(&msg, None);
+        }
+        if let Some(snapshot) = out.snapshot {
+            self.broadcast_snapshot(&snapshot);
+        }
+    }
+
+    fn broadcast_snapshot(&self, snapshot: &Snapshot) {
+        let msg = encode(&ServerMsg::Snapshot(snapshot));
+        for m in self.members.values().filter(|m| m.protocol) {
+            m.outbox.send_snapshot(msg.clone());
+        }
+    }
+
+    fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>) {
+        for (&id, m) in &self.members {
+            if m.protocol && Some(id) != except {
+                let _ = m.outbox.send(msg.clone());
+            }
+        }
+    }
+
+    fn send_to(&self, client: ClientId, msg: Message) {
+        if let Some(m) = self.members.get(&client) {
+            let _ = m.outbox.send(msg);
+        }
+    }
+
+    fn error_to(&self, client: ClientId, code: &str, message: &str) {
+        self.send_to(client, encode(&ServerMsg::Error { code, message }));
+    }
+}
+
+/// Encode once into a frame whose payload is shared by every clone.
+pub fn encode(msg: &ServerMsg<'_>) -> Message {
+    Message::text(protocol::encode(msg))
+}
+
+/// How long a connection waits for a room to take its join before giving up.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
