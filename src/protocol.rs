@@ -90,6 +90,8 @@ pub enum Inbound {
 /// Why a client frame was rejected by the decoder.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProtocolError {
+    #[error("malformed JSON in a `{kind}` message: {detail}")]
+    BadJson { kind: String, detail: String },
     #[error("invalid `{kind}` command: {detail}")]
     BadCommand { kind: String, detail: String },
     #[error("`{0}` is a server message type and cannot be sent by a client")]
@@ -104,6 +106,7 @@ impl ProtocolError {
                 "non_finite"
             }
             ProtocolError::BadCommand { .. } => "bad_command",
+            ProtocolError::BadJson { .. } => "bad_json",
             ProtocolError::ReservedType(_) => "reserved_type",
         }
     }
@@ -119,8 +122,19 @@ pub fn classify_text(text: &str) -> Inbound {
         Ok(TypeProbe {
             kind: Some(TypeField::Name(kind)),
         }) => kind,
-        // Not JSON, no `type`, or a non-string `type` (the scenes' numeric types): relay.
-        _ => return Inbound::Relay,
+        // No `type`, or a non-string `type` (the example scenes' numeric types): relay.
+        Ok(_) => return Inbound::Relay,
+        // Not JSON. If it plainly meant to be one of ours, say why it failed; any other
+        // text is relayed untouched, as the broadcast server it replaces would.
+        Err(e) => {
+            return match sniff_type(text) {
+                Some(kind) if is_ours(kind) => Inbound::Reject(ProtocolError::BadJson {
+                    kind: kind.to_owned(),
+                    detail: e.to_string(),
+                }),
+                _ => Inbound::Relay,
+            };
+        }
     };
     if COMMAND_TYPES.contains(&kind.as_ref()) {
         return match serde_json::from_str::<Command>(text) {
@@ -135,6 +149,23 @@ pub fn classify_text(text: &str) -> Inbound {
         return Inbound::Reject(ProtocolError::ReservedType(kind.into_owned()));
     }
     Inbound::Relay
+}
+
+fn is_ours(kind: &str) -> bool {
+    COMMAND_TYPES.contains(&kind) || SERVER_TYPES.contains(&kind)
+}
+
+/// In text that failed to parse, the string value of the first `"type": "..."` pair.
+fn sniff_type(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(i) = rest.find("\"type\"") {
+        rest = &rest[i + 6..];
+        let value = rest.trim_start().strip_prefix(':').map(str::trim_start);
+        if let Some(v) = value.and_then(|v| v.strip_prefix('"')) {
+            return v.find('"').map(|end| &v[..end]);
+        }
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -327,4 +358,102 @@ pub struct RoomSummary {
 /// The body of `GET /rooms`.
 pub fn encode_rooms(rooms: &[RoomSummary]) -> String {
     serde_json::to_string(rooms).expect("room summaries always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reject_code(text: &str) -> &'static str {
+        match classify_text(text) {
+            Inbound::Reject(e) => e.code(),
+            other => panic!("{text} was not rejected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn commands_decode_from_arrays_and_objects() {
+        let a = classify_text(r#"{"type":"kick","ball":1,"impulse":[1,2,3],"seq":4}"#);
+        let b = classify_text(r#"{"type":"kick","ball":1,"impulse":{"x":1,"y":2,"z":3},"seq":4}"#);
+        let expected = Command::Kick {
+            ball: 1,
+            impulse: Vec3([1.0, 2.0, 3.0]),
+            point: None,
+            seq: Some(4),
+        };
+        for got in [a, b] {
+            match got {
+                Inbound::Command(c) => assert_eq!(c, expected),
+                other => panic!("{other:?}"),
+            }
+        }
+        match classify_text(r#"{"type":"player","position":[1,0,2],"rotation":{"x":0,"y":0,"z":0,"w":2}}"#) {
+            Inbound::Command(Command::Player { position, rotation }) => {
+                assert_eq!(position, Vec3([1.0, 0.0, 2.0]));
+                assert_eq!(rotation, Some(Quat::IDENTITY), "normalised");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(classify_text(r#"{"type":"state"}"#), Inbound::Command(Command::State)));
+        assert!(matches!(
+            classify_text(r#"{"type":"ping","t":{"any":"thing"}}"#),
+            Inbound::Command(Command::Ping { .. })
+        ));
+    }
+
+    #[test]
+    fn foreign_messages_are_relayed() {
+        for text in [
+            r#"{"cube":3}"#,
+            r#"{"type":1,"user":"a","ball":0,"vector":{"x":0,"y":0,"z":1},"vectorScale":100}"#,
+            r#"{"type":0,"data":{}}"#,
+            r#"{"type":"join","data":{"team":1}}"#,
+            r#"{"type":"Board-fullStateReq","data":null}"#,
+            "hello, not json",
+            "[1,2,3]",
+            "{ not json but no type either",
+        ] {
+            assert!(matches!(classify_text(text), Inbound::Relay), "{text}");
+        }
+    }
+
+    #[test]
+    fn spoofs_and_bad_commands_are_rejected_with_codes() {
+        assert_eq!(reject_code(r#"{"type":"snapshot","tick":1,"balls":[]}"#), "reserved_type");
+        assert_eq!(reject_code(r#"{"type":"welcome"}"#), "reserved_type");
+        assert_eq!(reject_code(r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#), "bad_command");
+        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[0,1]}"#), "bad_command");
+        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#), "bad_command");
+        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#), "non_finite");
+        assert_eq!(reject_code(r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#), "non_finite");
+        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#), "bad_json");
+        assert_eq!(reject_code(r#"{"type": "kick", "ball": }"#), "bad_json");
+        assert_eq!(reject_code(r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#), "bad_command");
+    }
+
+    #[test]
+    fn server_messages_encode_vectors_as_arrays() {
+        let snap = Snapshot {
+            tick: 7,
+            time: 0.5,
+            balls: vec![BallState {
+                id: 0,
+                p: Vec3([1.0, 2.0, 3.0]),
+                q: Quat::IDENTITY,
+                v: Vec3([0.0; 3]),
+                w: Vec3([0.0; 3]),
+                sleeping: true,
+            }],
+            acks: BTreeMap::from([(3, 9)]),
+        };
+        let v: serde_json::Value = serde_json::from_str(&encode(&ServerMsg::Snapshot(&snap))).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"snapshot","tick":7,"time":0.5,"balls":[
+                {"id":0,"p":[1.0,2.0,3.0],"q":[0.0,0.0,0.0,1.0],"v":[0.0,0.0,0.0],"w":[0.0,0.0,0.0],"sleeping":true}
+            ],"acks":{"3":9}})
+        );
+        let e = encode(&ServerMsg::Error { code: "x", message: "y" });
+        assert_eq!(e, r#"{"type":"error","code":"x","message":"y"}"#);
+    }
 }

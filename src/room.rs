@@ -386,3 +386,142 @@ fn shape_builder(shape: &SceneShape) -> ColliderBuilder {
         } => ColliderBuilder::cylinder(half_height, radius),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::SceneLibrary;
+
+    fn room(scene: &str) -> Room {
+        Room::new(SceneLibrary::builtin().get(scene).unwrap(), SimConfig::default())
+    }
+
+    fn ball(snap: &Snapshot, id: BallId) -> &BallState {
+        snap.balls.iter().find(|b| b.id == id).unwrap()
+    }
+
+    /// Tick until every ball sleeps; returns the ticks it took.
+    fn settle(room: &mut Room) -> u64 {
+        for n in 1..=60 * 30 {
+            room.tick();
+            if room.is_at_rest() {
+                return n;
+            }
+        }
+        panic!("balls never fell asleep");
+    }
+
+    #[test]
+    fn a_kick_moves_the_ball_along_the_impulse_on_the_next_tick() {
+        let mut r = room("kickballs");
+        settle(&mut r);
+        let before = r.snapshot();
+        r.queue_kick(9, 1, Vec3([50.0, 0.0, 0.0]), None, Some(4)).unwrap();
+        let out = r.tick();
+        assert!(out.stepped);
+        assert_eq!(out.kicks.len(), 1);
+        assert_eq!((out.kicks[0].client, out.kicks[0].ball, out.kicks[0].seq), (9, 1, Some(4)));
+        let snap = out.snapshot.expect("a snapshot on the kick tick");
+        assert_eq!(snap.acks.get(&9), Some(&4));
+        // impulse / mass = 10 m/s, less a little damping and friction.
+        let v = ball(&snap, 1).v.0;
+        assert!(v[0] > 9.0 && v[0] <= 10.0, "{v:?}");
+        assert!(v[2].abs() < 0.1, "{v:?}");
+        for _ in 0..30 {
+            r.tick();
+        }
+        let p0 = ball(&before, 1).p.0;
+        let p1 = ball(&r.snapshot(), 1).p.0;
+        // Rolling friction turns some of it into spin; it still travels well over 2 m.
+        assert!(p1[0] - p0[0] > 2.0, "moved along +x: {p0:?} -> {p1:?}");
+        // Untouched balls did not move.
+        assert_eq!(ball(&before, 0).p, ball(&r.snapshot(), 0).p);
+    }
+
+    #[test]
+    fn kicks_are_validated() {
+        let mut r = room("kickballs");
+        assert_eq!(
+            r.queue_kick(1, 7, Vec3([1.0, 0.0, 0.0]), None, None),
+            Err(RejectReason::UnknownBall(7))
+        );
+        let e = r.queue_kick(1, 0, Vec3([151.0, 0.0, 0.0]), None, None).unwrap_err();
+        assert_eq!(e.code(), "impulse_too_large");
+        // The kick scene's own kicks (forward vector × 100) are accepted.
+        r.queue_kick(1, 0, Vec3([0.0, 60.0, 80.0]), Some(Vec3([4.0, 1.0, 8.0])), None)
+            .unwrap();
+        let e = r
+            .queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), Some(Vec3([10.0, 1.0, 8.0])), None)
+            .unwrap_err();
+        assert_eq!(e.code(), "bad_point");
+        let mut relay = room("relay");
+        assert_eq!(
+            relay.queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), None, None).unwrap_err().code(),
+            "no_physics"
+        );
+    }
+
+    #[test]
+    fn snapshots_follow_the_rate_and_go_quiet_at_rest() {
+        let mut r = room("kickballs");
+        // Moving: every third tick at 60 Hz / 20 Hz.
+        let ticks: Vec<u64> = (0..12).filter_map(|_| r.tick().snapshot.map(|s| s.tick)).collect();
+        assert_eq!(ticks, [1, 4, 7, 10]);
+        settle(&mut r);
+        // Make sure the at-rest snapshot has gone out, then count over 5 s.
+        for _ in 0..120 {
+            r.tick();
+        }
+        let mut sent = 0;
+        let mut stepped = 0;
+        for _ in 0..300 {
+            let out = r.tick();
+            sent += out.snapshot.is_some() as u32;
+            stepped += out.stepped as u32;
+            if let Some(s) = out.snapshot {
+                assert!(s.balls.iter().all(|b| b.sleeping));
+            }
+        }
+        assert!(sent <= 5, "{sent} snapshots in 5 s at rest");
+        assert!(sent >= 4, "a heartbeat about once a second, got {sent}");
+        assert_eq!(stepped, 0, "a room at rest does not step");
+        // A kick wakes it and is visible on the same tick.
+        r.queue_kick(1, 0, Vec3([0.0, 0.0, 20.0]), None, None).unwrap();
+        let out = r.tick();
+        let snap = out.snapshot.unwrap();
+        assert!(!ball(&snap, 0).sleeping);
+    }
+
+    #[test]
+    fn a_player_capsule_stops_a_ball() {
+        let mut r = room("kickballs");
+        settle(&mut r);
+        // Stand between ball 1 (x = 8) and the east wall, then kick the ball at the player.
+        r.set_player(5, Vec3([10.5, 0.0, 8.0]));
+        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None).unwrap();
+        for _ in 0..60 {
+            r.tick();
+        }
+        let x = ball(&r.snapshot(), 1).p.0[0];
+        assert!(x < 10.5, "ball passed through the player: x = {x}");
+        // Gone player, free path.
+        r.remove_client(5);
+        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None).unwrap();
+        for _ in 0..60 {
+            r.tick();
+        }
+        let x2 = ball(&r.snapshot(), 1).p.0[0];
+        assert!(x2 > 10.5, "ball still blocked after the player left: {x} -> {x2}");
+    }
+
+    #[test]
+    fn walls_hold_a_hard_kick_and_fallen_balls_respawn() {
+        let mut r = room("kickballs");
+        r.queue_kick(1, 2, Vec3([150.0, 0.0, 0.0]), None, None).unwrap();
+        for _ in 0..120 {
+            r.tick();
+            let p = ball(&r.snapshot(), 2).p.0;
+            assert!((0.0..=16.0).contains(&p[0]), "tunnelled: {p:?}");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Test harness: a real server on 127.0.0.1:0 and real WebSocket clients.
+//! Every wait is bounded; nothing here talks to anything but loopback.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ballroom::Config;
+use ballroom::server::StartError;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The longest any single expected message may take.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// The embedded defaults, bound to an ephemeral loopback port.
+pub fn config() -> Config {
+    let mut c = Config::defaults();
+    c.addr = "127.0.0.1:0".parse().unwrap();
+    c
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), StartError>>,
+}
+
+pub async fn start(config: Config) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(ballroom::server::run(listener, config, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+impl Server {
+    /// A plain client (what a scene written for a broadcast server is).
+    pub async fn plain(&self, path: &str) -> Client {
+        self.connect(path, None).await
+    }
+
+    /// A protocol client (subprotocol `ballroom.v1`), after its `welcome`.
+    pub async fn protocol(&self, path: &str) -> (Client, Value) {
+        let mut c = self.connect(path, Some("ballroom.v1")).await;
+        let welcome = c.recv_type("welcome").await;
+        (c, welcome)
+    }
+
+    pub async fn connect(&self, path: &str, subprotocol: Option<&str>) -> Client {
+        let mut req = format!("ws://{}{}", self.addr, path)
+            .into_client_request()
+            .unwrap();
+        if let Some(p) = subprotocol {
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
+        let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        if let Some(p) = subprotocol {
+            assert_eq!(
+                res.headers().get("Sec-WebSocket-Protocol").unwrap(),
+                p,
+                "server must confirm the subprotocol"
+            );
+        }
+        Client { ws }
+    }
+
+    /// A plain HTTP GET; returns (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+            .await
+            .expect("http response timed out")
+            .unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let status = text[9..12].parse().unwrap();
+        let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
+        (status, body)
+    }
+
+    /// Trigger graceful shutdown and wait for `run` to return.
+    pub async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .expect("server did not stop in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, msg: Message) {
+        self.ws.send(msg).await.unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.send(Message::text(text)).await;
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    /// The next frame (ping/pong excluded), failing the test after `WAIT`.
+    pub async fn next(&mut self) -> Message {
+        self.try_next(WAIT).await.expect("no message in time")
+    }
+
+    /// The next frame within `wait`, or None.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Message> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => panic!("connection ended"),
+                Ok(Some(Err(e))) => panic!("read error: {e}"),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(m))) => return Some(m),
+            }
+        }
+    }
+
+    /// The next text frame, parsed.
+    pub async fn next_json(&mut self) -> Value {
+        match self.next().await {
+            Message::Text(t) => serde_json::from_str(&t).unwrap(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// Skip messages until one whose `type` is `ty`.
+    pub async fn recv_type(&mut self, ty: &str) -> Value {
+        self.recv_until(|v| v["type"] == ty).await
+    }
+
+    /// Skip messages until one that satisfies `pred`.
+    pub async fn recv_until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = self.try_next(left).await.expect("expected message never came");
+            if let Message::Text(t) = msg {
+                if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every frame that arrives within `wait`.
+    pub async fn collect(&mut self, wait: Duration) -> Vec<Message> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = Vec::new();
+        while let Some(m) = self
+            .try_next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            out.push(m);
+        }
+        out
+    }
+
+    /// Read until the server's close frame and return it.
+    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("no close frame in time"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame,
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(e))) => panic!("read error before close: {e}"),
+                Ok(None) => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+}
+
+/// The ball with `id` in a snapshot.
+pub fn ball(snapshot: &Value, id: u64) -> &Value {
+    snapshot["balls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id)
+        .unwrap()
+}
+
+pub fn vec3(v: &Value) -> [f64; 3] {
+    let a = v.as_array().unwrap();
+    [a[0].as_f64().unwrap(), a[1].as_f64().unwrap(), a[2].as_f64().unwrap()]
+}
