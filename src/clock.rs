@@ -86,10 +86,19 @@ mod tests {
         let t0 = Instant::now();
         let mut c = TickClock::new(t0, 60.0, 5);
         // 3 ticks late: all run.
-        assert_eq!(c.due(t0 + Duration::from_millis(51)), Due { run: 3, dropped: 0 });
+        assert_eq!(
+            c.due(t0 + Duration::from_millis(51)),
+            Due { run: 3, dropped: 0 }
+        );
         // A one-second stall: 5 run, the rest dropped, and the clock is current again.
         let later = t0 + Duration::from_millis(1051);
-        assert_eq!(c.due(later), Due { run: 5, dropped: 55 });
+        assert_eq!(
+            c.due(later),
+            Due {
+                run: 5,
+                dropped: 55
+            }
+        );
         assert_eq!(c.due(later), Due { run: 0, dropped: 0 });
         assert!(c.next_deadline() > later);
     }

@@ -90,6 +90,8 @@ pub enum Inbound {
 /// Why a client frame was rejected by the decoder.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProtocolError {
+    #[error("invalid `{kind}` command: {detail}")]
+    NonFinite { kind: String, detail: String },
     #[error("malformed JSON in a `{kind}` message: {detail}")]
     BadJson { kind: String, detail: String },
     #[error("invalid `{kind}` command: {detail}")]
@@ -102,9 +104,7 @@ impl ProtocolError {
     /// The stable machine-readable code sent in `error.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            ProtocolError::BadCommand { detail, .. } if detail.contains("not finite") => {
-                "non_finite"
-            }
+            ProtocolError::NonFinite { .. } => "non_finite",
             ProtocolError::BadCommand { .. } => "bad_command",
             ProtocolError::BadJson { .. } => "bad_json",
             ProtocolError::ReservedType(_) => "reserved_type",
@@ -137,12 +137,17 @@ pub fn classify_text(text: &str) -> Inbound {
         }
     };
     if COMMAND_TYPES.contains(&kind.as_ref()) {
+        NON_FINITE.set(false);
         return match serde_json::from_str::<Command>(text) {
             Ok(cmd) => Inbound::Command(cmd),
-            Err(e) => Inbound::Reject(ProtocolError::BadCommand {
-                kind: kind.into_owned(),
-                detail: e.to_string(),
-            }),
+            Err(e) => {
+                let (kind, detail) = (kind.into_owned(), e.to_string());
+                Inbound::Reject(if NON_FINITE.get() {
+                    ProtocolError::NonFinite { kind, detail }
+                } else {
+                    ProtocolError::BadCommand { kind, detail }
+                })
+            }
         };
     }
     if SERVER_TYPES.contains(&kind.as_ref()) {
@@ -261,6 +266,9 @@ pub enum ServerMsg<'a> {
     Error {
         code: &'a str,
         message: &'a str,
+        /// The `seq` of the rejected kick, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
     },
 }
 
@@ -274,12 +282,21 @@ pub fn encode(msg: &ServerMsg<'_>) -> String {
 // ---------------------------------------------------------------------------------------
 // Vector codecs: arrays or {x,y,z[,w]} objects in, arrays out, finite only.
 
+thread_local! {
+    /// Set when the decoder refused a non-finite number, so the rejection gets its own
+    /// code without inspecting serde's message text.
+    static NON_FINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn finite<E: de::Error>(v: f64, what: &str) -> Result<f32, E> {
     let f = v as f32;
     if v.is_finite() && f.is_finite() {
         Ok(f)
     } else {
-        Err(E::custom(format_args!("{what} component is not finite")))
+        NON_FINITE.set(true);
+        Err(E::custom(format_args!(
+            "{what} component {v} is not a finite 32-bit number"
+        )))
     }
 }
 
@@ -387,14 +404,19 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        match classify_text(r#"{"type":"player","position":[1,0,2],"rotation":{"x":0,"y":0,"z":0,"w":2}}"#) {
+        match classify_text(
+            r#"{"type":"player","position":[1,0,2],"rotation":{"x":0,"y":0,"z":0,"w":2}}"#,
+        ) {
             Inbound::Command(Command::Player { position, rotation }) => {
                 assert_eq!(position, Vec3([1.0, 0.0, 2.0]));
                 assert_eq!(rotation, Some(Quat::IDENTITY), "normalised");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(classify_text(r#"{"type":"state"}"#), Inbound::Command(Command::State)));
+        assert!(matches!(
+            classify_text(r#"{"type":"state"}"#),
+            Inbound::Command(Command::State)
+        ));
         assert!(matches!(
             classify_text(r#"{"type":"ping","t":{"any":"thing"}}"#),
             Inbound::Command(Command::Ping { .. })
@@ -419,16 +441,45 @@ mod tests {
 
     #[test]
     fn spoofs_and_bad_commands_are_rejected_with_codes() {
-        assert_eq!(reject_code(r#"{"type":"snapshot","tick":1,"balls":[]}"#), "reserved_type");
+        assert_eq!(
+            reject_code(r#"{"type":"snapshot","tick":1,"balls":[]}"#),
+            "reserved_type"
+        );
         assert_eq!(reject_code(r#"{"type":"welcome"}"#), "reserved_type");
-        assert_eq!(reject_code(r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#), "bad_command");
-        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[0,1]}"#), "bad_command");
-        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#), "bad_command");
-        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#), "non_finite");
-        assert_eq!(reject_code(r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#), "non_finite");
-        assert_eq!(reject_code(r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#), "bad_json");
+        assert_eq!(
+            reject_code(r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#),
+            "bad_command"
+        );
+        assert_eq!(
+            reject_code(r#"{"type":"kick","ball":0,"impulse":[0,1]}"#),
+            "bad_command"
+        );
+        assert_eq!(
+            reject_code(r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#),
+            "bad_command"
+        );
+        assert_eq!(
+            reject_code(r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#),
+            "non_finite"
+        );
+        assert_eq!(
+            reject_code(r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#),
+            "non_finite"
+        );
+        assert_eq!(
+            reject_code(r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#),
+            "bad_json"
+        );
+        // The code comes from the decoder, not from matching message text.
+        assert_eq!(
+            reject_code(r#"{"type":"kick","not finite":1}"#),
+            "bad_command"
+        );
         assert_eq!(reject_code(r#"{"type": "kick", "ball": }"#), "bad_json");
-        assert_eq!(reject_code(r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#), "bad_command");
+        assert_eq!(
+            reject_code(r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#),
+            "bad_command"
+        );
     }
 
     #[test]
@@ -446,14 +497,19 @@ mod tests {
             }],
             acks: BTreeMap::from([(3, 9)]),
         };
-        let v: serde_json::Value = serde_json::from_str(&encode(&ServerMsg::Snapshot(&snap))).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&encode(&ServerMsg::Snapshot(&snap))).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"type":"snapshot","tick":7,"time":0.5,"balls":[
                 {"id":0,"p":[1.0,2.0,3.0],"q":[0.0,0.0,0.0,1.0],"v":[0.0,0.0,0.0],"w":[0.0,0.0,0.0],"sleeping":true}
             ],"acks":{"3":9}})
         );
-        let e = encode(&ServerMsg::Error { code: "x", message: "y" });
+        let e = encode(&ServerMsg::Error {
+            code: "x",
+            message: "y",
+            seq: None,
+        });
         assert_eq!(e, r#"{"type":"error","code":"x","message":"y"}"#);
     }
 }

@@ -265,6 +265,17 @@ impl Room {
         self.queued.retain(|k| k.client != client);
     }
 
+    /// Wake every ball (benchmarks use this to measure an active room).
+    pub fn wake_all(&mut self) {
+        self.world.wake_up_all(true);
+    }
+
+    /// Give up the room for its bare physics world (the floor the benchmarks compare
+    /// a room tick against).
+    pub fn into_world(self) -> PhysicsWorld {
+        self.world
+    }
+
     /// True when every ball sleeps and no input is waiting: stepping would change nothing.
     pub fn is_at_rest(&self) -> bool {
         self.queued.is_empty() && !self.players_moved && self.balls_asleep()
@@ -374,7 +385,9 @@ impl Room {
 
 fn shape_builder(shape: &SceneShape) -> ColliderBuilder {
     match *shape {
-        SceneShape::Cuboid { half_extents: [x, y, z] } => ColliderBuilder::cuboid(x, y, z),
+        SceneShape::Cuboid {
+            half_extents: [x, y, z],
+        } => ColliderBuilder::cuboid(x, y, z),
         SceneShape::Ball { radius } => ColliderBuilder::ball(radius),
         SceneShape::Capsule {
             half_height,
@@ -393,7 +406,10 @@ mod tests {
     use crate::scene::SceneLibrary;
 
     fn room(scene: &str) -> Room {
-        Room::new(SceneLibrary::builtin().get(scene).unwrap(), SimConfig::default())
+        Room::new(
+            SceneLibrary::builtin().get(scene).unwrap(),
+            SimConfig::default(),
+        )
     }
 
     fn ball(snap: &Snapshot, id: BallId) -> &BallState {
@@ -416,11 +432,15 @@ mod tests {
         let mut r = room("kickballs");
         settle(&mut r);
         let before = r.snapshot();
-        r.queue_kick(9, 1, Vec3([50.0, 0.0, 0.0]), None, Some(4)).unwrap();
+        r.queue_kick(9, 1, Vec3([50.0, 0.0, 0.0]), None, Some(4))
+            .unwrap();
         let out = r.tick();
         assert!(out.stepped);
         assert_eq!(out.kicks.len(), 1);
-        assert_eq!((out.kicks[0].client, out.kicks[0].ball, out.kicks[0].seq), (9, 1, Some(4)));
+        assert_eq!(
+            (out.kicks[0].client, out.kicks[0].ball, out.kicks[0].seq),
+            (9, 1, Some(4))
+        );
         let snap = out.snapshot.expect("a snapshot on the kick tick");
         assert_eq!(snap.acks.get(&9), Some(&4));
         // impulse / mass = 10 m/s, less a little damping and friction.
@@ -445,18 +465,35 @@ mod tests {
             r.queue_kick(1, 7, Vec3([1.0, 0.0, 0.0]), None, None),
             Err(RejectReason::UnknownBall(7))
         );
-        let e = r.queue_kick(1, 0, Vec3([151.0, 0.0, 0.0]), None, None).unwrap_err();
+        let e = r
+            .queue_kick(1, 0, Vec3([151.0, 0.0, 0.0]), None, None)
+            .unwrap_err();
         assert_eq!(e.code(), "impulse_too_large");
         // The kick scene's own kicks (forward vector × 100) are accepted.
-        r.queue_kick(1, 0, Vec3([0.0, 60.0, 80.0]), Some(Vec3([4.0, 1.0, 8.0])), None)
-            .unwrap();
+        r.queue_kick(
+            1,
+            0,
+            Vec3([0.0, 60.0, 80.0]),
+            Some(Vec3([4.0, 1.0, 8.0])),
+            None,
+        )
+        .unwrap();
         let e = r
-            .queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), Some(Vec3([10.0, 1.0, 8.0])), None)
+            .queue_kick(
+                1,
+                0,
+                Vec3([1.0, 0.0, 0.0]),
+                Some(Vec3([10.0, 1.0, 8.0])),
+                None,
+            )
             .unwrap_err();
         assert_eq!(e.code(), "bad_point");
         let mut relay = room("relay");
         assert_eq!(
-            relay.queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), None, None).unwrap_err().code(),
+            relay
+                .queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), None, None)
+                .unwrap_err()
+                .code(),
             "no_physics"
         );
     }
@@ -465,7 +502,9 @@ mod tests {
     fn snapshots_follow_the_rate_and_go_quiet_at_rest() {
         let mut r = room("kickballs");
         // Moving: every third tick at 60 Hz / 20 Hz.
-        let ticks: Vec<u64> = (0..12).filter_map(|_| r.tick().snapshot.map(|s| s.tick)).collect();
+        let ticks: Vec<u64> = (0..12)
+            .filter_map(|_| r.tick().snapshot.map(|s| s.tick))
+            .collect();
         assert_eq!(ticks, [1, 4, 7, 10]);
         settle(&mut r);
         // Make sure the at-rest snapshot has gone out, then count over 5 s.
@@ -486,7 +525,8 @@ mod tests {
         assert!(sent >= 4, "a heartbeat about once a second, got {sent}");
         assert_eq!(stepped, 0, "a room at rest does not step");
         // A kick wakes it and is visible on the same tick.
-        r.queue_kick(1, 0, Vec3([0.0, 0.0, 20.0]), None, None).unwrap();
+        r.queue_kick(1, 0, Vec3([0.0, 0.0, 20.0]), None, None)
+            .unwrap();
         let out = r.tick();
         let snap = out.snapshot.unwrap();
         assert!(!ball(&snap, 0).sleeping);
@@ -498,7 +538,8 @@ mod tests {
         settle(&mut r);
         // Stand between ball 1 (x = 8) and the east wall, then kick the ball at the player.
         r.set_player(5, Vec3([10.5, 0.0, 8.0]));
-        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None).unwrap();
+        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None)
+            .unwrap();
         for _ in 0..60 {
             r.tick();
         }
@@ -506,18 +547,23 @@ mod tests {
         assert!(x < 10.5, "ball passed through the player: x = {x}");
         // Gone player, free path.
         r.remove_client(5);
-        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None).unwrap();
+        r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None)
+            .unwrap();
         for _ in 0..60 {
             r.tick();
         }
         let x2 = ball(&r.snapshot(), 1).p.0[0];
-        assert!(x2 > 10.5, "ball still blocked after the player left: {x} -> {x2}");
+        assert!(
+            x2 > 10.5,
+            "ball still blocked after the player left: {x} -> {x2}"
+        );
     }
 
     #[test]
     fn walls_hold_a_hard_kick_and_fallen_balls_respawn() {
         let mut r = room("kickballs");
-        r.queue_kick(1, 2, Vec3([150.0, 0.0, 0.0]), None, None).unwrap();
+        r.queue_kick(1, 2, Vec3([150.0, 0.0, 0.0]), None, None)
+            .unwrap();
         for _ in 0..120 {
             r.tick();
             let p = ball(&r.snapshot(), 2).p.0;

@@ -92,12 +92,22 @@ pub struct StaticCollider {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
-    Cuboid { half_extents: [f32; 3] },
-    Ball { radius: f32 },
+    Cuboid {
+        half_extents: [f32; 3],
+    },
+    Ball {
+        radius: f32,
+    },
     /// Vertical (along y).
-    Capsule { half_height: f32, radius: f32 },
+    Capsule {
+        half_height: f32,
+        radius: f32,
+    },
     /// Vertical (along y).
-    Cylinder { half_height: f32, radius: f32 },
+    Cylinder {
+        half_height: f32,
+        radius: f32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -202,7 +212,9 @@ impl Scene {
         positive("max_impulse", self.max_impulse)?;
         finite("respawn_below", &[self.respawn_below])?;
         positive("player.radius", self.player.radius)?;
-        if self.player.height.partial_cmp(&(2.0 * self.player.radius)) != Some(std::cmp::Ordering::Greater) {
+        if self.player.height.partial_cmp(&(2.0 * self.player.radius))
+            != Some(std::cmp::Ordering::Greater)
+        {
             return Err("player.height must exceed twice player.radius".into());
         }
         for (i, s) in self.statics.iter().enumerate() {
@@ -243,7 +255,12 @@ impl Scene {
             finite(&what, &b.position)?;
             finite(
                 &what,
-                &[b.linear_damping, b.angular_damping, b.friction, b.restitution],
+                &[
+                    b.linear_damping,
+                    b.angular_damping,
+                    b.friction,
+                    b.restitution,
+                ],
             )?;
         }
         Ok(())
@@ -326,7 +343,10 @@ mod tests {
             assert!(b.restitution > 0.0);
         }
         assert_eq!(k.gravity, [0.0, -9.82, 0.0]);
-        assert!(k.max_impulse >= 100.0, "must allow the kick scene's 100 N·s");
+        assert!(
+            k.max_impulse >= 100.0,
+            "must allow the kick scene's 100 N·s"
+        );
         let f = lib.get("football").unwrap();
         assert_eq!(f.balls.len(), 1);
         assert_eq!(f.statics.iter().filter(|s| s.sensor).count(), 2);
@@ -342,7 +362,10 @@ mod tests {
             r#"{"name":"x","balls":[{"id":0,"radius":-1,"mass":1,"position":[0,0,0]}]}"#,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("radius must be a positive"), "{err}");
+        assert!(
+            err.to_string().contains("radius must be a positive"),
+            "{err}"
+        );
         let err = Scene::from_json("x", r#"{"name":"x","bogus":1}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }

@@ -17,15 +17,36 @@ async fn each_bad_command_gets_its_error_and_nothing_else_happens() {
     let (mut good, _) = server.protocol("/bad").await;
     let cases: &[(&str, &str)] = &[
         (r#"{"type":"kick","ball":0,"impulse":[1,0,"#, "bad_json"),
-        (r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#, "bad_json"),
-        (r#"{"type":"kick","ball":"zero","impulse":[1,0,0]}"#, "bad_command"),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#,
+            "bad_json",
+        ),
+        (
+            r#"{"type":"kick","ball":"zero","impulse":[1,0,0]}"#,
+            "bad_command",
+        ),
         (r#"{"type":"kick","ball":0}"#, "bad_command"),
-        (r#"{"type":"kick","ball":9,"impulse":[1,0,0]}"#, "unknown_ball"),
-        (r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#, "non_finite"),
+        (
+            r#"{"type":"kick","ball":9,"impulse":[1,0,0]}"#,
+            "unknown_ball",
+        ),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#,
+            "non_finite",
+        ),
         (r#"{"type":"player","position":[0,1e300,0]}"#, "non_finite"),
-        (r#"{"type":"kick","ball":0,"impulse":[0,0,500]}"#, "impulse_too_large"),
-        (r#"{"type":"kick","ball":0,"impulse":[0,0,10],"point":[100,0,0]}"#, "bad_point"),
-        (r#"{"type":"snapshot","tick":0,"balls":[]}"#, "reserved_type"),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[0,0,500]}"#,
+            "impulse_too_large",
+        ),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[0,0,10],"point":[100,0,0]}"#,
+            "bad_point",
+        ),
+        (
+            r#"{"type":"snapshot","tick":0,"balls":[]}"#,
+            "reserved_type",
+        ),
     ];
     for (text, code) in cases {
         bad.send_text(text).await;
@@ -37,7 +58,9 @@ async fn each_bad_command_gets_its_error_and_nothing_else_happens() {
     // no relayed frames), and they kept coming with increasing ticks.
     let mut ticks = Vec::new();
     for m in good.collect(Duration::from_millis(600)).await {
-        let Message::Text(t) = m else { panic!("unexpected frame {m:?}") };
+        let Message::Text(t) = m else {
+            panic!("unexpected frame {m:?}")
+        };
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         match v["type"].as_str().unwrap() {
             "snapshot" => ticks.push(v["tick"].as_u64().unwrap()),
@@ -48,7 +71,8 @@ async fn each_bad_command_gets_its_error_and_nothing_else_happens() {
     assert!(ticks.windows(2).all(|w| w[0] < w[1]));
     // The scene's own 100 N·s kick is within the default maximum, and the offender is
     // still connected and served.
-    bad.send_json(json!({"type":"kick","ball":0,"impulse":{"x":0,"y":60,"z":80}})).await;
+    bad.send_json(json!({"type":"kick","ball":0,"impulse":{"x":0,"y":60,"z":80}}))
+        .await;
     assert_eq!(bad.recv_type("kick").await["ball"], 0);
     assert_eq!(good.recv_type("kick").await["ball"], 0);
     server.stop().await;
@@ -64,7 +88,10 @@ async fn an_oversized_frame_closes_only_that_connection_with_a_reason() {
     let mut plain = server.plain("/big").await;
 
     big.send(Message::text("x".repeat(4096))).await;
-    let close = big.expect_close().await.expect("a close frame with a reason");
+    let close = big
+        .expect_close()
+        .await
+        .expect("a close frame with a reason");
     assert_eq!(close.code, CloseCode::Size);
     assert!(close.reason.contains("1024"), "{}", close.reason);
 
@@ -90,7 +117,11 @@ async fn a_bad_join_is_refused_with_an_error_and_a_close_reason() {
     ] {
         let mut c = server.plain(path).await;
         let err = c.next_json().await;
-        assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some(code)), "{path}");
+        assert_eq!(
+            (err["type"].as_str(), err["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{path}"
+        );
         let close = c.expect_close().await.expect("a close reason");
         assert_eq!(close.code, CloseCode::Policy, "{path}");
         assert!(!close.reason.is_empty());
@@ -104,7 +135,10 @@ async fn a_bad_join_is_refused_with_an_error_and_a_close_reason() {
 #[tokio::test]
 async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, coding::{Data, OpCode}};
+    use tokio_tungstenite::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
     let server = start(config()).await;
     let mut c = server.plain("/utf8").await;
     let mut peer = server.plain("/utf8").await;
@@ -114,5 +148,31 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     assert_eq!(close.code, CloseCode::Invalid);
     // Nothing was relayed to the peer.
     assert!(peer.collect(Duration::from_millis(300)).await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_long_refusal_reason_still_arrives_in_a_valid_close_frame() {
+    let server = start(config()).await;
+    let path = format!("/x?scene={}", "s".repeat(300));
+    let mut c = server.plain(&path).await;
+    assert_eq!(c.next_json().await["code"], "unknown_scene");
+    let close = c.expect_close().await.expect("close frame");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert!(close.reason.len() <= 123 && close.reason.starts_with("unknown scene"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_kick_names_its_seq() {
+    let server = start(config()).await;
+    let (mut c, _) = server.protocol("/seq").await;
+    c.send_json(json!({"type":"kick","ball":5,"impulse":[1,0,0],"seq":31}))
+        .await;
+    let err = c.recv_type("error").await;
+    assert_eq!(
+        (err["code"].as_str(), err["seq"].as_u64()),
+        (Some("unknown_ball"), Some(31))
+    );
     server.stop().await;
 }

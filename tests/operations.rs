@@ -11,7 +11,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 #[tokio::test]
 async fn healthz_and_rooms() {
     let server = start(config()).await;
-    assert_eq!(server.get("/healthz").await, (200, r#"{"status":"ok"}"#.to_owned()));
+    assert_eq!(
+        server.get("/healthz").await,
+        (200, r#"{"status":"ok"}"#.to_owned())
+    );
     assert_eq!(server.get("/rooms").await, (200, "[]".to_owned()));
 
     let (_a, _) = server.protocol("/broadcast/realm?scene=football").await;
@@ -27,7 +30,10 @@ async fn healthz_and_rooms() {
     assert_eq!(rooms[0]["scene"], "football");
     assert_eq!(rooms[0]["clients"], 2);
     assert!(rooms[0]["tick"].as_u64().unwrap() > 0);
-    assert_eq!(rooms[1], json!({"room":"/chat","scene":"relay","clients":1,"tick":0}));
+    assert_eq!(
+        rooms[1],
+        json!({"room":"/chat","scene":"relay","clients":1,"tick":0})
+    );
 
     let (status, _) = server.get("/elsewhere").await;
     assert_eq!(status, 426);

@@ -23,8 +23,14 @@ async fn welcome_describes_the_room_and_scene() {
     assert_eq!(scene["gravity"], json!([0.0, -9.82, 0.0]));
     let balls = scene["balls"].as_array().unwrap();
     assert_eq!(balls.len(), 3);
-    assert_eq!((balls[0]["radius"].as_f64(), balls[0]["mass"].as_f64()), (Some(1.0), Some(5.0)));
-    assert!(scene["statics"].as_array().unwrap().len() >= 5, "ground and walls");
+    assert_eq!(
+        (balls[0]["radius"].as_f64(), balls[0]["mass"].as_f64()),
+        (Some(1.0), Some(5.0))
+    );
+    assert!(
+        scene["statics"].as_array().unwrap().len() >= 5,
+        "ground and walls"
+    );
     server.stop().await;
 }
 
@@ -51,7 +57,10 @@ async fn a_kick_moves_the_ball_along_the_impulse_and_snapshots_show_it() {
     assert_eq!(snap["tick"].as_u64().unwrap(), kick_tick);
     assert_eq!(snap["acks"][me.to_string()], 7);
     let v = vec3(&ball(&snap, 1)["v"]);
-    assert!(v[2] > 7.0 && v[2] <= 8.0, "impulse/mass = 8 m/s along +z, got {v:?}");
+    assert!(
+        v[2] > 7.0 && v[2] <= 8.0,
+        "impulse/mass = 8 m/s along +z, got {v:?}"
+    );
     assert!(v[0].abs() < 0.1);
 
     // Half a second later the ball has travelled along +z.
@@ -60,7 +69,10 @@ async fn a_kick_moves_the_ball_along_the_impulse_and_snapshots_show_it() {
         .await;
     let p = vec3(&ball(&later, 1)["p"]);
     assert!(p[2] - start_pos[2] > 2.0, "{start_pos:?} -> {p:?}");
-    assert!((p[0] - start_pos[0]).abs() < 0.2, "stayed on its line: {p:?}");
+    assert!(
+        (p[0] - start_pos[0]).abs() < 0.2,
+        "stayed on its line: {p:?}"
+    );
     server.stop().await;
 }
 
@@ -69,7 +81,8 @@ async fn two_clients_receive_identical_snapshots_for_the_same_tick() {
     let server = start(config()).await;
     let (mut a, _) = server.protocol("/same").await;
     let (mut b, _) = server.protocol("/same").await;
-    a.send_json(json!({"type":"kick","ball":0,"impulse":[30,20,0]})).await;
+    a.send_json(json!({"type":"kick","ball":0,"impulse":[30,20,0]}))
+        .await;
 
     let mut seen: [BTreeMap<u64, String>; 2] = Default::default();
     for (i, c) in [&mut a, &mut b].into_iter().enumerate() {
@@ -82,8 +95,16 @@ async fn two_clients_receive_identical_snapshots_for_the_same_tick() {
             }
         }
     }
-    let common: Vec<u64> = seen[0].keys().filter(|t| seen[1].contains_key(t)).copied().collect();
-    assert!(common.len() >= 10, "both saw the stream: {} common ticks", common.len());
+    let common: Vec<u64> = seen[0]
+        .keys()
+        .filter(|t| seen[1].contains_key(t))
+        .copied()
+        .collect();
+    assert!(
+        common.len() >= 10,
+        "both saw the stream: {} common ticks",
+        common.len()
+    );
     for t in common {
         assert_eq!(seen[0][&t], seen[1][&t], "snapshot of tick {t} differs");
     }
@@ -96,18 +117,24 @@ async fn rooms_are_isolated() {
     let (mut a, _) = server.protocol("/room-a").await;
     let (mut b, _) = server.protocol("/room-b").await;
     let b_before = b.recv_type("snapshot").await;
-    a.send_json(json!({"type":"kick","ball":2,"impulse":[0,0,50]})).await;
+    a.send_json(json!({"type":"kick","ball":2,"impulse":[0,0,50]}))
+        .await;
     a.send_text(r#"{"hello":"a"}"#).await;
     a.recv_type("kick").await;
 
     for m in b.collect(Duration::from_millis(800)).await {
-        let Message::Text(t) = m else { panic!("unexpected frame") };
+        let Message::Text(t) = m else {
+            panic!("unexpected frame")
+        };
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         assert_ne!(v["type"], "kick", "room b saw room a's kick");
         assert!(v.get("hello").is_none(), "room b saw room a's relay");
         if v["type"] == "snapshot" {
             let (p0, p1) = (vec3(&ball(&b_before, 2)["p"]), vec3(&ball(&v, 2)["p"]));
-            assert!((p1[2] - p0[2]).abs() < 0.05, "room b's ball moved: {p0:?} -> {p1:?}");
+            assert!(
+                (p1[2] - p0[2]).abs() < 0.05,
+                "room b's ball moved: {p0:?} -> {p1:?}"
+            );
         }
     }
     server.stop().await;
@@ -121,7 +148,11 @@ async fn a_resting_room_falls_asleep_and_goes_quiet() {
     let asleep = c
         .recv_until(|m| {
             m["type"] == "snapshot"
-                && m["balls"].as_array().unwrap().iter().all(|b| b["sleeping"] == true)
+                && m["balls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|b| b["sleeping"] == true)
         })
         .await;
     let quiet = c.collect(Duration::from_millis(3200)).await;
@@ -135,13 +166,18 @@ async fn a_resting_room_falls_asleep_and_goes_quiet() {
         .map(|v| v["tick"].as_u64().unwrap())
         .collect();
     // Moving rooms send 20/s (64 in 3.2 s); at rest at most one a second, still ticking.
-    assert!(ticks.len() <= 4, "{} snapshots in 3.2 s at rest", ticks.len());
+    assert!(
+        ticks.len() <= 4,
+        "{} snapshots in 3.2 s at rest",
+        ticks.len()
+    );
     assert!(!ticks.is_empty(), "a 1 Hz heartbeat while at rest");
     assert!(ticks.windows(2).all(|w| w[1] - w[0] >= 60), "{ticks:?}");
     assert!(ticks[0] > asleep["tick"].as_u64().unwrap());
 
     // A kick wakes it at once.
-    c.send_json(json!({"type":"kick","ball":0,"impulse":[10,0,0]})).await;
+    c.send_json(json!({"type":"kick","ball":0,"impulse":[10,0,0]}))
+        .await;
     let snap = c.recv_type("snapshot").await;
     assert_eq!(ball(&snap, 0)["sleeping"], false);
     server.stop().await;
@@ -159,14 +195,16 @@ async fn ping_state_and_player_commands() {
     a.send_json(json!({"type":"ping","t":{"mine":1.5}})).await;
     let pong = a.recv_type("pong").await;
     assert_eq!(pong["t"], json!({"mine":1.5}));
-    assert!(pong["tick"].as_u64().is_some());
-    assert!(pong["server_time"].as_f64().unwrap() > 0.0);
+    // One clock: server_time is the tick on the room clock, as in snapshots.
+    let tick = pong["tick"].as_u64().unwrap() as f64;
+    assert!((pong["server_time"].as_f64().unwrap() - tick / 60.0).abs() < 1e-9);
 
     a.send_json(json!({"type":"state"})).await;
     let snap = a.recv_type("snapshot").await;
     assert_eq!(snap["balls"].as_array().unwrap().len(), 3);
 
-    a.send_json(json!({"type":"player","position":{"x":2,"y":0,"z":3}})).await;
+    a.send_json(json!({"type":"player","position":{"x":2,"y":0,"z":3}}))
+        .await;
     let pose = b.recv_type("player").await;
     assert_eq!(pose["client"], wa["client"]);
     assert_eq!(pose["position"], json!([2.0, 0.0, 3.0]));
@@ -200,13 +238,20 @@ async fn a_plain_client_opts_in_with_its_first_command() {
 async fn a_quick_reconnect_finds_the_same_room_state() {
     let server = start(config()).await;
     let (mut c, _) = server.protocol("/linger").await;
-    c.send_json(json!({"type":"kick","ball":0,"impulse":[0,0,60]})).await;
+    c.send_json(json!({"type":"kick","ball":0,"impulse":[0,0,60]}))
+        .await;
     let kick_tick = c.recv_type("kick").await["tick"].as_u64().unwrap();
     drop(c);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut c, welcome) = server.protocol("/linger").await;
-    assert!(welcome["tick"].as_u64().unwrap() > kick_tick, "same room, clock kept running");
+    assert!(
+        welcome["tick"].as_u64().unwrap() > kick_tick,
+        "same room, clock kept running"
+    );
     let snap = c.recv_type("snapshot").await;
-    assert!(vec3(&ball(&snap, 0)["p"])[2] > 9.0, "the kicked ball is where it went");
+    assert!(
+        vec3(&ball(&snap, 0)["p"])[2] > 9.0,
+        "the kicked ball is where it went"
+    );
     server.stop().await;
 }

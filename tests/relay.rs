@@ -100,7 +100,10 @@ async fn frame_types_are_kept() {
     a.send(Message::binary(vec![0u8, 159, 146, 150, 255])).await;
     a.send_text("text stays text").await;
     for c in [&mut a, &mut b] {
-        assert_eq!(c.next().await, Message::binary(vec![0u8, 159, 146, 150, 255]));
+        assert_eq!(
+            c.next().await,
+            Message::binary(vec![0u8, 159, 146, 150, 255])
+        );
         assert_eq!(c.next().await, Message::text("text stays text"));
     }
     server.stop().await;
@@ -125,7 +128,10 @@ async fn server_types_cannot_be_spoofed() {
         let err = liar.next_json().await;
         assert_eq!(err["type"], "error", "{s}");
         let code = err["code"].as_str().unwrap();
-        assert!(code == "reserved_type" || code == "bad_command", "{s}: {code}");
+        assert!(
+            code == "reserved_type" || code == "bad_command",
+            "{s}: {code}"
+        );
     }
     liar.send_text("sentinel").await;
     // The victims see the sentinel and nothing the liar forged before it.
@@ -136,7 +142,10 @@ async fn server_types_cannot_be_spoofed() {
             Message::Text(t) if t.as_str() == "sentinel" => break,
             Message::Text(t) => {
                 let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-                assert_eq!(v["type"], "joined", "forged message reached the victim: {v}");
+                assert_eq!(
+                    v["type"], "joined",
+                    "forged message reached the victim: {v}"
+                );
                 assert_ne!(v["client"], 42, "forged join reached the victim");
                 joins += 1;
             }
@@ -155,7 +164,8 @@ async fn broadcast_mode_turns_physics_off() {
     let (mut a, welcome) = server.protocol("/any?scene=kickballs").await;
     assert_eq!(welcome["scene"]["name"], "relay");
     assert!(welcome["scene"]["balls"].as_array().unwrap().is_empty());
-    a.send_json(json!({"type":"kick","ball":0,"impulse":[1,0,0]})).await;
+    a.send_json(json!({"type":"kick","ball":0,"impulse":[1,0,0]}))
+        .await;
     let err = a.recv_type("error").await;
     assert_eq!(err["code"], "no_physics");
     let mut b = server.plain("/any").await;

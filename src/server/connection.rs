@@ -13,9 +13,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{Instrument, debug, info_span};
 
+use super::Shared;
 use super::outbox::{Outbox, outbox, write_loop};
 use super::room_task::{JOIN_TIMEOUT, RoomEvent, RoomHandle, encode};
-use super::Shared;
 use crate::protocol::{ClientId, Inbound, ServerMsg, classify_text};
 
 /// Longest accepted room name (the percent-decoded URL path), in bytes.
@@ -49,6 +49,8 @@ pub enum JoinError {
     UnknownScene(String),
     #[error("server is shutting down")]
     ShuttingDown,
+    #[error("the room did not accept the join in time; try again")]
+    RoomBusy,
 }
 
 impl JoinError {
@@ -58,6 +60,7 @@ impl JoinError {
             JoinError::BadOption { .. } => "bad_option",
             JoinError::UnknownScene(_) => "unknown_scene",
             JoinError::ShuttingDown => "shutting_down",
+            JoinError::RoomBusy => "room_busy",
         }
     }
 }
@@ -141,6 +144,7 @@ pub async fn serve<S>(
                 let _ = outbox.send(encode(&ServerMsg::Error {
                     code: e.code(),
                     message: &e.to_string(),
+                    seq: None,
                 }));
                 outbox.disconnect(CloseCode::Policy, &e.to_string());
                 let _ = writer.await;
@@ -167,6 +171,7 @@ pub async fn serve<S>(
                         let _ = outbox.send(encode(&ServerMsg::Error {
                             code: e.code(),
                             message: &e.to_string(),
+                            seq: None,
                         }));
                         continue;
                     }
@@ -186,7 +191,9 @@ pub async fn serve<S>(
                                 shared.config.max_message_size
                             ),
                         ),
-                        WsError::Utf8(_) => (CloseCode::Invalid, "invalid UTF-8 in a text frame".into()),
+                        WsError::Utf8(_) => {
+                            (CloseCode::Invalid, "invalid UTF-8 in a text frame".into())
+                        }
                         WsError::Protocol(p) => (CloseCode::Protocol, p.to_string()),
                         _ => (CloseCode::Abnormal, String::new()),
                     };
@@ -242,7 +249,7 @@ async fn join(
     };
     tokio::time::timeout(JOIN_TIMEOUT, attempt)
         .await
-        .unwrap_or(Err(JoinError::ShuttingDown))
+        .unwrap_or(Err(JoinError::RoomBusy))
 }
 
 #[cfg(test)]
@@ -251,15 +258,23 @@ mod tests {
 
     #[test]
     fn room_is_the_decoded_path_and_the_query_carries_options() {
-        let r = JoinRequest::parse("/broadcast/balls%20realm", Some("scene=football&echo=false&x=1"), false)
-            .unwrap();
+        let r = JoinRequest::parse(
+            "/broadcast/balls%20realm",
+            Some("scene=football&echo=false&x=1"),
+            false,
+        )
+        .unwrap();
         assert_eq!(r.room, "/broadcast/balls realm");
         assert_eq!(r.scene.as_deref(), Some("football"));
         assert!(!r.echo && r.protocol);
 
         let plain = JoinRequest::parse("/cubes", None, false).unwrap();
         assert!(plain.echo && !plain.protocol);
-        assert!(JoinRequest::parse("/x", Some("protocol=json"), false).unwrap().protocol);
+        assert!(
+            JoinRequest::parse("/x", Some("protocol=json"), false)
+                .unwrap()
+                .protocol
+        );
         assert!(JoinRequest::parse("/x", None, true).unwrap().protocol);
     }
 
@@ -272,6 +287,9 @@ mod tests {
         let e = JoinRequest::parse("/%FF", None, false).unwrap_err();
         assert_eq!(e, JoinError::BadRoom);
         let long = format!("/{}", "a".repeat(MAX_ROOM_NAME));
-        assert_eq!(JoinRequest::parse(&long, None, false).unwrap_err(), JoinError::BadRoom);
+        assert_eq!(
+            JoinRequest::parse(&long, None, false).unwrap_err(),
+            JoinError::BadRoom
+        );
     }
 }

@@ -55,7 +55,10 @@ fn route(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Respo
     }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
-        (&Method::GET, "/rooms") => json(StatusCode::OK, protocol::encode_rooms(&shared.room_summaries())),
+        (&Method::GET, "/rooms") => json(
+            StatusCode::OK,
+            protocol::encode_rooms(&shared.room_summaries()),
+        ),
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
@@ -78,10 +81,19 @@ fn is_upgrade(req: &Request<Incoming>) -> bool {
 
 fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
     let headers = req.headers();
-    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
-        let mut res = text(StatusCode::UPGRADE_REQUIRED, "unsupported WebSocket version\n");
-        res.headers_mut()
-            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        let mut res = text(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported WebSocket version\n",
+        );
+        res.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
         return res;
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
@@ -133,8 +145,10 @@ fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) ->
 fn json(status: StatusCode, body: String) -> Response<Body> {
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     res
 }
 

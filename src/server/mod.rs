@@ -167,7 +167,10 @@ pub async fn run(
         .await
         .is_err()
     {
-        warn!(remaining = shared.tasks.len(), "tasks still running after the grace period");
+        warn!(
+            remaining = shared.tasks.len(),
+            "tasks still running after the grace period"
+        );
     }
     info!("stopped");
     Ok(())

@@ -29,6 +29,20 @@ pub struct Outbox {
     end: Arc<End>,
 }
 
+/// A close frame's payload is at most 125 bytes, 2 of them the code.
+const MAX_CLOSE_REASON: usize = 123;
+
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// The receiving half, owned by the writer task.
 pub struct OutboxRx {
     reliable: mpsc::Receiver<Message>,
@@ -87,8 +101,10 @@ impl Outbox {
         self.snapshot.send_replace(Some(msg));
     }
 
-    /// End the connection with this close frame (the first reason given wins).
+    /// End the connection with this close frame (the first reason given wins). The
+    /// reason is cut to the 123 bytes a close frame can carry.
     pub fn disconnect(&self, code: CloseCode, reason: &str) {
+        let reason = truncate_utf8(reason, MAX_CLOSE_REASON);
         let mut close = self.end.close.lock().unwrap_or_else(|e| e.into_inner());
         if close.is_none() && !self.end.token.is_cancelled() {
             *close = Some(CloseFrame {
@@ -175,4 +191,18 @@ where
         let _ = sink.close().await;
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), close).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_utf8;
+
+    #[test]
+    fn close_reasons_are_cut_at_a_char_boundary() {
+        assert_eq!(truncate_utf8("short", 123), "short");
+        let long = "é".repeat(100); // 200 bytes
+        let cut = truncate_utf8(&long, 123);
+        assert_eq!(cut.len(), 122);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
 }

@@ -181,7 +181,9 @@ impl RoomTask {
                         echo,
                     },
                 );
-                self.info.clients.store(self.members.len(), Ordering::Relaxed);
+                self.info
+                    .clients
+                    .store(self.members.len(), Ordering::Relaxed);
                 debug!(client, protocol, echo, "joined");
                 if protocol {
                     self.promote(client);
@@ -194,7 +196,9 @@ impl RoomTask {
                     return;
                 }
                 self.room.remove_client(client);
-                self.info.clients.store(self.members.len(), Ordering::Relaxed);
+                self.info
+                    .clients
+                    .store(self.members.len(), Ordering::Relaxed);
                 debug!(client, "left");
                 let left = encode(&ServerMsg::Left { client });
                 self.to_protocol_members(&left, None);
@@ -226,7 +230,12 @@ impl RoomTask {
             } => {
                 if let Err(reason) = self.room.queue_kick(client, ball, impulse, point, seq) {
                     debug!(client, code = reason.code(), %reason, "kick rejected");
-                    self.error_to(client, reason.code(), &reason.to_string());
+                    let msg = encode(&ServerMsg::Error {
+                        code: reason.code(),
+                        message: &reason.to_string(),
+                        seq,
+                    });
+                    self.send_to(client, msg);
                 }
             }
             Command::Player { position, rotation } => {
@@ -244,7 +253,7 @@ impl RoomTask {
                 let msg = encode(&ServerMsg::Pong {
                     t: &t,
                     tick: self.room.tick_count(),
-                    server_time: self.created.elapsed().as_secs_f64(),
+                    server_time: self.clock(),
                 });
                 self.send_to(client, msg);
             }
@@ -272,7 +281,7 @@ impl RoomTask {
             client,
             room: &self.name,
             tick: self.room.tick_count(),
-            time: self.created.elapsed().as_secs_f64(),
+            time: self.clock(),
             tick_rate: config.tick_rate,
             snapshot_rate: config.sim().snapshot_rate,
             echo,
@@ -319,8 +328,15 @@ impl RoomTask {
         }
     }
 
-    fn error_to(&self, client: ClientId, code: &str, message: &str) {
-        self.send_to(client, encode(&ServerMsg::Error { code, message }));
+    /// Seconds on the room clock: `tick / tick_rate` where the room has physics (the same
+    /// clock as snapshots' `time`); in a room without physics, which has no ticks,
+    /// seconds since the room opened.
+    fn clock(&self) -> f64 {
+        if self.room.scene().has_physics() {
+            self.room.time()
+        } else {
+            self.created.elapsed().as_secs_f64()
+        }
     }
 }
 

@@ -164,7 +164,10 @@ impl Client {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let msg = self.try_next(left).await.expect("expected message never came");
+            let msg = self
+                .try_next(left)
+                .await
+                .expect("expected message never came");
             if let Message::Text(t) = msg {
                 if let Ok(v) = serde_json::from_str::<Value>(&t) {
                     if pred(&v) {
@@ -215,5 +218,9 @@ pub fn ball(snapshot: &Value, id: u64) -> &Value {
 
 pub fn vec3(v: &Value) -> [f64; 3] {
     let a = v.as_array().unwrap();
-    [a[0].as_f64().unwrap(), a[1].as_f64().unwrap(), a[2].as_f64().unwrap()]
+    [
+        a[0].as_f64().unwrap(),
+        a[1].as_f64().unwrap(),
+        a[2].as_f64().unwrap(),
+    ]
 }
