@@ -1,5 +1,7 @@
 //! The `ballroom` binary: configuration, logging, bind, serve until SIGINT/SIGTERM.
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -10,6 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let config = ballroom::Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let listener = TcpListener::bind(config.addr)
         .await

@@ -99,7 +99,8 @@ pub fn spawn(shared: &Arc<Shared>, id: u64, name: &str, scene: Arc<Scene>) -> Ro
         info: info.clone(),
         created: Instant::now(),
     };
-    let span = info_span!("room", room = %name, scene = %scene.name);
+    // A root span: the room outlives the connection that happened to create it.
+    let span = info_span!(parent: None, "room", room = %name, scene = %scene.name);
     shared.tasks.spawn(task.run(rx).instrument(span));
     RoomHandle {
         id,
