@@ -441,45 +441,44 @@ mod tests {
 
     #[test]
     fn spoofs_and_bad_commands_are_rejected_with_codes() {
-        assert_eq!(
-            reject_code(r#"{"type":"snapshot","tick":1,"balls":[]}"#),
-            "reserved_type"
-        );
-        assert_eq!(reject_code(r#"{"type":"welcome"}"#), "reserved_type");
-        assert_eq!(
-            reject_code(r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#),
-            "bad_command"
-        );
-        assert_eq!(
-            reject_code(r#"{"type":"kick","ball":0,"impulse":[0,1]}"#),
-            "bad_command"
-        );
-        assert_eq!(
-            reject_code(r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#),
-            "bad_command"
-        );
-        assert_eq!(
-            reject_code(r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#),
-            "non_finite"
-        );
-        assert_eq!(
-            reject_code(r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#),
-            "non_finite"
-        );
-        assert_eq!(
-            reject_code(r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#),
-            "bad_json"
-        );
-        // The code comes from the decoder, not from matching message text.
-        assert_eq!(
-            reject_code(r#"{"type":"kick","not finite":1}"#),
-            "bad_command"
-        );
-        assert_eq!(reject_code(r#"{"type": "kick", "ball": }"#), "bad_json");
-        assert_eq!(
-            reject_code(r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#),
-            "bad_command"
-        );
+        let cases = [
+            (
+                r#"{"type":"snapshot","tick":1,"balls":[]}"#,
+                "reserved_type",
+            ),
+            (r#"{"type":"welcome"}"#, "reserved_type"),
+            (
+                r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#,
+                "bad_command",
+            ),
+            (r#"{"type":"kick","ball":0,"impulse":[0,1]}"#, "bad_command"),
+            (
+                r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#,
+                "bad_command",
+            ),
+            (
+                r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#,
+                "non_finite",
+            ),
+            (
+                r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#,
+                "non_finite",
+            ),
+            (
+                r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#,
+                "bad_json",
+            ),
+            // The code comes from the decoder, not from matching message text.
+            (r#"{"type":"kick","not finite":1}"#, "bad_command"),
+            (r#"{"type": "kick", "ball": }"#, "bad_json"),
+            (
+                r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#,
+                "bad_command",
+            ),
+        ];
+        for (text, code) in cases {
+            assert_eq!(reject_code(text), code, "{text}");
+        }
     }
 
     #[test]
