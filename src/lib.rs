@@ -21,6 +21,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod game;
 pub mod protocol;
 pub mod room;
 pub mod scene;

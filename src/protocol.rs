@@ -28,12 +28,13 @@ pub type BallId = u32;
 pub const SUBPROTOCOL: &str = "ballroom.v1";
 
 /// Command types a client may send (`type` field).
-pub const COMMAND_TYPES: &[&str] = &["kick", "player", "ping", "state"];
+pub const COMMAND_TYPES: &[&str] = &["kick", "player", "ping", "state", "join_team"];
 
 /// Types only the server emits. A client frame with one of these `type`s that is not a
 /// valid command is rejected and never relayed, so nobody can spoof the server.
 pub const SERVER_TYPES: &[&str] = &[
-    "welcome", "snapshot", "kick", "player", "joined", "left", "pong", "error", "match",
+    "welcome", "snapshot", "kick", "player", "joined", "left", "pong", "error", "match", "goal",
+    "result",
 ];
 
 /// A three-component vector on the wire.
@@ -74,6 +75,47 @@ pub enum Command {
     },
     /// Ask for an immediate full snapshot.
     State,
+    /// Join a team in a match scene; `null`, `"spectator"` or no `team` leaves teams.
+    JoinTeam {
+        #[serde(default)]
+        team: Option<TeamChoice>,
+    },
+}
+
+/// A match team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Team {
+    Blue,
+    Red,
+}
+
+impl Team {
+    pub fn other(self) -> Team {
+        match self {
+            Team::Blue => Team::Red,
+            Team::Red => Team::Blue,
+        }
+    }
+}
+
+/// What `join_team` may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamChoice {
+    Blue,
+    Red,
+    Spectator,
+}
+
+impl TeamChoice {
+    pub fn team(self) -> Option<Team> {
+        match self {
+            TeamChoice::Blue => Some(Team::Blue),
+            TeamChoice::Red => Some(Team::Red),
+            TeamChoice::Spectator => None,
+        }
+    }
 }
 
 /// What to do with one incoming frame.
@@ -229,6 +271,74 @@ pub struct KickEvent {
     pub seq: Option<u64>,
 }
 
+/// The phase of a match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Waiting for enough players on both teams.
+    Waiting,
+    /// `3, 2, 1, go`, one step a second.
+    Countdown,
+    Playing,
+    /// A team emptied mid-match; the clock is stopped.
+    Paused,
+    /// The result stands for a moment, then the room returns to waiting.
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Score {
+    pub blue: u32,
+    pub red: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Teams {
+    pub blue: Vec<ClientId>,
+    pub red: Vec<ClientId>,
+}
+
+/// The whole state of a match, as of `tick`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatchState {
+    pub phase: Phase,
+    /// During a countdown: the step showing (`"3"`, `"2"`, `"1"`); `"go"` on the message that
+    /// starts play.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub countdown: Option<&'static str>,
+    /// Match clock, in seconds; it runs only while `phase` is `playing`.
+    pub seconds_left: f64,
+    pub score: Score,
+    pub teams: Teams,
+    /// The team that must take the next kick (after a goal, the team that conceded).
+    pub kickoff: Option<Team>,
+    pub min_players_per_team: u32,
+    pub tick: u64,
+}
+
+/// A goal, as the server saw it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GoalEvent {
+    /// The team that scored.
+    pub team: Team,
+    /// The client who last kicked the ball, if any.
+    pub scorer: Option<ClientId>,
+    pub ball: BallId,
+    pub score: Score,
+    pub tick: u64,
+}
+
+/// The final word on a match.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatchResult {
+    pub score: Score,
+    /// `null` for a draw.
+    pub winner: Option<Team>,
+    /// The match ended because a team emptied.
+    pub forfeit: bool,
+    pub tick: u64,
+}
+
 /// A message from the server.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -244,7 +354,13 @@ pub enum ServerMsg<'a> {
         clients: Vec<ClientId>,
         /// The scene description, in the scene-file format (see `docs/PROTOCOL.md`).
         scene: &'a Scene,
+        /// The match state, in scenes with match rules.
+        #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+        match_state: Option<&'a MatchState>,
     },
+    Match(&'a MatchState),
+    Goal(&'a GoalEvent),
+    Result(&'a MatchResult),
     Snapshot(&'a Snapshot),
     Kick(&'a KickEvent),
     Joined {

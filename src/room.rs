@@ -1,21 +1,32 @@
 //! The simulation of one room: plain synchronous code, no sockets, no async.
 //!
-//! A [`Room`] owns one rapier [`PhysicsWorld`] built from a [`Scene`]. The room task calls
-//! [`Room::queue_kick`] and [`Room::set_player`] as commands arrive and [`Room::tick`] once
+//! A [`Room`] owns one rapier [`PhysicsWorld`] built from a [`Scene`], plus the scene's
+//! [`Match`] if it declares one. The room task calls [`Room::queue_kick`],
+//! [`Room::set_player`] and [`Room::join_team`] as commands arrive and [`Room::tick`] once
 //! per fixed tick; tests and benches call the same methods directly. Each tick applies the
-//! queued kicks, steps the world (unless everything is asleep and nothing changed), and
-//! decides whether a snapshot is due:
+//! queued kicks, steps the world (unless everything is asleep and nothing changed), detects
+//! goals from the sensor colliders' intersection events, advances the match, and decides
+//! whether a snapshot is due:
 //!
 //! - every `tick_rate / snapshot_rate` ticks while anything moves;
 //! - on the very tick a kick is applied, so everyone sees it within one tick;
 //! - at most once per second while the room is at rest (all balls asleep, no input).
+//!
+//! Kicks are validated here (the server trusts no client): ball id, impulse magnitude,
+//! contact point, match phase and team, reach from the kicker's last reported position,
+//! and a per-client token bucket. Reported positions that move faster than the scene's
+//! `max_player_speed` are refused. Every rejection is counted by reason.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rapier3d::prelude::*;
 
-use crate::protocol::{BallId, BallState, ClientId, KickEvent, Quat as WireQuat, Snapshot, Vec3};
+use crate::game::{GameEvent, Match};
+use crate::protocol::{
+    BallId, BallState, ClientId, KickEvent, MatchState, Quat as WireQuat, Snapshot, Team,
+    TeamChoice, Vec3,
+};
 use crate::scene::{Scene, Shape as SceneShape};
 
 /// Timing of a room, in ticks.
@@ -47,6 +58,32 @@ pub enum RejectReason {
     ImpulseTooLarge { magnitude: f32, max: f32 },
     #[error("kick point is {distance:.2} m from the ball's centre; at most {max:.2} m is allowed")]
     PointTooFar { distance: f32, max: f32 },
+    #[error("the ball is {distance:.2} m from your player; reach is {reach} m")]
+    TooFar { distance: f32, reach: f32 },
+    #[error("report your position with a `player` message before kicking in this scene")]
+    NoPosition,
+    #[error("too many kicks: at most {rate} per second (bursts of {burst})")]
+    RateLimited { rate: f32, burst: f32 },
+    #[error("position moved {distance:.2} m in {seconds:.3} s; at most {allowed:.2} m is allowed")]
+    Teleport {
+        distance: f32,
+        seconds: f32,
+        allowed: f32,
+    },
+    #[error("spectators cannot kick; join a team first")]
+    Spectator,
+    #[error("the match is counting down; kick after `go`")]
+    Countdown,
+    #[error("the match is paused until both teams have a player")]
+    MatchPaused,
+    #[error("the match is over")]
+    MatchEnded,
+    #[error("a goal was just scored; the ball is going back to the centre")]
+    AfterGoal,
+    #[error("kick-off belongs to {0:?}")]
+    NotYourKickoff(Team),
+    #[error("this scene has no match (scene `{0}`)")]
+    NoMatch(String),
 }
 
 impl RejectReason {
@@ -57,6 +94,17 @@ impl RejectReason {
             RejectReason::UnknownBall(_) => "unknown_ball",
             RejectReason::ImpulseTooLarge { .. } => "impulse_too_large",
             RejectReason::PointTooFar { .. } => "bad_point",
+            RejectReason::TooFar { .. } => "too_far",
+            RejectReason::NoPosition => "no_position",
+            RejectReason::RateLimited { .. } => "rate_limited",
+            RejectReason::Teleport { .. } => "teleport",
+            RejectReason::Spectator => "spectator",
+            RejectReason::Countdown => "countdown",
+            RejectReason::MatchPaused => "match_paused",
+            RejectReason::MatchEnded => "match_ended",
+            RejectReason::AfterGoal => "after_goal",
+            RejectReason::NotYourKickoff(_) => "not_your_kickoff",
+            RejectReason::NoMatch(_) => "no_match",
         }
     }
 }
@@ -66,6 +114,8 @@ impl RejectReason {
 pub struct TickOutput {
     /// Kicks applied on this tick, in arrival order.
     pub kicks: Vec<KickEvent>,
+    /// Match events (state changes, goals, results), in order.
+    pub events: Vec<GameEvent>,
     /// A snapshot, when one is due on this tick.
     pub snapshot: Option<Snapshot>,
     /// Whether the physics world was stepped (false while the room is at rest).
@@ -75,8 +125,11 @@ pub struct TickOutput {
 struct BallBody {
     id: BallId,
     handle: RigidBodyHandle,
+    collider: ColliderHandle,
     radius: f32,
     spawn: Vector,
+    /// The client whose kick touched this ball last (the scorer of a goal).
+    last_kicker: Option<ClientId>,
 }
 
 struct QueuedKick {
@@ -87,18 +140,66 @@ struct QueuedKick {
     seq: Option<u64>,
 }
 
-/// A player moving further than this in one update is placed, not swept, so a
-/// reconnect or respawn does not bat balls across the scene.
+/// What the room knows of one client.
+#[derive(Default)]
+struct ClientState {
+    /// Last accepted feet position and the tick it was reported on.
+    position: Option<(Vector, u64)>,
+    /// The kinematic capsule standing for the player.
+    body: Option<RigidBodyHandle>,
+    /// Kick tokens and the tick they were last topped up.
+    tokens: Option<(f32, u64)>,
+}
+
+/// A player moving further than this in one update is placed, not swept, so a reconnect
+/// does not bat balls across the scene.
 const PLAYER_TELEPORT_DISTANCE: f32 = 5.0;
+/// Slack for the speed check: network jitter can bunch position updates together.
+const POSITION_TOLERANCE: f32 = 0.5;
+/// Updates closer together than this are judged as if this far apart.
+const MIN_POSITION_INTERVAL: f32 = 0.05;
+
+/// Collects rapier's collision events during a step.
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<CollisionEvent>>);
+
+impl EventHandler for Events {
+    fn handle_collision_event(
+        &self,
+        _bodies: &RigidBodySet,
+        _colliders: &ColliderSet,
+        event: CollisionEvent,
+        _contact_pair: Option<&ContactPair>,
+    ) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+
+    fn handle_contact_force_event(
+        &self,
+        _dt: Real,
+        _bodies: &RigidBodySet,
+        _colliders: &ColliderSet,
+        _contact_pair: &ContactPair,
+        _total_force_magnitude: Real,
+    ) {
+    }
+
+    fn handle_soft_body_tear_event(&self, _soft_bodies: &SoftBodySet, _event: &SoftBodyTearEvent) {}
+}
 
 /// One room's world and its rules.
 pub struct Room {
     scene: Arc<Scene>,
     world: PhysicsWorld,
     balls: Vec<BallBody>,
-    players: HashMap<ClientId, RigidBodyHandle>,
+    /// Goal sensors and the team each one's goal belongs to.
+    goals: HashMap<ColliderHandle, Team>,
+    collisions: Events,
+    game: Option<Match>,
+    clients: HashMap<ClientId, ClientState>,
     queued: Vec<QueuedKick>,
     acks: BTreeMap<ClientId, u64>,
+    rejections: BTreeMap<&'static str, u64>,
     tick: u64,
     tick_rate: f64,
     snapshot_every: u64,
@@ -115,6 +216,8 @@ impl Room {
         };
         world.integration_parameters.dt = (1.0 / sim.tick_rate) as f32;
 
+        let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
+        let mut goals = HashMap::new();
         for s in &scene.statics {
             let pose = Pose::from_parts(
                 Vector::from_array(s.position),
@@ -130,7 +233,11 @@ impl Room {
             } else {
                 collider
             };
-            world.insert_collider(collider, None);
+            let handle = world.insert_collider(collider, None);
+            let team = goal_teams.zip(s.name.as_ref()).and_then(|(g, n)| g.get(n));
+            if let Some(&team) = team {
+                goals.insert(handle, team);
+            }
         }
 
         let mut balls: Vec<BallBody> = scene
@@ -147,25 +254,35 @@ impl Room {
                     .mass(b.mass)
                     .friction(b.friction)
                     .restitution(b.restitution);
-                let (handle, _) = world.insert(body, collider);
+                let (handle, collider) = world.insert(body, collider);
                 BallBody {
                     id: b.id,
                     handle,
+                    collider,
                     radius: b.radius,
                     spawn,
+                    last_kicker: None,
                 }
             })
             .collect();
         balls.sort_by_key(|b| b.id);
 
+        let game = scene
+            .match_rules
+            .clone()
+            .map(|rules| Match::new(rules, sim.tick_rate));
         let ticks_per_snapshot = (sim.tick_rate / sim.snapshot_rate).round().max(1.0);
         Room {
             scene,
             world,
             balls,
-            players: HashMap::new(),
+            goals,
+            collisions: Events::default(),
+            game,
+            clients: HashMap::new(),
             queued: Vec::new(),
             acks: BTreeMap::new(),
+            rejections: BTreeMap::new(),
             tick: 0,
             tick_rate: sim.tick_rate,
             snapshot_every: ticks_per_snapshot as u64,
@@ -188,6 +305,21 @@ impl Room {
         self.tick as f64 / self.tick_rate
     }
 
+    /// Rejected commands so far, by error code.
+    pub fn rejections(&self) -> &BTreeMap<&'static str, u64> {
+        &self.rejections
+    }
+
+    /// The match state, in scenes with a match.
+    pub fn match_state(&self) -> Option<MatchState> {
+        self.game.as_ref().map(|g| g.state(self.tick))
+    }
+
+    fn reject<T>(&mut self, reason: RejectReason) -> Result<T, RejectReason> {
+        *self.rejections.entry(reason.code()).or_default() += 1;
+        Err(reason)
+    }
+
     /// Validate a kick and queue it for the next tick.
     pub fn queue_kick(
         &mut self,
@@ -197,6 +329,25 @@ impl Room {
         point: Option<Vec3>,
         seq: Option<u64>,
     ) -> Result<(), RejectReason> {
+        match self.check_kick(client, ball, impulse, point) {
+            Ok(kick) => {
+                if let Some(game) = &mut self.game {
+                    game.kicked(client);
+                }
+                self.queued.push(QueuedKick { seq, ..kick });
+                Ok(())
+            }
+            Err(reason) => self.reject(reason),
+        }
+    }
+
+    fn check_kick(
+        &mut self,
+        client: ClientId,
+        ball: BallId,
+        impulse: Vec3,
+        point: Option<Vec3>,
+    ) -> Result<QueuedKick, RejectReason> {
         if !self.scene.has_physics() {
             return Err(RejectReason::NoPhysics(self.scene.name.clone()));
         }
@@ -213,31 +364,80 @@ impl Room {
                 max: self.scene.max_impulse,
             });
         }
+        let b = &self.balls[index];
+        let centre = self.world.bodies[b.handle].translation();
         let point = point.map(|p| Vector::from_array(p.0));
         if let Some(p) = point {
-            let b = &self.balls[index];
-            let distance = p.distance(self.world.bodies[b.handle].translation());
+            let distance = p.distance(centre);
             let max = 2.0 * b.radius;
             if distance > max {
                 return Err(RejectReason::PointTooFar { distance, max });
             }
         }
-        self.queued.push(QueuedKick {
+        if let Some(game) = &self.game {
+            game.check_kick(client)?;
+        }
+        let rules = self.scene.kick_rules;
+        let state = self.clients.entry(client).or_default();
+        match state.position {
+            Some((feet, _)) => {
+                let head = feet + Vector::Y * self.scene.player.height;
+                let distance = distance_to_segment(centre, feet, head) - b.radius;
+                if distance > rules.reach {
+                    return Err(RejectReason::TooFar {
+                        distance,
+                        reach: rules.reach,
+                    });
+                }
+            }
+            None if rules.require_position => return Err(RejectReason::NoPosition),
+            None => {}
+        }
+        // Token bucket, refilled by room ticks so it is exact under test and replay.
+        let (tokens, since) = state.tokens.unwrap_or((rules.burst, self.tick));
+        let refill = (self.tick - since) as f32 * rules.rate / self.tick_rate as f32;
+        let tokens = (tokens + refill).min(rules.burst);
+        if tokens < 1.0 {
+            state.tokens = Some((tokens, self.tick));
+            return Err(RejectReason::RateLimited {
+                rate: rules.rate,
+                burst: rules.burst,
+            });
+        }
+        state.tokens = Some((tokens - 1.0, self.tick));
+        Ok(QueuedKick {
             client,
             ball: index,
             impulse,
             point,
-            seq,
-        });
-        Ok(())
+            seq: None,
+        })
     }
 
-    /// Place or move a player's kinematic capsule (`position` is the feet).
-    pub fn set_player(&mut self, client: ClientId, position: Vec3) {
+    /// Place or move a player's kinematic capsule (`position` is the feet). A position
+    /// that moved faster than the scene's `max_player_speed` is refused.
+    pub fn set_player(&mut self, client: ClientId, position: Vec3) -> Result<(), RejectReason> {
+        let feet = Vector::from_array(position.0);
+        let tick = self.tick;
+        let max_speed = self.scene.kick_rules.max_player_speed;
+        let state = self.clients.entry(client).or_default();
+        if let Some((last, at)) = state.position {
+            let seconds = ((tick - at) as f64 / self.tick_rate) as f32;
+            let allowed = max_speed * seconds.max(MIN_POSITION_INTERVAL) + POSITION_TOLERANCE;
+            let distance = feet.distance(last);
+            if distance > allowed {
+                return self.reject(RejectReason::Teleport {
+                    distance,
+                    seconds,
+                    allowed,
+                });
+            }
+        }
+        state.position = Some((feet, tick));
         let shape = self.scene.player;
-        let centre = Vector::from_array(position.0) + Vector::Y * (shape.height / 2.0);
-        match self.players.get(&client) {
-            Some(&handle) => {
+        let centre = feet + Vector::Y * (shape.height / 2.0);
+        match state.body {
+            Some(handle) => {
                 let body = &mut self.world.bodies[handle];
                 if body.translation().distance(centre) > PLAYER_TELEPORT_DISTANCE {
                     body.set_translation(centre, true);
@@ -249,18 +449,54 @@ impl Room {
                 let half_height = shape.height / 2.0 - shape.radius;
                 let collider = ColliderBuilder::capsule_y(half_height, shape.radius);
                 let (handle, _) = self.world.insert(body, collider);
-                self.players.insert(client, handle);
+                state.body = Some(handle);
             }
         }
         self.players_moved = true;
+        Ok(())
     }
 
-    /// Forget a client: its capsule and its kick acknowledgements.
-    pub fn remove_client(&mut self, client: ClientId) {
-        if let Some(handle) = self.players.remove(&client) {
-            self.world.remove_body(handle);
-            self.players_moved = true;
+    /// Put a client on a team (or make it a spectator), in scenes with a match.
+    pub fn join_team(
+        &mut self,
+        client: ClientId,
+        team: Option<TeamChoice>,
+    ) -> Result<(), RejectReason> {
+        let tick = self.tick;
+        match &mut self.game {
+            Some(game) => {
+                game.set_team(client, team.and_then(TeamChoice::team), tick);
+                self.apply_match_effects();
+                Ok(())
+            }
+            None => {
+                let reason = RejectReason::NoMatch(self.scene.name.clone());
+                self.reject(reason)
+            }
         }
+    }
+
+    /// Match events produced outside a tick (by `join_team` or `remove_client`).
+    pub fn drain_events(&mut self) -> Vec<GameEvent> {
+        self.game
+            .as_mut()
+            .map(|g| g.drain_events().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forget a client: its capsule, team, kick acknowledgements and queued kicks.
+    pub fn remove_client(&mut self, client: ClientId) {
+        if let Some(state) = self.clients.remove(&client) {
+            if let Some(handle) = state.body {
+                self.world.remove_body(handle);
+                self.players_moved = true;
+            }
+        }
+        let tick = self.tick;
+        if let Some(game) = &mut self.game {
+            game.remove(client, tick);
+        }
+        self.apply_match_effects();
         self.acks.remove(&client);
         self.queued.retain(|k| k.client != client);
     }
@@ -294,7 +530,8 @@ impl Room {
             .queued
             .drain(..)
             .map(|k| {
-                let ball = &self.balls[k.ball];
+                let ball = &mut self.balls[k.ball];
+                ball.last_kicker = Some(k.client);
                 let body = &mut self.world.bodies[ball.handle];
                 match k.point {
                     Some(p) => body.apply_impulse_at_point(k.impulse, p, true),
@@ -316,10 +553,16 @@ impl Room {
 
         let stepped = !kicks.is_empty() || self.players_moved || !self.balls_asleep();
         if stepped {
-            self.world.step();
+            self.world.step_with_events(&(), &self.collisions);
             self.respawn_fallen_balls();
+            self.detect_goals();
         }
         self.players_moved = false;
+        if let Some(game) = &mut self.game {
+            game.tick(self.tick);
+        }
+        self.apply_match_effects();
+        let events = self.drain_events();
 
         let at_rest = self.balls_asleep();
         let due = match self.last_snapshot {
@@ -340,8 +583,40 @@ impl Room {
         });
         TickOutput {
             kicks,
+            events,
             snapshot,
             stepped,
+        }
+    }
+
+    /// Turn this step's sensor events into goals.
+    fn detect_goals(&mut self) {
+        let events =
+            std::mem::take(&mut *self.collisions.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let Some(game) = &mut self.game else { return };
+        for event in events {
+            let CollisionEvent::Started(a, b, _) = event else {
+                continue;
+            };
+            let (goal, other) = match (self.goals.get(&a), self.goals.get(&b)) {
+                (Some(team), _) => (*team, b),
+                (_, Some(team)) => (*team, a),
+                _ => continue,
+            };
+            if let Some(ball) = self.balls.iter().find(|x| x.collider == other) {
+                game.goal(goal, ball.id, ball.last_kicker, self.tick);
+            }
+        }
+    }
+
+    /// Carry out what the match asked for (balls back to kick-off).
+    fn apply_match_effects(&mut self) {
+        let Some(game) = &mut self.game else { return };
+        if std::mem::take(&mut game.reset_balls) {
+            for b in &mut self.balls {
+                b.last_kicker = None;
+                place(&mut self.world.bodies[b.handle], b.spawn);
+            }
         }
     }
 
@@ -349,10 +624,7 @@ impl Room {
         for b in &self.balls {
             let body = &mut self.world.bodies[b.handle];
             if body.translation().y < self.scene.respawn_below {
-                body.set_translation(b.spawn, true);
-                body.set_rotation(Rotation::IDENTITY, true);
-                body.set_linvel(Vector::ZERO, true);
-                body.set_angvel(Vector::ZERO, true);
+                place(body, b.spawn);
             }
         }
     }
@@ -383,6 +655,21 @@ impl Room {
     }
 }
 
+/// Put a body at `at`, upright and still.
+fn place(body: &mut RigidBody, at: Vector) {
+    body.set_translation(at, true);
+    body.set_rotation(Rotation::IDENTITY, true);
+    body.set_linvel(Vector::ZERO, true);
+    body.set_angvel(Vector::ZERO, true);
+}
+
+/// Distance from `p` to the segment `a`–`b`.
+fn distance_to_segment(p: Vector, a: Vector, b: Vector) -> f32 {
+    let ab = b - a;
+    let t = ((p - a).dot(ab) / ab.length_squared()).clamp(0.0, 1.0);
+    p.distance(a + ab * t)
+}
+
 fn shape_builder(shape: &SceneShape) -> ColliderBuilder {
     match *shape {
         SceneShape::Cuboid {
@@ -403,6 +690,7 @@ fn shape_builder(shape: &SceneShape) -> ColliderBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::TeamChoice;
     use crate::scene::SceneLibrary;
 
     fn room(scene: &str) -> Room {
@@ -537,7 +825,7 @@ mod tests {
         let mut r = room("kickballs");
         settle(&mut r);
         // Stand between ball 1 (x = 8) and the east wall, then kick the ball at the player.
-        r.set_player(5, Vec3([10.5, 0.0, 8.0]));
+        r.set_player(5, Vec3([10.5, 0.0, 8.0])).unwrap();
         r.queue_kick(1, 1, Vec3([40.0, 0.0, 0.0]), None, None)
             .unwrap();
         for _ in 0..60 {
@@ -569,5 +857,101 @@ mod tests {
             let p = ball(&r.snapshot(), 2).p.0;
             assert!((0.0..=16.0).contains(&p[0]), "tunnelled: {p:?}");
         }
+    }
+
+    fn ticks(r: &mut Room, n: u32) -> Vec<GameEvent> {
+        (0..n).flat_map(|_| r.tick().events).collect()
+    }
+
+    #[test]
+    fn a_football_goal_is_detected_by_the_sensor_and_the_ball_comes_back() {
+        let mut r = room("football");
+        r.join_team(1, Some(TeamChoice::Blue)).unwrap();
+        r.join_team(2, Some(TeamChoice::Red)).unwrap();
+        r.drain_events();
+        ticks(&mut r, 3 * 60); // 3, 2, 1, go
+        assert_eq!(
+            r.match_state().unwrap().phase,
+            crate::protocol::Phase::Playing
+        );
+        // Red stands behind the ball and shoots at the goal blue defends (x < 0).
+        r.set_player(2, Vec3([0.9, 0.0, 0.0])).unwrap();
+        r.queue_kick(2, 0, Vec3([-25.0, 0.0, 0.0]), None, None)
+            .unwrap();
+        let events = ticks(&mut r, 3 * 60);
+        let goal = events
+            .iter()
+            .find_map(|e| match e {
+                GameEvent::Goal(g) => Some(g.clone()),
+                _ => None,
+            })
+            .expect("the sensor saw the ball cross the line");
+        assert_eq!(
+            (goal.team, goal.scorer, goal.score.red),
+            (Team::Red, Some(2), 1)
+        );
+        // After the pause the ball is back at the centre and blue kicks off.
+        let state = r.match_state().unwrap();
+        assert_eq!(state.kickoff, Some(Team::Blue));
+        let p = ball(&r.snapshot(), 0).p.0;
+        assert!(
+            p[0].abs() < 0.1 && p[2].abs() < 0.1,
+            "ball at kick-off: {p:?}"
+        );
+        r.set_player(2, Vec3([0.9, 0.0, 0.0])).unwrap();
+        assert_eq!(
+            r.queue_kick(2, 0, Vec3([-5.0, 0.0, 0.0]), None, None)
+                .unwrap_err()
+                .code(),
+            "not_your_kickoff"
+        );
+    }
+
+    #[test]
+    fn kick_validation_rules() {
+        let mut r = room("football");
+        r.join_team(1, Some(TeamChoice::Blue)).unwrap();
+        // Football requires a reported position.
+        let kick = |r: &mut Room, c| r.queue_kick(c, 0, Vec3([1.0, 0.0, 0.0]), None, None);
+        assert_eq!(kick(&mut r, 1).unwrap_err().code(), "no_position");
+        assert_eq!(kick(&mut r, 9).unwrap_err().code(), "spectator");
+        // Far from the ball (at the origin, radius 0.5): too far.
+        r.set_player(1, Vec3([0.0, 0.0, 6.0])).unwrap();
+        assert_eq!(kick(&mut r, 1).unwrap_err().code(), "too_far");
+        // Walking closer at a sane speed is fine; 2 m from the surface is within reach.
+        ticks(&mut r, 30);
+        r.set_player(1, Vec3([0.0, 0.0, 2.8])).unwrap();
+        kick(&mut r, 1).unwrap();
+        // Rapid fire: the burst of 3 is spent after two more; the next is refused.
+        kick(&mut r, 1).unwrap();
+        kick(&mut r, 1).unwrap();
+        assert_eq!(kick(&mut r, 1).unwrap_err().code(), "rate_limited");
+        // 5 per second: one more token after 12 ticks.
+        ticks(&mut r, 12);
+        r.set_player(1, Vec3([0.0, 0.0, 2.8])).unwrap();
+        kick(&mut r, 1).unwrap();
+        // Teleporting next to the ball from 30 m away is refused and changes nothing.
+        r.set_player(1, Vec3([30.0, 0.0, 0.0])).unwrap_err();
+        ticks(&mut r, 60);
+        r.set_player(1, Vec3([20.0, 0.0, 0.0])).unwrap();
+        let err = r.set_player(1, Vec3([0.5, 0.0, 0.5])).unwrap_err();
+        assert_eq!(err.code(), "teleport");
+        assert_eq!(
+            kick(&mut r, 1).unwrap_err().code(),
+            "too_far",
+            "the fake position was not taken"
+        );
+        let counts = r.rejections();
+        assert_eq!(counts["rate_limited"], 1);
+        assert_eq!(counts["teleport"], 2);
+        assert_eq!(counts["too_far"], 2);
+        // Kickballs plays without teams, and without positions.
+        let mut k = room("kickballs");
+        k.queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), None, None)
+            .unwrap();
+        assert_eq!(
+            k.join_team(1, Some(TeamChoice::Red)).unwrap_err().code(),
+            "no_match"
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::protocol::BallId;
+use crate::protocol::{BallId, Team};
 
 /// Built-in scenes: (name, JSON text).
 const BUILTIN: &[(&str, &str)] = &[
@@ -38,6 +38,12 @@ pub struct Scene {
     /// The capsule that stands for each player who reports a position.
     #[serde(default)]
     pub player: PlayerShape,
+    /// Who may kick, how often and from where.
+    #[serde(default)]
+    pub kick_rules: KickRules,
+    /// Teams, goals and a match clock; absent for free-play scenes.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_rules: Option<MatchRules>,
     /// Fixed colliders: ground, walls, and sensors (such as goal mouths).
     #[serde(default)]
     pub statics: Vec<StaticCollider>,
@@ -67,6 +73,87 @@ impl Default for PlayerShape {
             height: 1.8,
         }
     }
+}
+
+/// Kick validation: the server trusts no client.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KickRules {
+    /// Largest distance (m) from the ball's surface to the kicker's body.
+    pub reach: f32,
+    /// Refuse kicks from clients that never reported a `player` position. Clients that did
+    /// report one are held to `reach` either way.
+    pub require_position: bool,
+    /// Sustained kicks per second per client.
+    pub rate: f32,
+    /// Kicks a client may make back to back before `rate` applies.
+    pub burst: f32,
+    /// Fastest a reported player position may move (m/s); faster jumps are refused.
+    pub max_player_speed: f32,
+}
+
+impl Default for KickRules {
+    fn default() -> Self {
+        KickRules {
+            reach: 2.5,
+            require_position: false,
+            rate: 5.0,
+            burst: 3.0,
+            max_player_speed: 20.0,
+        }
+    }
+}
+
+/// What a match does when a team loses its last player.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTeamEmpty {
+    /// Stop the clock until both teams have a player again.
+    #[default]
+    Pause,
+    /// End the match; the team still present wins.
+    Forfeit,
+}
+
+/// Server-side match rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRules {
+    /// Players each team needs before a match starts.
+    #[serde(default = "one")]
+    pub min_players_per_team: u32,
+    /// Match length in seconds.
+    #[serde(default = "default_duration")]
+    pub duration: f32,
+    /// Countdown steps, one a second (3 gives `3, 2, 1, go`).
+    #[serde(default = "three")]
+    pub countdown: u32,
+    /// Seconds between a goal and the ball's return to the centre.
+    #[serde(default = "two")]
+    pub goal_pause: f32,
+    /// Seconds the result stands before the room returns to waiting.
+    #[serde(default = "five")]
+    pub end_pause: f32,
+    #[serde(default)]
+    pub on_team_empty: OnTeamEmpty,
+    /// Goal sensors by static collider name, each with the team that defends it.
+    pub goals: BTreeMap<String, Team>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn three() -> u32 {
+    3
+}
+fn two() -> f32 {
+    2.0
+}
+fn five() -> f32 {
+    5.0
+}
+fn default_duration() -> f32 {
+    60.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,6 +331,41 @@ impl Scene {
                 }
             }
         }
+        let k = &self.kick_rules;
+        positive("kick_rules.reach", k.reach)?;
+        positive("kick_rules.rate", k.rate)?;
+        if !(k.burst.is_finite() && k.burst >= 1.0) {
+            return Err("kick_rules.burst must be at least 1".into());
+        }
+        positive("kick_rules.max_player_speed", k.max_player_speed)?;
+        if let Some(m) = &self.match_rules {
+            positive("match.duration", m.duration)?;
+            positive("match.goal_pause", m.goal_pause)?;
+            positive("match.end_pause", m.end_pause)?;
+            if m.countdown > 9 {
+                return Err("match.countdown is at most 9".into());
+            }
+            if m.min_players_per_team == 0 {
+                return Err("match.min_players_per_team must be at least 1".into());
+            }
+            if !self.has_physics() {
+                return Err("a match needs at least one ball".into());
+            }
+            for name in m.goals.keys() {
+                let sensor = self
+                    .statics
+                    .iter()
+                    .any(|s| s.sensor && s.name.as_deref() == Some(name));
+                if !sensor {
+                    return Err(format!("match goal `{name}` is not a sensor collider"));
+                }
+            }
+            for team in [Team::Blue, Team::Red] {
+                if !m.goals.values().any(|t| *t == team) {
+                    return Err(format!("match has no goal defended by {team:?}"));
+                }
+            }
+        }
         let mut ids = HashSet::new();
         for b in &self.balls {
             let what = format!("ball {}", b.id);
@@ -351,6 +473,12 @@ mod tests {
         assert_eq!(f.balls.len(), 1);
         assert_eq!(f.statics.iter().filter(|s| s.sensor).count(), 2);
         assert!(!lib.get("relay").unwrap().has_physics());
+        let m = f.match_rules.as_ref().expect("football has match rules");
+        assert_eq!(m.duration, 300.0);
+        assert_eq!(m.goals.len(), 2);
+        assert!(f.kick_rules.require_position);
+        assert!(k.match_rules.is_none());
+        assert_eq!(k.kick_rules, KickRules::default());
     }
 
     #[test]
@@ -364,6 +492,16 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string().contains("radius must be a positive"),
+            "{err}"
+        );
+        let err = Scene::from_json(
+            "x",
+            r#"{"name":"x","balls":[{"id":0,"radius":1,"mass":1,"position":[0,0,0]}],
+                "match":{"goals":{"nowhere":"blue"}}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`nowhere` is not a sensor"),
             "{err}"
         );
         let err = Scene::from_json("x", r#"{"name":"x","bogus":1}"#).unwrap_err();

@@ -8,18 +8,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::sleep_until;
+// tokio's clock, so tests can run rooms on paused (auto-advancing) time.
+use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::Shared;
 use super::outbox::Outbox;
 use crate::clock::TickClock;
+use crate::game::GameEvent;
 use crate::protocol::{self, ClientId, Command, ServerMsg, Snapshot};
-use crate::room::{Room, TickOutput};
+use crate::room::{RejectReason, Room, TickOutput};
 use crate::scene::Scene;
 
 /// Events a room task accepts.
@@ -114,19 +116,23 @@ impl RoomTask {
         info!("room opened");
         let config = &self.shared.config;
         let physics = self.room.scene().has_physics();
-        let mut clock = TickClock::new(self.created, config.tick_rate, config.max_catch_up);
+        let mut clock = TickClock::new(
+            self.created.into_std(),
+            config.tick_rate,
+            config.max_catch_up,
+        );
         let linger = config.room_linger;
         let shutdown = self.shared.shutdown.clone();
         // Created on behalf of a joiner that is about to arrive; if it never does, the
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
         loop {
-            let linger_deadline = empty_since.map(|t| (t + linger).into());
+            let linger_deadline = empty_since.map(|t| t + linger);
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = sleep_until(clock.next_deadline().into()), if physics => {
-                    let due = clock.due(Instant::now());
+                _ = sleep_until(Instant::from_std(clock.next_deadline())), if physics => {
+                    let due = clock.due(Instant::now().into_std());
                     if due.dropped > 0 {
                         warn!(dropped = due.dropped, ran = due.run, "room fell behind; dropped ticks");
                     }
@@ -147,7 +153,7 @@ impl RoomTask {
                     }
                     None => break,
                 },
-                _ = sleep_until(linger_deadline.unwrap_or_else(|| Instant::now().into())), if linger_deadline.is_some() => {
+                _ = sleep_until(linger_deadline.unwrap_or_else(Instant::now)), if linger_deadline.is_some() => {
                     // Close only if no joiner is already queued; `retire` checks under the
                     // registry lock, so a racing joiner either is queued (and served) or
                     // finds the room gone and creates a fresh one.
@@ -231,17 +237,16 @@ impl RoomTask {
             } => {
                 if let Err(reason) = self.room.queue_kick(client, ball, impulse, point, seq) {
                     debug!(client, code = reason.code(), %reason, "kick rejected");
-                    let msg = encode(&ServerMsg::Error {
-                        code: reason.code(),
-                        message: &reason.to_string(),
-                        seq,
-                    });
-                    self.send_to(client, msg);
+                    self.error_to(client, &reason, seq);
                 }
             }
             Command::Player { position, rotation } => {
                 if self.room.scene().has_physics() {
-                    self.room.set_player(client, position);
+                    if let Err(reason) = self.room.set_player(client, position) {
+                        debug!(client, code = reason.code(), %reason, "position rejected");
+                        self.error_to(client, &reason, None);
+                        return;
+                    }
                 }
                 let msg = encode(&ServerMsg::Player {
                     client,
@@ -258,6 +263,16 @@ impl RoomTask {
                 });
                 self.send_to(client, msg);
             }
+            Command::JoinTeam { team } => match self.room.join_team(client, team) {
+                Ok(()) => {
+                    let events = self.room.drain_events();
+                    self.publish_events(&events);
+                }
+                Err(reason) => {
+                    debug!(client, code = reason.code(), %reason, "join_team rejected");
+                    self.error_to(client, &reason, None);
+                }
+            },
             Command::State => {
                 let snap = encode(&ServerMsg::Snapshot(&self.room.snapshot()));
                 if let Some(m) = self.members.get(&client) {
@@ -288,6 +303,7 @@ impl RoomTask {
             echo,
             clients: self.members.keys().copied().collect(),
             scene: self.room.scene(),
+            match_state: self.room.match_state().as_ref(),
         });
         self.send_to(client, welcome);
         if self.room.scene().has_physics() {
@@ -303,8 +319,21 @@ impl RoomTask {
             let msg = encode(&ServerMsg::Kick(kick));
             self.to_protocol_members(&msg, None);
         }
+        self.publish_events(&out.events);
         if let Some(snapshot) = out.snapshot {
             self.broadcast_snapshot(&snapshot);
+        }
+    }
+
+    /// Match events go to every protocol member, in order, each encoded once.
+    fn publish_events(&self, events: &[GameEvent]) {
+        for event in events {
+            let msg = encode(&match event {
+                GameEvent::State(s) => ServerMsg::Match(s),
+                GameEvent::Goal(g) => ServerMsg::Goal(g),
+                GameEvent::Result(r) => ServerMsg::Result(r),
+            });
+            self.to_protocol_members(&msg, None);
         }
     }
 
@@ -327,6 +356,15 @@ impl RoomTask {
         if let Some(m) = self.members.get(&client) {
             let _ = m.outbox.send(msg);
         }
+    }
+
+    fn error_to(&self, client: ClientId, reason: &RejectReason, seq: Option<u64>) {
+        let msg = encode(&ServerMsg::Error {
+            code: reason.code(),
+            message: &reason.to_string(),
+            seq,
+        });
+        self.send_to(client, msg);
     }
 
     /// Seconds on the room clock: `tick / tick_rate` where the room has physics (the same

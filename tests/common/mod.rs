@@ -159,9 +159,35 @@ impl Client {
         self.recv_until(|v| v["type"] == ty).await
     }
 
+    /// Skip messages until the next one whose `type` is `ty`, returning its raw text.
+    pub async fn recv_raw(&mut self, ty: &str, wait: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = self
+                .try_next(left)
+                .await
+                .expect("expected message never came");
+            if let Message::Text(t) = msg {
+                if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["type"] == ty) {
+                    return t.to_string();
+                }
+            }
+        }
+    }
+
     /// Skip messages until one that satisfies `pred`.
     pub async fn recv_until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.recv_until_within(WAIT, pred).await
+    }
+
+    /// Skip messages until one that satisfies `pred`, for at most `wait`.
+    pub async fn recv_until_within(
+        &mut self,
+        wait: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let msg = self
