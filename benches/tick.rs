@@ -1,44 +1,68 @@
-//! Tick cost: the bare rapier step of the `kickballs` scene (the floor) beside ballroom's
-//! room tick on the same scene, plus the snapshot codec. Run with `cargo bench`; the
-//! floor and the room tick run in the same process so their ratio holds on a noisy machine.
+//! Tick throughput, side by side in one run so the ratios hold on a noisy machine:
+//!
+//! - `floor`: a bare rapier `PhysicsWorld` step of the `kickballs` scene, balls awake;
+//! - `room_tick`: ballroom's room tick on the same scene (kicks, step, snapshot when due);
+//! - `many_rooms/N`: N active rooms each ticked once (with a kick every 2 s per room and the
+//!   snapshot encoded when due), for room-ticks per second on one core;
+//! - `at_rest`: a room whose balls sleep and that gets no input;
+//! - `fanout/N`: one snapshot encoded once and handed to N clients' outboxes;
+//! - `codec/*`: encode and decode of each message kind.
+//!
+//! After criterion's own report, a summary prints the ratios from the medians it saved.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
-use ballroom::protocol::{self, ServerMsg, Vec3};
+use ballroom::game::GameEvent;
+use ballroom::protocol::{self, Command, ServerMsg, Vec3};
 use ballroom::room::{Room, SimConfig};
-use ballroom::scene::SceneLibrary;
-use criterion::{Criterion, criterion_group, criterion_main};
+use ballroom::scene::{Scene, SceneLibrary};
+use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
+use criterion::{BenchmarkId, Criterion, criterion_group};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
-fn kickballs() -> Room {
-    Room::new(
-        SceneLibrary::builtin().get("kickballs").unwrap(),
-        SimConfig::default(),
-    )
+fn scene(name: &str) -> Arc<Scene> {
+    SceneLibrary::builtin().get(name).unwrap()
+}
+
+/// Kickballs with the per-client rate limit lifted, so a bench can kick every tick.
+fn unlimited_kickballs() -> Arc<Scene> {
+    let mut s = (*scene("kickballs")).clone();
+    s.kick_rules.rate = 1e9;
+    s.kick_rules.burst = 1e9;
+    Arc::new(s)
+}
+
+fn encode_due(out: &ballroom::room::TickOutput) {
+    if let Some(s) = &out.snapshot {
+        black_box(protocol::encode(&ServerMsg::Snapshot(s)));
+    }
+    for k in &out.kicks {
+        black_box(protocol::encode(&ServerMsg::Kick(k)));
+    }
 }
 
 fn tick(c: &mut Criterion) {
+    let sim = SimConfig::default();
     let mut g = c.benchmark_group("kickballs");
     // Balls are woken before every step in both, so both measure an active world.
-    g.bench_function("floor: bare PhysicsWorld step", |b| {
-        let mut world = kickballs().into_world();
+    g.bench_function("floor", |b| {
+        let mut world = Room::new(scene("kickballs"), sim).into_world();
         b.iter(|| {
             world.wake_up_all(true);
             world.step();
         })
     });
-    g.bench_function("room tick (snapshot when due)", |b| {
-        let mut room = kickballs();
+    g.bench_function("room_tick", |b| {
+        let mut room = Room::new(scene("kickballs"), sim);
         b.iter(|| {
             room.wake_all();
             black_box(room.tick());
         })
     });
-    g.bench_function("room tick with a kick every tick", |b| {
-        // Lift the per-client kick rate limit so every tick really applies a kick.
-        let mut scene = (*SceneLibrary::builtin().get("kickballs").unwrap()).clone();
-        scene.kick_rules.rate = 1e6;
-        scene.kick_rules.burst = 1e6;
-        let mut room = Room::new(std::sync::Arc::new(scene), SimConfig::default());
+    g.bench_function("room_tick_kick_every_tick", |b| {
+        let mut room = Room::new(unlimited_kickballs(), sim);
         let mut n = 0u32;
         b.iter(|| {
             n = n.wrapping_add(1);
@@ -48,34 +72,246 @@ fn tick(c: &mut Criterion) {
             black_box(room.tick());
         })
     });
-    g.bench_function("room tick at rest", |b| {
-        let mut room = kickballs();
+    g.bench_function("at_rest", |b| {
+        let mut room = Room::new(scene("kickballs"), sim);
         while !room.is_at_rest() {
             room.tick();
         }
         b.iter(|| black_box(room.tick()))
     });
     g.finish();
+
+    let mut g = c.benchmark_group("many_rooms");
+    g.sample_size(10);
+    for n in [1usize, 100, 1_000, 10_000] {
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            let mut rooms: Vec<Room> = (0..n)
+                .map(|_| Room::new(unlimited_kickballs(), sim))
+                .collect();
+            let mut t = 0u64;
+            b.iter(|| {
+                t += 1;
+                for (i, room) in rooms.iter_mut().enumerate() {
+                    // Every room gets a kick every 2 s (120 ticks), staggered.
+                    if (t + i as u64).is_multiple_of(120) {
+                        let ball = (t % 3) as u32;
+                        let _ = room.queue_kick(1, ball, Vec3([8.0, 0.0, 3.0]), None, Some(t));
+                    }
+                    room.wake_all();
+                    let out = room.tick();
+                    encode_due(&out);
+                }
+            })
+        });
+    }
+    g.finish();
 }
 
-fn codec(c: &mut Criterion) {
-    let mut room = kickballs();
+fn fanout(c: &mut Criterion) {
+    let mut room = Room::new(scene("kickballs"), SimConfig::default());
     for _ in 0..10 {
         room.tick();
     }
     let snapshot = room.snapshot();
-    c.bench_function("encode snapshot (3 balls)", |b| {
-        b.iter(|| black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&snapshot)))))
-    });
-    let kick = r#"{"type":"kick","ball":1,"impulse":{"x":0,"y":60,"z":80},"seq":12}"#;
-    c.bench_function("decode kick", |b| {
-        b.iter(|| black_box(protocol::classify_text(black_box(kick))))
-    });
-    let relay = r#"{"type":1,"user":"alice","ball":2,"vector":{"x":0.1,"y":0.5,"z":0.8},"vectorScale":100}"#;
-    c.bench_function("classify relayed message", |b| {
-        b.iter(|| black_box(protocol::classify_text(black_box(relay))))
-    });
+    let mut g = c.benchmark_group("fanout");
+    for n in [1usize, 10, 50] {
+        let token = CancellationToken::new();
+        let boxes: Vec<(Outbox, OutboxRx)> = (0..n).map(|_| outbox(64, token.clone())).collect();
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let msg = Message::text(protocol::encode(&ServerMsg::Snapshot(&snapshot)));
+                for (o, _) in &boxes {
+                    o.send_snapshot(msg.clone());
+                }
+            })
+        });
+    }
+    g.finish();
 }
 
-criterion_group!(benches, tick, codec);
-criterion_main!(benches);
+fn codec(c: &mut Criterion) {
+    let mut football = Room::new(scene("football"), SimConfig::default());
+    football
+        .join_team(1, Some(protocol::TeamChoice::Blue))
+        .unwrap();
+    football
+        .join_team(2, Some(protocol::TeamChoice::Red))
+        .unwrap();
+    let state = match football.drain_events().pop() {
+        Some(GameEvent::State(s)) => s,
+        other => panic!("{other:?}"),
+    };
+    let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
+    room.queue_kick(3, 1, Vec3([0.0, 60.0, 80.0]), None, Some(12))
+        .unwrap();
+    let out = room.tick();
+    let snapshot = out.snapshot.unwrap();
+    let kick = out.kicks[0].clone();
+    let kickballs = scene("kickballs");
+    let value = serde_json::json!(1712345678901u64);
+
+    let mut g = c.benchmark_group("codec");
+    let encodes: [(&str, ServerMsg); 6] = [
+        ("encode_snapshot", ServerMsg::Snapshot(&snapshot)),
+        ("encode_kick", ServerMsg::Kick(&kick)),
+        ("encode_match", ServerMsg::Match(&state)),
+        (
+            "encode_pong",
+            ServerMsg::Pong {
+                t: &value,
+                tick: 1240,
+                server_time: 20.6,
+            },
+        ),
+        (
+            "encode_error",
+            ServerMsg::Error {
+                code: "too_far",
+                message: "the ball is 4.20 m from your player; reach is 2.5 m",
+                seq: Some(3),
+            },
+        ),
+        (
+            "encode_welcome",
+            ServerMsg::Welcome {
+                client: 7,
+                room: "/broadcast/realm",
+                tick: 5230,
+                time: 87.1,
+                tick_rate: 60.0,
+                snapshot_rate: 20.0,
+                echo: true,
+                clients: vec![5, 7],
+                scene: &kickballs,
+                match_state: None,
+            },
+        ),
+    ];
+    for (name, msg) in &encodes {
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(protocol::encode(black_box(msg))))
+        });
+    }
+    let decodes = [
+        (
+            "decode_kick",
+            r#"{"type":"kick","ball":1,"impulse":{"x":0,"y":60,"z":80},"seq":12}"#,
+        ),
+        (
+            "decode_player",
+            r#"{"type":"player","position":[8.5,0,9.5],"rotation":[0,0.38,0,0.92]}"#,
+        ),
+        ("decode_ping", r#"{"type":"ping","t":1712345678901}"#),
+        ("decode_join_team", r#"{"type":"join_team","team":"red"}"#),
+        (
+            "classify_relay",
+            r#"{"type":1,"user":"alice","ball":2,"vector":{"x":0.1,"y":0.5,"z":0.8},"vectorScale":100}"#,
+        ),
+        (
+            "classify_reject",
+            r#"{"type":"snapshot","tick":1,"balls":[]}"#,
+        ),
+    ];
+    for (name, text) in decodes {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(protocol::classify_text(black_box(text))))
+        });
+    }
+    g.finish();
+    // Keep the decoder honest: these are the commands the benches think they are.
+    assert!(matches!(
+        protocol::classify_text(decodes[0].1),
+        protocol::Inbound::Command(Command::Kick { .. })
+    ));
+}
+
+criterion_group!(benches, tick, fanout, codec);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    summary::print();
+}
+
+/// Ratios from the medians criterion saved in this run.
+mod summary {
+    use std::path::PathBuf;
+
+    fn dir() -> PathBuf {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        target.join("criterion")
+    }
+
+    /// Median time in nanoseconds of `group/bench`, if it ran.
+    fn median(group: &str, bench: &str) -> Option<f64> {
+        let path = dir().join(group).join(bench).join("new/estimates.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["median"]["point_estimate"].as_f64()
+    }
+
+    pub fn print() {
+        let Some(floor) = median("kickballs", "floor") else {
+            return; // a filtered or test-mode run
+        };
+        println!("\n=== ballroom summary (criterion medians from this run) ===");
+        println!(
+            "floor (bare rapier step, kickballs, balls awake): {:>10.0} ns",
+            floor
+        );
+        if let Some(t) = median("kickballs", "room_tick") {
+            println!(
+                "room tick:                         {:>10.0} ns  = {:.2} x floor (target <= 1.2)",
+                t,
+                t / floor
+            );
+        }
+        if let Some(t) = median("kickballs", "room_tick_kick_every_tick") {
+            println!(
+                "room tick, a kick every tick:      {:>10.0} ns  = {:.2} x floor",
+                t,
+                t / floor
+            );
+        }
+        if let (Some(rest), Some(active)) = (
+            median("kickballs", "at_rest"),
+            median("kickballs", "room_tick"),
+        ) {
+            println!(
+                "room at rest:                      {:>10.1} ns  = {:.2} % of an active room tick (target <= 5 %)",
+                rest,
+                100.0 * rest / active
+            );
+        }
+        for n in [1u32, 100, 1_000, 10_000] {
+            if let Some(t) = median("many_rooms", &n.to_string()) {
+                let per_sec = f64::from(n) / (t * 1e-9);
+                println!(
+                    "{n:>6} rooms ticked once:          {:>10.0} ns  = {:>9.0} room-ticks/s on one core = {:>6.0} rooms at 60 Hz (target >= 2000)",
+                    t,
+                    per_sec,
+                    per_sec / 60.0
+                );
+            }
+        }
+        let one = median("fanout", "1");
+        if let (Some(one), Some(fifty)) = (one, median("fanout", "50")) {
+            let per_client = (fifty - one) / 49.0;
+            println!(
+                "fan-out: encode + 1 client {:.0} ns, + 50 clients {:.0} ns: {:.1} ns per extra client",
+                one, fifty, per_client
+            );
+            if let Some(enc) = median("codec", "encode_snapshot") {
+                println!(
+                    "         an extra client costs {:.1} % of one snapshot encode ({:.0} ns)",
+                    100.0 * per_client / enc,
+                    enc
+                );
+            }
+        }
+    }
+}

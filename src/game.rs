@@ -297,10 +297,11 @@ impl Match {
         }
     }
 
-    /// A kick by `client` was accepted.
-    pub fn kicked(&mut self, client: ClientId) {
+    /// A kick by `client` was accepted (it is applied on the next tick, `tick`).
+    pub fn kicked(&mut self, client: ClientId, tick: u64) {
         if self.kickoff.is_some() && self.kickoff == self.team_of(client) {
             self.kickoff = None;
+            self.announce(tick, None);
         }
     }
 
@@ -459,7 +460,11 @@ mod tests {
             Err(RejectReason::NotYourKickoff(Team::Blue))
         );
         assert_eq!(m.check_kick(1), Ok(()));
-        m.kicked(1);
+        m.kicked(1, 56);
+        let GameEvent::State(s) = m.drain_events().next().unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.kickoff, None, "kick-off taken, and said so");
         assert_eq!(m.check_kick(2), Ok(()));
 
         // 10 s of play = 100 ticks from tick 30: the whistle goes at tick 130.

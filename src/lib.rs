@@ -26,5 +26,6 @@ pub mod protocol;
 pub mod room;
 pub mod scene;
 pub mod server;
+pub mod telemetry;
 
 pub use config::{Config, Mode};

@@ -90,6 +90,15 @@ pub enum Team {
     Red,
 }
 
+impl std::fmt::Display for Team {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Team::Blue => "blue",
+            Team::Red => "red",
+        })
+    }
+}
+
 impl Team {
     pub fn other(self) -> Team {
         match self {

@@ -15,7 +15,8 @@
 //! Kicks are validated here (the server trusts no client): ball id, impulse magnitude,
 //! contact point, match phase and team, reach from the kicker's last reported position,
 //! and a per-client token bucket. Reported positions that move faster than the scene's
-//! `max_player_speed` are refused. Every rejection is counted by reason.
+//! `max_player_speed` are refused. Rejections are returned as typed [`RejectReason`]s; the
+//! room task answers the client and counts them by code (`ballroom_rejected_total`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub enum RejectReason {
     MatchEnded,
     #[error("a goal was just scored; the ball is going back to the centre")]
     AfterGoal,
-    #[error("kick-off belongs to {0:?}")]
+    #[error("kick-off belongs to {0}")]
     NotYourKickoff(Team),
     #[error("this scene has no match (scene `{0}`)")]
     NoMatch(String),
@@ -199,7 +200,6 @@ pub struct Room {
     clients: HashMap<ClientId, ClientState>,
     queued: Vec<QueuedKick>,
     acks: BTreeMap<ClientId, u64>,
-    rejections: BTreeMap<&'static str, u64>,
     tick: u64,
     tick_rate: f64,
     snapshot_every: u64,
@@ -282,7 +282,6 @@ impl Room {
             clients: HashMap::new(),
             queued: Vec::new(),
             acks: BTreeMap::new(),
-            rejections: BTreeMap::new(),
             tick: 0,
             tick_rate: sim.tick_rate,
             snapshot_every: ticks_per_snapshot as u64,
@@ -305,19 +304,9 @@ impl Room {
         self.tick as f64 / self.tick_rate
     }
 
-    /// Rejected commands so far, by error code.
-    pub fn rejections(&self) -> &BTreeMap<&'static str, u64> {
-        &self.rejections
-    }
-
     /// The match state, in scenes with a match.
     pub fn match_state(&self) -> Option<MatchState> {
         self.game.as_ref().map(|g| g.state(self.tick))
-    }
-
-    fn reject<T>(&mut self, reason: RejectReason) -> Result<T, RejectReason> {
-        *self.rejections.entry(reason.code()).or_default() += 1;
-        Err(reason)
     }
 
     /// Validate a kick and queue it for the next tick.
@@ -331,13 +320,14 @@ impl Room {
     ) -> Result<(), RejectReason> {
         match self.check_kick(client, ball, impulse, point) {
             Ok(kick) => {
+                let tick = self.tick + 1;
                 if let Some(game) = &mut self.game {
-                    game.kicked(client);
+                    game.kicked(client, tick);
                 }
                 self.queued.push(QueuedKick { seq, ..kick });
                 Ok(())
             }
-            Err(reason) => self.reject(reason),
+            Err(reason) => Err(reason),
         }
     }
 
@@ -426,7 +416,7 @@ impl Room {
             let allowed = max_speed * seconds.max(MIN_POSITION_INTERVAL) + POSITION_TOLERANCE;
             let distance = feet.distance(last);
             if distance > allowed {
-                return self.reject(RejectReason::Teleport {
+                return Err(RejectReason::Teleport {
                     distance,
                     seconds,
                     allowed,
@@ -469,10 +459,7 @@ impl Room {
                 self.apply_match_effects();
                 Ok(())
             }
-            None => {
-                let reason = RejectReason::NoMatch(self.scene.name.clone());
-                self.reject(reason)
-            }
+            None => Err(RejectReason::NoMatch(self.scene.name.clone())),
         }
     }
 
@@ -941,10 +928,6 @@ mod tests {
             "too_far",
             "the fake position was not taken"
         );
-        let counts = r.rejections();
-        assert_eq!(counts["rate_limited"], 1);
-        assert_eq!(counts["teleport"], 2);
-        assert_eq!(counts["too_far"], 2);
         // Kickballs plays without teams, and without positions.
         let mut k = room("kickballs");
         k.queue_kick(1, 0, Vec3([1.0, 0.0, 0.0]), None, None)

@@ -79,7 +79,8 @@ impl Default for PlayerShape {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KickRules {
-    /// Largest distance (m) from the ball's surface to the kicker's body.
+    /// Largest distance (m) from the ball's surface to the kicker's centre line (the
+    /// vertical segment from the reported feet position up `player.height`).
     pub reach: f32,
     /// Refuse kicks from clients that never reported a `player` position. Clients that did
     /// report one are held to `reach` either way.

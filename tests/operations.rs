@@ -76,3 +76,72 @@ async fn graceful_shutdown_closes_every_client_and_returns() {
     // The listener is gone.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// The value of the first sample of `name` (with `labels` in its label set, if given).
+fn sample(metrics: &str, name: &str, labels: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            let (series, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            (series == name || series.starts_with(&format!("{name}{{"))) && series.contains(labels)
+        })
+        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_expose_the_series_and_they_move() {
+    let server = start(config()).await;
+    let (mut c, _) = server.protocol("/metered").await;
+    let mut plain = server.plain("/metered").await;
+    plain.send_text("hello").await;
+    plain.next().await;
+    c.send_json(json!({"type":"kick","ball":9,"impulse":[1,0,0]}))
+        .await;
+    c.recv_type("error").await;
+    c.send_json(json!({"type":"snapshot"})).await;
+    c.recv_type("error").await;
+    c.recv_type("snapshot").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (status, body) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    for name in [
+        "ballroom_connections",
+        "ballroom_connections_total",
+        "ballroom_rooms",
+        "ballroom_messages_in_total",
+        "ballroom_messages_out_total",
+        "ballroom_bytes_in_total",
+        "ballroom_bytes_out_total",
+        "ballroom_tick_duration_seconds_bucket",
+        "ballroom_tick_lateness_seconds_bucket",
+        "ballroom_snapshot_fanout_seconds_bucket",
+        "ballroom_rejected_total",
+    ] {
+        assert!(sample(&body, name, "").is_some(), "{name} missing:\n{body}");
+    }
+    // Values move with what we just did (the recorder is process-wide, so at least).
+    assert!(sample(&body, "ballroom_connections", "").unwrap() >= 2.0);
+    assert!(sample(&body, "ballroom_messages_in_total", "kind=\"relay\"").unwrap() >= 1.0);
+    assert!(sample(&body, "ballroom_rejected_total", "reason=\"unknown_ball\"").unwrap() >= 1.0);
+    assert!(sample(&body, "ballroom_rejected_total", "reason=\"reserved_type\"").unwrap() >= 1.0);
+    let ticks = sample(&body, "ballroom_tick_duration_seconds_count", "").unwrap();
+    assert!(ticks >= 10.0, "{ticks}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, later) = server.get("/metrics").await;
+    assert!(sample(&later, "ballroom_tick_duration_seconds_count", "").unwrap() > ticks);
+    drop(plain);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, after) = server.get("/metrics").await;
+    assert!(
+        sample(&after, "ballroom_disconnects_total", "reason=\"gone\"").is_some()
+            || sample(
+                &after,
+                "ballroom_disconnects_total",
+                "reason=\"client_closed\""
+            )
+            .is_some()
+    );
+    server.stop().await;
+}

@@ -9,14 +9,15 @@ use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{Instrument, debug, info_span};
 
 use super::Shared;
-use super::outbox::{Outbox, outbox, write_loop};
+use super::outbox::{Outbox, Why, outbox, write_loop};
 use super::room_task::{JOIN_TIMEOUT, RoomEvent, RoomHandle, encode};
 use crate::protocol::{ClientId, Inbound, ServerMsg, classify_text};
+use crate::telemetry;
 
 /// Longest accepted room name (the percent-decoded URL path), in bytes.
 pub const MAX_ROOM_NAME: usize = 256;
@@ -132,6 +133,7 @@ pub async fn serve<S>(
             shared.shutdown.child_token(),
         );
         let writer = tokio::spawn(write_loop(sink, rx));
+        let _open = ConnectionGauge::open();
 
         let joined = match request {
             Ok(req) => join(&shared, client, &req, &outbox).await,
@@ -141,82 +143,113 @@ pub async fn serve<S>(
             Ok(room) => room,
             Err(e) => {
                 debug!(code = e.code(), %e, "join refused");
-                let _ = outbox.send(encode(&ServerMsg::Error {
-                    code: e.code(),
-                    message: &e.to_string(),
-                    seq: None,
-                }));
-                outbox.disconnect(CloseCode::Policy, &e.to_string());
+                reject(&outbox, e.code(), &e.to_string());
+                outbox.disconnect(Why::Refused(e.to_string()));
                 let _ = writer.await;
                 return;
             }
         };
         debug!("connected");
 
-        loop {
+        let end = loop {
             let frame = tokio::select! {
-                _ = outbox.ended() => break,
+                _ = outbox.ended() => break None,
                 frame = stream.next() => frame,
             };
             let event = match frame {
-                None => break,
-                Some(Ok(Message::Text(text))) => match classify_text(&text) {
-                    Inbound::Command(command) => RoomEvent::Command { client, command },
-                    Inbound::Relay => RoomEvent::Relay {
-                        client,
-                        frame: Message::Text(text),
-                    },
-                    Inbound::Reject(e) => {
-                        debug!(code = e.code(), %e, "frame rejected");
-                        let _ = outbox.send(encode(&ServerMsg::Error {
-                            code: e.code(),
-                            message: &e.to_string(),
-                            seq: None,
-                        }));
-                        continue;
+                None => break Some(Why::Gone),
+                Some(Ok(Message::Text(text))) => {
+                    count_in(text.len());
+                    match classify_text(&text) {
+                        Inbound::Command(command) => {
+                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "command")
+                                .increment(1);
+                            RoomEvent::Command { client, command }
+                        }
+                        Inbound::Relay => {
+                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "relay")
+                                .increment(1);
+                            RoomEvent::Relay {
+                                client,
+                                frame: Message::Text(text),
+                            }
+                        }
+                        Inbound::Reject(e) => {
+                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "rejected")
+                                .increment(1);
+                            debug!(code = e.code(), %e, "frame rejected");
+                            reject(&outbox, e.code(), &e.to_string());
+                            continue;
+                        }
                     }
-                },
-                Some(Ok(frame @ Message::Binary(_))) => RoomEvent::Relay { client, frame },
-                Some(Ok(Message::Close(_))) => {
-                    outbox.disconnect(CloseCode::Normal, "");
-                    break;
                 }
+                Some(Ok(frame @ Message::Binary(_))) => {
+                    count_in(frame.len());
+                    metrics::counter!(telemetry::MESSAGES_IN, "kind" => "relay").increment(1);
+                    RoomEvent::Relay { client, frame }
+                }
+                Some(Ok(Message::Close(_))) => break Some(Why::ClientClosed),
                 Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
                 Some(Err(e)) => {
-                    let (code, reason) = match &e {
-                        WsError::Capacity(_) => (
-                            CloseCode::Size,
-                            format!(
-                                "message too big: the limit is {} bytes",
-                                shared.config.max_message_size
-                            ),
-                        ),
-                        WsError::Utf8(_) => {
-                            (CloseCode::Invalid, "invalid UTF-8 in a text frame".into())
-                        }
-                        WsError::Protocol(p) => (CloseCode::Protocol, p.to_string()),
-                        _ => (CloseCode::Abnormal, String::new()),
-                    };
                     debug!(error = %e, "read failed");
-                    if code != CloseCode::Abnormal {
-                        outbox.disconnect(code, &reason);
-                    }
-                    break;
+                    break Some(match e {
+                        WsError::Capacity(_) => Why::TooBig {
+                            limit: shared.config.max_message_size,
+                        },
+                        WsError::Utf8(_) => Why::InvalidUtf8,
+                        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Why::Gone,
+                        WsError::Protocol(p) => Why::Protocol(p.to_string()),
+                        _ => Why::Gone,
+                    });
                 }
             };
             tokio::select! {
-                _ = outbox.ended() => break,
-                sent = room.events.send(event) => if sent.is_err() { break },
+                _ = outbox.ended() => break None,
+                sent = room.events.send(event) => if sent.is_err() { break None },
             }
-        }
+        };
 
+        if let Some(why) = end {
+            outbox.disconnect(why);
+        }
         let _ = room.events.send(RoomEvent::Leave { client }).await;
-        outbox.disconnect(CloseCode::Normal, "");
+        outbox.disconnect(Why::Gone); // no-op if a reason was already given
         let _ = writer.await;
         debug!("disconnected");
     }
     .instrument(span)
     .await
+}
+
+/// Answer a refused frame or join with an `error`, and count it.
+fn reject(outbox: &Outbox, code: &'static str, message: &str) {
+    metrics::counter!(telemetry::REJECTED, "reason" => code).increment(1);
+    let _ = outbox.send(encode(&ServerMsg::Error {
+        code,
+        message,
+        seq: None,
+    }));
+}
+
+fn count_in(bytes: usize) {
+    metrics::counter!(telemetry::BYTES_IN).increment(bytes as u64);
+}
+
+/// Counts a connection open for as long as it lives.
+struct ConnectionGauge;
+
+impl ConnectionGauge {
+    fn open() -> ConnectionGauge {
+        metrics::counter!(telemetry::CONNECTIONS_TOTAL).increment(1);
+        metrics::gauge!(telemetry::CONNECTIONS).increment(1.0);
+        ConnectionGauge
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(telemetry::CONNECTIONS).decrement(1.0);
+    }
 }
 
 /// Join the named room, creating it if needed. A room that closes while we queue

@@ -1,5 +1,5 @@
 //! The HTTP/1.1 front of every TCP connection: WebSocket upgrades become room
-//! connections; `GET /healthz` and `GET /rooms` are answered in plain HTTP.
+//! connections; `GET /healthz`, `GET /rooms` and `GET /metrics` are answered in plain HTTP.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,6 +23,7 @@ use tracing::debug;
 use super::Shared;
 use super::connection::{self, JoinRequest};
 use crate::protocol::{self, SUBPROTOCOL};
+use crate::telemetry;
 
 type Body = Full<Bytes>;
 
@@ -59,10 +60,18 @@ fn route(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Respo
             StatusCode::OK,
             protocol::encode_rooms(&shared.room_summaries()),
         ),
+        (&Method::GET, "/metrics") => {
+            let mut res = Response::new(Body::from(telemetry::render()));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            res
+        }
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
-             plain HTTP serves GET /healthz and GET /rooms\n",
+             plain HTTP serves GET /healthz, GET /rooms and GET /metrics\n",
         ),
     }
 }

@@ -5,7 +5,7 @@
 
 mod connection;
 mod http;
-mod outbox;
+pub mod outbox;
 mod room_task;
 
 pub use connection::{JoinError, JoinRequest, MAX_ROOM_NAME};
@@ -24,6 +24,7 @@ use tracing::{info, warn};
 use crate::config::{Config, Mode};
 use crate::protocol::{ClientId, RoomSummary};
 use crate::scene::{SceneError, SceneLibrary};
+use crate::telemetry;
 use room_task::RoomHandle;
 
 /// How long shutdown waits for rooms and connections to finish.
@@ -142,6 +143,17 @@ pub async fn run(
         next_client: AtomicU64::new(0),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
+    });
+    telemetry::handle();
+    let upkeep = shared.shutdown.clone();
+    shared.tasks.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = upkeep.cancelled() => break,
+                _ = every.tick() => telemetry::upkeep(),
+            }
+        }
     });
     tokio::pin!(shutdown);
     loop {

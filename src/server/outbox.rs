@@ -1,36 +1,90 @@
 //! A client's outbound side: what the room hands to one socket, and the policy when the
 //! socket cannot keep up.
 //!
-//! - **Reliable messages** (welcome, joins, kicks, relayed frames, errors) go through a
-//!   bounded queue (`--client-queue`). They are never dropped silently: if the queue is
-//!   full the client is disconnected with close code 1008 "too slow".
+//! - **Reliable messages** (welcome, joins, kicks, match events, relayed frames, errors) go
+//!   through a bounded queue (`--client-queue`). They are never dropped silently: if the
+//!   queue is full the client is disconnected with close code 1008 "too slow" (counted in
+//!   `ballroom_disconnects_total{reason="too_slow"}`).
 //! - **Snapshots** are latest-wins: a client has at most one pending; a newer one replaces
-//!   it. A slow client skips stale snapshots and never delays the room or anyone else.
+//!   it (counted in `ballroom_snapshots_skipped_total`). A slow client skips stale snapshots
+//!   and never delays the room or anyone else.
 //! - Frames are [`Message`]s whose payloads are reference-counted, so a snapshot encoded
-//!   once is shared by every recipient.
+//!   once is shared by every recipient: handing it to a client is a reference-count bump.
 
 use std::sync::{Arc, Mutex};
 
 use futures_util::{Sink, SinkExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
+use crate::telemetry;
+
 /// Frames flushed together at most, so one busy client cannot hog its writer.
 const WRITE_BATCH: usize = 64;
 
-/// The sending half, held by the room and the connection.
-#[derive(Clone)]
-pub struct Outbox {
-    reliable: mpsc::Sender<Message>,
-    snapshot: Arc<watch::Sender<Option<Message>>>,
-    end: Arc<End>,
-}
-
 /// A close frame's payload is at most 125 bytes, 2 of them the code.
 const MAX_CLOSE_REASON: usize = 123;
+
+/// Why a connection ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The socket went away without a close frame (reset, EOF, I/O error).
+    Gone,
+    /// The reliable queue overflowed.
+    TooSlow,
+    /// A message above `--max-message-size`.
+    TooBig { limit: usize },
+    /// A text frame that is not UTF-8.
+    InvalidUtf8,
+    /// A WebSocket protocol violation.
+    Protocol(String),
+    /// The join was refused (the client already got an `error`).
+    Refused(String),
+}
+
+impl Why {
+    /// The metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Why::ClientClosed => "client_closed",
+            Why::Gone => "gone",
+            Why::TooSlow => "too_slow",
+            Why::TooBig { .. } => "message_too_big",
+            Why::InvalidUtf8 => "invalid_utf8",
+            Why::Protocol(_) => "protocol_error",
+            Why::Refused(_) => "join_refused",
+        }
+    }
+
+    fn close_frame(&self) -> CloseFrame {
+        let (code, reason) = match self {
+            Why::ClientClosed | Why::Gone => (CloseCode::Normal, String::new()),
+            Why::TooSlow => (
+                CloseCode::Policy,
+                "too slow: outbound queue full".to_owned(),
+            ),
+            Why::TooBig { limit } => (
+                CloseCode::Size,
+                format!("message too big: the limit is {limit} bytes"),
+            ),
+            Why::InvalidUtf8 => (
+                CloseCode::Invalid,
+                "invalid UTF-8 in a text frame".to_owned(),
+            ),
+            Why::Protocol(e) => (CloseCode::Protocol, e.clone()),
+            Why::Refused(e) => (CloseCode::Policy, e.clone()),
+        };
+        CloseFrame {
+            code,
+            reason: truncate_utf8(&reason, MAX_CLOSE_REASON).into(),
+        }
+    }
+}
 
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -43,37 +97,45 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// The sending half, held by the room and the connection.
+#[derive(Clone)]
+pub struct Outbox {
+    reliable: mpsc::Sender<Message>,
+    shared: Arc<Shared>,
+}
+
 /// The receiving half, owned by the writer task.
 pub struct OutboxRx {
     reliable: mpsc::Receiver<Message>,
-    snapshot: watch::Receiver<Option<Message>>,
-    end: Arc<End>,
+    shared: Arc<Shared>,
 }
 
-struct End {
+struct Shared {
+    /// The one pending snapshot, taken by the writer.
+    snapshot: Mutex<Option<Message>>,
+    snapshot_ready: Notify,
     token: CancellationToken,
-    close: Mutex<Option<CloseFrame>>,
+    why: Mutex<Option<Why>>,
 }
 
 /// `capacity` reliable messages may wait; `token` ends the connection (a child of the
 /// server's shutdown token).
 pub fn outbox(capacity: usize, token: CancellationToken) -> (Outbox, OutboxRx) {
     let (tx, rx) = mpsc::channel(capacity);
-    let (stx, srx) = watch::channel(None);
-    let end = Arc::new(End {
+    let shared = Arc::new(Shared {
+        snapshot: Mutex::new(None),
+        snapshot_ready: Notify::new(),
         token,
-        close: Mutex::new(None),
+        why: Mutex::new(None),
     });
     (
         Outbox {
             reliable: tx,
-            snapshot: Arc::new(stx),
-            end: end.clone(),
+            shared: shared.clone(),
         },
         OutboxRx {
             reliable: rx,
-            snapshot: srx,
-            end,
+            shared,
         },
     )
 }
@@ -90,7 +152,7 @@ impl Outbox {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Ok(()), // already ending
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.disconnect(CloseCode::Policy, "too slow: outbound queue full");
+                self.disconnect(Why::TooSlow);
                 Err(TooSlow)
             }
         }
@@ -98,37 +160,46 @@ impl Outbox {
 
     /// Replace the pending snapshot, if any, with this one.
     pub fn send_snapshot(&self, msg: Message) {
-        self.snapshot.send_replace(Some(msg));
+        let old = lock(&self.shared.snapshot).replace(msg);
+        if old.is_some() {
+            metrics::counter!(telemetry::SNAPSHOTS_SKIPPED).increment(1);
+        }
+        self.shared.snapshot_ready.notify_one();
     }
 
-    /// End the connection with this close frame (the first reason given wins). The
-    /// reason is cut to the 123 bytes a close frame can carry.
-    pub fn disconnect(&self, code: CloseCode, reason: &str) {
-        let reason = truncate_utf8(reason, MAX_CLOSE_REASON);
-        let mut close = self.end.close.lock().unwrap_or_else(|e| e.into_inner());
-        if close.is_none() && !self.end.token.is_cancelled() {
-            *close = Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            });
+    /// End the connection; the first reason given is the one the client is told.
+    pub fn disconnect(&self, why: Why) {
+        let mut slot = lock(&self.shared.why);
+        if slot.is_none() && !self.shared.token.is_cancelled() {
+            *slot = Some(why);
         }
-        drop(close);
-        self.end.token.cancel();
+        drop(slot);
+        self.shared.token.cancel();
     }
 
     /// Resolves once the connection is ending, for whatever reason.
     pub async fn ended(&self) {
-        self.end.token.cancelled().await
+        self.shared.token.cancelled().await
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn count_out(frames: u64, bytes: usize) {
+    metrics::counter!(telemetry::MESSAGES_OUT).increment(frames);
+    metrics::counter!(telemetry::BYTES_OUT).increment(bytes as u64);
+}
+
 /// Write everything the outbox receives to `sink` until the connection ends, then send
-/// what is still queued and the close frame (both within 2 s). Pending reliable messages are written in batches with one flush.
+/// what is still queued and the close frame (both within 2 s).
 pub async fn write_loop<S>(mut sink: S, mut rx: OutboxRx)
 where
     S: Sink<Message> + Unpin,
 {
-    let token = rx.end.token.clone();
+    let shared = rx.shared.clone();
+    let token = &shared.token;
     loop {
         let ok = tokio::select! {
             biased;
@@ -136,13 +207,20 @@ where
             msg = rx.reliable.recv() => {
                 let Some(msg) = msg else { break };
                 let batch = async {
+                    let mut bytes = msg.len();
+                    let mut frames = 1;
                     sink.feed(msg).await?;
-                    for _ in 1..WRITE_BATCH {
+                    while frames < WRITE_BATCH {
                         match rx.reliable.try_recv() {
-                            Ok(m) => sink.feed(m).await?,
+                            Ok(m) => {
+                                bytes += m.len();
+                                frames += 1;
+                                sink.feed(m).await?;
+                            }
                             Err(_) => break,
                         }
                     }
+                    count_out(frames as u64, bytes);
                     sink.flush().await
                 };
                 tokio::select! {
@@ -150,35 +228,40 @@ where
                     _ = token.cancelled() => break,
                 }
             }
-            changed = rx.snapshot.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let msg = rx.snapshot.borrow_and_update().clone();
+            _ = shared.snapshot_ready.notified() => {
+                let msg = lock(&shared.snapshot).take();
                 match msg {
-                    Some(msg) => tokio::select! {
-                        r = sink.send(msg) => r.is_ok(),
-                        _ = token.cancelled() => break,
-                    },
+                    Some(msg) => {
+                        count_out(1, msg.len());
+                        tokio::select! {
+                            r = sink.send(msg) => r.is_ok(),
+                            _ = token.cancelled() => break,
+                        }
+                    }
                     None => true,
                 }
             }
         };
         if !ok {
+            // The socket failed under us.
+            let _ = lock(&shared.why).get_or_insert(Why::Gone);
             token.cancel();
-            return;
+            break;
         }
     }
-    let frame = rx
-        .end
-        .close
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .unwrap_or(CloseFrame {
+    let why = lock(&shared.why).clone();
+    metrics::counter!(telemetry::DISCONNECTS, "reason" => why.as_ref().map_or("shutdown", Why::label))
+        .increment(1);
+    if why == Some(Why::Gone) {
+        return;
+    }
+    let frame = why.map_or(
+        CloseFrame {
             code: CloseCode::Away,
             reason: "server shutting down".into(),
-        });
+        },
+        |w| w.close_frame(),
+    );
     // What was already queued (an error explaining the close, say) goes out first, within
     // the same time bound as the close frame itself.
     let close = async {
@@ -195,7 +278,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::truncate_utf8;
+    use super::*;
 
     #[test]
     fn close_reasons_are_cut_at_a_char_boundary() {
@@ -204,5 +287,25 @@ mod tests {
         let cut = truncate_utf8(&long, 123);
         assert_eq!(cut.len(), 122);
         assert!(cut.chars().all(|c| c == 'é'));
+        let frame = Why::Refused("x".repeat(300)).close_frame();
+        assert_eq!((frame.code, frame.reason.len()), (CloseCode::Policy, 123));
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_latest_wins_and_reliable_overflow_disconnects() {
+        let (tx, mut rx) = outbox(2, CancellationToken::new());
+        for i in 0..5 {
+            tx.send_snapshot(Message::text(format!("snap {i}")));
+        }
+        assert_eq!(
+            lock(&rx.shared.snapshot).take(),
+            Some(Message::text("snap 4"))
+        );
+        tx.send(Message::text("a")).unwrap();
+        tx.send(Message::text("b")).unwrap();
+        assert!(tx.send(Message::text("c")).is_err());
+        assert!(rx.shared.token.is_cancelled());
+        assert_eq!(lock(&rx.shared.why).clone(), Some(Why::TooSlow));
+        assert_eq!(rx.reliable.recv().await, Some(Message::text("a")));
     }
 }

@@ -23,6 +23,7 @@ use crate::game::GameEvent;
 use crate::protocol::{self, ClientId, Command, ServerMsg, Snapshot};
 use crate::room::{RejectReason, Room, TickOutput};
 use crate::scene::Scene;
+use crate::telemetry;
 
 /// Events a room task accepts.
 pub enum RoomEvent {
@@ -126,19 +127,31 @@ impl RoomTask {
         // Created on behalf of a joiner that is about to arrive; if it never does, the
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
+        let period = Duration::from_secs_f64(1.0 / config.tick_rate);
+        metrics::gauge!(telemetry::ROOMS).increment(1.0);
         loop {
             let linger_deadline = empty_since.map(|t| t + linger);
+            let deadline = Instant::from_std(clock.next_deadline());
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = sleep_until(Instant::from_std(clock.next_deadline())), if physics => {
-                    let due = clock.due(Instant::now().into_std());
+                _ = sleep_until(deadline), if physics => {
+                    let now = Instant::now();
+                    metrics::histogram!(telemetry::TICK_LATENESS).record(now - deadline);
+                    let due = clock.due(now.into_std());
                     if due.dropped > 0 {
+                        metrics::counter!(telemetry::TICKS_DROPPED).increment(due.dropped);
                         warn!(dropped = due.dropped, ran = due.run, "room fell behind; dropped ticks");
                     }
                     for _ in 0..due.run {
+                        let started = Instant::now();
                         let out = self.room.tick();
                         self.publish(out);
+                        let took = started.elapsed();
+                        metrics::histogram!(telemetry::TICK_DURATION).record(took);
+                        if took > period {
+                            metrics::counter!(telemetry::TICK_OVERRUNS).increment(1);
+                        }
                     }
                     self.info.tick.store(self.room.tick_count(), Ordering::Relaxed);
                 }
@@ -165,6 +178,7 @@ impl RoomTask {
             }
         }
         self.shared.retire_room(&self.name, self.id, || true);
+        metrics::gauge!(telemetry::ROOMS).decrement(1.0);
         info!(ticks = self.room.tick_count(), "room closed");
     }
 
@@ -209,6 +223,9 @@ impl RoomTask {
                 debug!(client, "left");
                 let left = encode(&ServerMsg::Left { client });
                 self.to_protocol_members(&left, None);
+                // A leaver can pause, forfeit or reset the match: say so now.
+                let events = self.room.drain_events();
+                self.publish_events(&events);
             }
             RoomEvent::Relay { client, frame } => {
                 for (&id, m) in &self.members {
@@ -337,11 +354,14 @@ impl RoomTask {
         }
     }
 
+    /// Encode once; every protocol member gets the same bytes.
     fn broadcast_snapshot(&self, snapshot: &Snapshot) {
+        let started = Instant::now();
         let msg = encode(&ServerMsg::Snapshot(snapshot));
         for m in self.members.values().filter(|m| m.protocol) {
             m.outbox.send_snapshot(msg.clone());
         }
+        metrics::histogram!(telemetry::FANOUT).record(started.elapsed());
     }
 
     fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>) {
@@ -359,6 +379,7 @@ impl RoomTask {
     }
 
     fn error_to(&self, client: ClientId, reason: &RejectReason, seq: Option<u64>) {
+        metrics::counter!(telemetry::REJECTED, "reason" => reason.code()).increment(1);
         let msg = encode(&ServerMsg::Error {
             code: reason.code(),
             message: &reason.to_string(),

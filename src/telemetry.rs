@@ -1,0 +1,112 @@
+//! Prometheus metrics: the series ballroom records and the recorder behind `GET /metrics`.
+//!
+//! The recorder is process-global (the `metrics` facade); [`handle`] installs it on first
+//! use. Histograms are recorded lock-free and folded into their buckets by
+//! [`upkeep`], which the server runs every few seconds so memory stays flat even if nobody
+//! scrapes. Recording never happens per client per tick: fan-out is timed once per
+//! snapshot, and ticks once per room per tick.
+
+use std::sync::OnceLock;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const CONNECTIONS: &str = "ballroom_connections";
+pub const CONNECTIONS_TOTAL: &str = "ballroom_connections_total";
+pub const ROOMS: &str = "ballroom_rooms";
+pub const MESSAGES_IN: &str = "ballroom_messages_in_total";
+pub const MESSAGES_OUT: &str = "ballroom_messages_out_total";
+pub const BYTES_IN: &str = "ballroom_bytes_in_total";
+pub const BYTES_OUT: &str = "ballroom_bytes_out_total";
+pub const TICK_DURATION: &str = "ballroom_tick_duration_seconds";
+pub const TICK_LATENESS: &str = "ballroom_tick_lateness_seconds";
+pub const TICK_OVERRUNS: &str = "ballroom_tick_overruns_total";
+pub const TICKS_DROPPED: &str = "ballroom_ticks_dropped_total";
+pub const FANOUT: &str = "ballroom_snapshot_fanout_seconds";
+pub const SNAPSHOTS_SKIPPED: &str = "ballroom_snapshots_skipped_total";
+pub const DISCONNECTS: &str = "ballroom_disconnects_total";
+pub const REJECTED: &str = "ballroom_rejected_total";
+
+/// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
+const BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25,
+];
+
+/// The process-wide recorder's handle, installed on first call.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+            .expect("bucket list is not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+        }
+        describe();
+        handle
+    })
+}
+
+/// Fold recorded histogram samples into their buckets.
+pub fn upkeep() {
+    handle().run_upkeep();
+}
+
+/// The Prometheus text exposition of every series.
+pub fn render() -> String {
+    let h = handle();
+    h.run_upkeep();
+    h.render()
+}
+
+fn describe() {
+    describe_gauge!(CONNECTIONS, "Open WebSocket connections.");
+    describe_counter!(CONNECTIONS_TOTAL, "WebSocket connections accepted.");
+    describe_gauge!(ROOMS, "Rooms open (including lingering empty rooms).");
+    describe_counter!(
+        MESSAGES_IN,
+        "Frames received from clients, by kind (command, relay, rejected)."
+    );
+    describe_counter!(MESSAGES_OUT, "Frames written to clients.");
+    describe_counter!(
+        BYTES_IN,
+        Unit::Bytes,
+        "Payload bytes received from clients."
+    );
+    describe_counter!(BYTES_OUT, Unit::Bytes, "Payload bytes written to clients.");
+    describe_histogram!(
+        TICK_DURATION,
+        Unit::Seconds,
+        "Time a room spends on one tick: inputs, step, snapshot, hand-off."
+    );
+    describe_histogram!(
+        TICK_LATENESS,
+        Unit::Seconds,
+        "How late a room woke for its tick, past the deadline."
+    );
+    describe_counter!(
+        TICK_OVERRUNS,
+        "Ticks that took longer than the tick period."
+    );
+    describe_counter!(
+        TICKS_DROPPED,
+        "Ticks dropped after a stall longer than --max-catch-up."
+    );
+    describe_histogram!(
+        FANOUT,
+        Unit::Seconds,
+        "Time to encode one snapshot and hand it to every client of the room."
+    );
+    describe_counter!(
+        SNAPSHOTS_SKIPPED,
+        "Snapshots replaced before a slow client's writer took them (latest-wins)."
+    );
+    describe_counter!(DISCONNECTS, "Connections ended, by reason.");
+    describe_counter!(
+        REJECTED,
+        "Client frames and commands rejected, by error code."
+    );
+}
