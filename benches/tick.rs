@@ -66,7 +66,7 @@ fn tick(c: &mut Criterion) {
         let mut n = 0u32;
         b.iter(|| {
             n = n.wrapping_add(1);
-            let dir = if n % 2 == 0 { 5.0 } else { -5.0 };
+            let dir = if n.is_multiple_of(2) { 5.0 } else { -5.0 };
             room.queue_kick(1, n % 3, Vec3([dir, 0.0, 0.0]), None, Some(u64::from(n)))
                 .unwrap();
             black_box(room.tick());

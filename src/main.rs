@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -14,8 +13,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::stdout().is_terminal())
         .init();
-    let listener = TcpListener::bind(config.addr)
-        .await
+    let listener = ballroom::server::bind(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, scene = %config.scene, mode = ?config.mode, "listening");
     ballroom::server::run(listener, config, shutdown_signal()).await?;

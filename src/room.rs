@@ -405,8 +405,9 @@ impl Room {
     }
 
     /// Place or move a player's kinematic capsule (`position` is the feet). A position
-    /// that moved faster than the scene's `max_player_speed` is refused.
-    pub fn set_player(&mut self, client: ClientId, position: Vec3) -> Result<(), RejectReason> {
+    /// that moved faster than the scene's `max_player_speed` is refused. Returns whether
+    /// the player actually moved: an unchanged position costs no physics step.
+    pub fn set_player(&mut self, client: ClientId, position: Vec3) -> Result<bool, RejectReason> {
         let feet = Vector::from_array(position.0);
         let tick = self.tick;
         let max_speed = self.scene.kick_rules.max_player_speed;
@@ -422,6 +423,12 @@ impl Room {
                     allowed,
                 });
             }
+        }
+        if state.position.is_some_and(|(last, _)| last == feet) {
+            // Standing still: nothing to simulate. The fresh timestamp means the next
+            // move is judged from here and now.
+            state.position = Some((feet, tick));
+            return Ok(false);
         }
         state.position = Some((feet, tick));
         let shape = self.scene.player;
@@ -443,7 +450,7 @@ impl Room {
             }
         }
         self.players_moved = true;
-        Ok(())
+        Ok(true)
     }
 
     /// Put a client on a team (or make it a spectator), in scenes with a match.

@@ -255,3 +255,38 @@ async fn a_quick_reconnect_finds_the_same_room_state() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_unchanged_pose_is_not_relayed_again() {
+    let server = start(config()).await;
+    let (mut a, _) = server.protocol("/poses").await;
+    let (mut b, _) = server.protocol("/poses").await;
+    for _ in 0..5 {
+        a.send_json(json!({"type":"player","position":[3,0,3]}))
+            .await;
+    }
+    a.send_json(json!({"type":"player","position":[3,0,3],"rotation":[0,1,0,0]}))
+        .await;
+    a.send_json(json!({"type":"player","position":[3.5,0,3],"rotation":[0,1,0,0]}))
+        .await;
+    let poses: Vec<serde_json::Value> = b
+        .collect(Duration::from_millis(400))
+        .await
+        .into_iter()
+        .filter_map(|m| serde_json::from_str::<serde_json::Value>(m.to_text().ok()?).ok())
+        .filter(|v| v["type"] == "player")
+        .collect();
+    let seen: Vec<_> = poses
+        .iter()
+        .map(|p| (p["position"][0].as_f64(), p["rotation"][1].as_f64()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(3.0), Some(0.0)),
+            (Some(3.0), Some(1.0)),
+            (Some(3.5), Some(1.0))
+        ]
+    );
+    server.stop().await;
+}

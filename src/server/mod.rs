@@ -122,6 +122,24 @@ impl Shared {
     }
 }
 
+/// Pending connections the kernel may queue before `accept`. The default (128) overflows
+/// when a few hundred clients reconnect at once, and each dropped SYN costs a client a
+/// one-second retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Bind a listener with a backlog fit for reconnect bursts (and `SO_REUSEADDR`, so a
+/// restart does not wait out `TIME_WAIT`).
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serve `listener` until `shutdown` resolves, then close every connection and room.
 pub async fn run(
     listener: TcpListener,

@@ -73,6 +73,8 @@ struct Member {
     outbox: Outbox,
     protocol: bool,
     echo: bool,
+    /// The last pose relayed for this client: an identical report is not relayed again.
+    pose: Option<(protocol::Vec3, protocol::Quat)>,
 }
 
 struct RoomTask {
@@ -200,6 +202,7 @@ impl RoomTask {
                         outbox,
                         protocol: false,
                         echo,
+                        pose: None,
                     },
                 );
                 self.info
@@ -265,10 +268,18 @@ impl RoomTask {
                         return;
                     }
                 }
+                let pose = (position, rotation.unwrap_or(protocol::Quat::IDENTITY));
+                let Some(member) = self.members.get_mut(&client) else {
+                    return;
+                };
+                // Avatars standing still report the same pose over and over: relay changes only.
+                if member.pose.replace(pose) == Some(pose) {
+                    return;
+                }
                 let msg = encode(&ServerMsg::Player {
                     client,
-                    position,
-                    rotation: rotation.unwrap_or(protocol::Quat::IDENTITY),
+                    position: pose.0,
+                    rotation: pose.1,
                 });
                 self.to_protocol_members(&msg, Some(client));
             }

@@ -1,0 +1,198 @@
+//! The `ballroom-load` binary against a real in-process server: its JSON summary must
+//! show real measurements. Every wait is bounded; nothing talks to anything but loopback.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Run `ballroom-load` with `args`, killing it (and failing) after `limit`. Blocking: call
+/// through `spawn_blocking` so the in-process server keeps serving.
+fn run_tool(args: Vec<String>, limit: Duration) -> Outcome {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom-load"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ballroom-load starts");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ballroom-load {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Outcome {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        took: start.elapsed(),
+    }
+}
+
+async fn run_async(args: &[&str], limit: Duration) -> Outcome {
+    let args = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || run_tool(args, limit))
+        .await
+        .unwrap()
+}
+
+fn summary(out: &Outcome) -> Value {
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", out.stdout))
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("expected a number, got {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn physics_mode_measures_kicks_and_snapshots() {
+    let server = common::start(common::config()).await;
+    let addr = server.addr.to_string();
+    let out = run_async(
+        &[
+            "--addr",
+            &addr,
+            "--clients",
+            "4",
+            "--rooms",
+            "2",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--kick-interval",
+            "0.5",
+        ],
+        Duration::from_secs(40),
+    )
+    .await;
+    let s = summary(&out);
+    assert_eq!(s["mode"], "physics");
+    assert_eq!(s["params"]["clients"], 4);
+    assert_eq!(s["params"]["rooms"], 2);
+    assert_eq!(s["connections"]["connected"], 4, "{s:#}");
+    assert_eq!(s["connections"]["welcomed"], 4, "{s:#}");
+    assert_eq!(s["connections"]["failed"], 0);
+    assert_eq!(s["connections"]["ended_early"], 0, "{s:#}");
+
+    // About 4 clients × 2 kicks/s × 3 s; every kick is accounted for.
+    let kicks = &s["kicks"];
+    let sent = num(&kicks["sent"]);
+    let acked = num(&kicks["acked"]);
+    let errors: f64 = kicks["errors"].as_object().unwrap().values().map(num).sum();
+    assert!(sent >= 12.0, "{s:#}");
+    assert!(acked > 0.0, "{s:#}");
+    assert_eq!(kicks["unacked"], 0, "{s:#}");
+    assert_eq!(acked + errors, sent, "{s:#}");
+    let lat = &kicks["latency_ms"];
+    assert_eq!(num(&lat["count"]), acked);
+    let (p50, p99, max) = (num(&lat["p50"]), num(&lat["p99"]), num(&lat["max"]));
+    assert!(p50 > 0.0 && p50 < 1000.0, "{s:#}");
+    assert!(p50 <= p99 && p99 <= max, "{s:#}");
+
+    // 20 snapshots/s while the balls move, to 4 clients, for 3 s.
+    let snaps = &s["snapshots"];
+    assert!(num(&snaps["received"]) > 40.0, "{s:#}");
+    assert!(snaps["missed"].is_u64(), "{s:#}");
+    assert!(snaps["clients_with_gaps"].is_u64(), "{s:#}");
+    assert!(snaps["jitter_ms"]["p50"].is_number(), "{s:#}");
+    assert!(num(&s["bytes_per_client_per_s"]["mean"]) > 0.0);
+    assert!(num(&s["bytes_per_client_per_s"]["max"]) >= num(&s["bytes_per_client_per_s"]["mean"]));
+    // Not measured in this mode or without --server-pid.
+    assert!(s["relay"].is_null() && s["server"].is_null(), "{s:#}");
+    assert!(out.stderr.contains("connected 4/4"), "{}", out.stderr);
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_mode_delivers_every_message_to_everyone() {
+    let server = common::start(common::config()).await;
+    let addr = server.addr.to_string();
+    let out = run_async(
+        &[
+            "--addr",
+            &addr,
+            "--mode",
+            "relay",
+            "--clients",
+            "4",
+            "--rooms",
+            "1",
+            "--senders",
+            "2",
+            "--msg-rate",
+            "20",
+            "--duration",
+            "2",
+            "--warmup",
+            "1",
+        ],
+        Duration::from_secs(40),
+    )
+    .await;
+    let s = summary(&out);
+    assert_eq!(s["mode"], "relay");
+    assert_eq!(s["connections"]["connected"], 4, "{s:#}");
+    let r = &s["relay"];
+    let sent = num(&r["sent"]);
+    // 2 senders × 20/s × 2 s, give or take the edges of the window.
+    assert!((70.0..=90.0).contains(&sent), "{s:#}");
+    // Echo is on: every message reaches all 4 clients, its sender included.
+    assert_eq!(num(&r["expected"]), sent * 4.0, "{s:#}");
+    assert_eq!(r["delivered"], r["expected"], "{s:#}");
+    assert_eq!(num(&r["delivery_ratio"]), 1.0, "{s:#}");
+    assert_eq!(r["foreign_room_deliveries"], 0);
+    let lat = &r["latency_ms"];
+    assert_eq!(lat["count"], r["delivered"]);
+    assert!(num(&lat["p50"]) < 1000.0, "{s:#}");
+    assert!(s["kicks"].is_null() && s["snapshots"].is_null(), "{s:#}");
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_remote_address_is_refused_before_connecting() {
+    // 10.1.2.3 is not routed here: a connection attempt would hang until its timeout, so
+    // a quick exit with no summary shows that none was made.
+    let out = run_async(
+        &["--addr", "10.1.2.3:8080", "--clients", "1", "--rooms", "1"],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_ne!(out.code, Some(0));
+    assert!(out.code.is_some(), "killed by a signal: {}", out.stderr);
+    assert!(out.stderr.contains("loopback"), "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-remote"), "{}", out.stderr);
+    assert!(out.stdout.trim().is_empty(), "{}", out.stdout);
+    assert!(out.took < Duration::from_secs(5), "took {:?}", out.took);
+}
