@@ -34,6 +34,16 @@ fn unlimited_kickballs() -> Arc<Scene> {
     Arc::new(s)
 }
 
+/// The kick of tick `n`: alternating directions so balls stay on the pitch.
+fn kick(n: u64) -> (u32, Vec3) {
+    let dir = if n.is_multiple_of(2) { 5.0 } else { -5.0 };
+    ((n % 3) as u32, Vec3([dir, 0.0, 2.0]))
+}
+
+fn rapier_vec(v: Vec3) -> rapier3d::prelude::Vector {
+    rapier3d::prelude::Vector::from_array(v.0)
+}
+
 fn encode_due(out: &ballroom::room::TickOutput) {
     if let Some(s) = &out.snapshot {
         black_box(protocol::encode(&ServerMsg::Snapshot(s)));
@@ -46,32 +56,43 @@ fn encode_due(out: &ballroom::room::TickOutput) {
 fn tick(c: &mut Criterion) {
     let sim = SimConfig::default();
     let mut g = c.benchmark_group("kickballs");
-    // Balls are woken before every step in both, so both measure an active world.
-    g.bench_function("floor", |b| {
-        let mut world = Room::new(scene("kickballs"), sim).into_world();
-        b.iter(|| {
-            world.wake_up_all(true);
-            world.step();
-        })
-    });
-    g.bench_function("room_tick", |b| {
-        let mut room = Room::new(scene("kickballs"), sim);
-        b.iter(|| {
-            room.wake_all();
-            black_box(room.tick());
-        })
-    });
-    g.bench_function("room_tick_kick_every_tick", |b| {
-        let mut room = Room::new(unlimited_kickballs(), sim);
-        let mut n = 0u32;
-        b.iter(|| {
-            n = n.wrapping_add(1);
-            let dir = if n.is_multiple_of(2) { 5.0 } else { -5.0 };
-            room.queue_kick(1, n % 3, Vec3([dir, 0.0, 0.0]), None, Some(u64::from(n)))
-                .unwrap();
-            black_box(room.tick());
-        })
-    });
+    // Floor and room get the same work: balls woken every tick (active), and a kick on one
+    // ball every 2 s (`floor`/`room_tick`) or on every tick (`*_kick_every_tick`); the floor
+    // applies it straight through rapier, the room through its validated kick queue.
+    for (suffix, every) in [("", 120u64), ("_kick_every_tick", 1)] {
+        g.bench_function(format!("floor{suffix}"), |b| {
+            let mut world = Room::new(unlimited_kickballs(), sim).into_world();
+            let balls: Vec<_> = world
+                .bodies
+                .iter()
+                .filter(|(_, body)| body.is_dynamic())
+                .map(|(h, _)| h)
+                .collect();
+            let mut n = 0u64;
+            b.iter(|| {
+                n += 1;
+                if n.is_multiple_of(every) {
+                    let (ball, impulse) = kick(n);
+                    world.bodies[balls[ball as usize]].apply_impulse(rapier_vec(impulse), true);
+                }
+                world.wake_up_all(true);
+                world.step();
+            })
+        });
+        g.bench_function(format!("room_tick{suffix}"), |b| {
+            let mut room = Room::new(unlimited_kickballs(), sim);
+            let mut n = 0u64;
+            b.iter(|| {
+                n += 1;
+                if n.is_multiple_of(every) {
+                    let (ball, impulse) = kick(n);
+                    room.queue_kick(1, ball, impulse, None, Some(n)).unwrap();
+                }
+                room.wake_all();
+                black_box(room.tick());
+            })
+        });
+    }
     g.bench_function("at_rest", |b| {
         let mut room = Room::new(scene("kickballs"), sim);
         while !room.is_at_rest() {
@@ -94,8 +115,8 @@ fn tick(c: &mut Criterion) {
                 for (i, room) in rooms.iter_mut().enumerate() {
                     // Every room gets a kick every 2 s (120 ticks), staggered.
                     if (t + i as u64).is_multiple_of(120) {
-                        let ball = (t % 3) as u32;
-                        let _ = room.queue_kick(1, ball, Vec3([8.0, 0.0, 3.0]), None, Some(t));
+                        let (ball, impulse) = kick(t);
+                        room.queue_kick(1, ball, impulse, None, Some(t)).unwrap();
                     }
                     room.wake_all();
                     let out = room.tick();
@@ -260,7 +281,7 @@ mod summary {
         };
         println!("\n=== ballroom summary (criterion medians from this run) ===");
         println!(
-            "floor (bare rapier step, kickballs, balls awake): {:>10.0} ns",
+            "floor (bare rapier step, kickballs, awake, a kick every 2 s): {:>8.0} ns",
             floor
         );
         if let Some(t) = median("kickballs", "room_tick") {
@@ -270,11 +291,13 @@ mod summary {
                 t / floor
             );
         }
-        if let Some(t) = median("kickballs", "room_tick_kick_every_tick") {
+        if let (Some(f), Some(t)) = (
+            median("kickballs", "floor_kick_every_tick"),
+            median("kickballs", "room_tick_kick_every_tick"),
+        ) {
             println!(
-                "room tick, a kick every tick:      {:>10.0} ns  = {:.2} x floor",
-                t,
-                t / floor
+                "with a kick every tick: floor {f:>8.0} ns, room tick {t:>8.0} ns  = {:.2} x floor",
+                t / f
             );
         }
         if let (Some(rest), Some(active)) = (

@@ -215,6 +215,7 @@ impl Room {
             ..PhysicsWorld::default()
         };
         world.integration_parameters.dt = (1.0 / sim.tick_rate) as f32;
+        world.integration_parameters.num_solver_iterations = scene.solver_iterations as usize;
 
         let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
         let mut goals = HashMap::new();

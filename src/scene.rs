@@ -32,6 +32,10 @@ pub struct Scene {
     /// Largest accepted kick impulse magnitude (N·s).
     #[serde(default = "default_max_impulse")]
     pub max_impulse: f32,
+    /// Solver substeps per tick (rapier's `num_solver_iterations`; rapier's default is 4).
+    /// A few balls on flat ground need fewer; stacks and joints need more.
+    #[serde(default = "default_solver_iterations")]
+    pub solver_iterations: u32,
     /// A ball whose centre falls below this height is put back at its spawn point.
     #[serde(default = "default_respawn_below")]
     pub respawn_below: f32,
@@ -224,6 +228,9 @@ fn default_gravity() -> [f32; 3] {
 fn default_max_impulse() -> f32 {
     150.0
 }
+fn default_solver_iterations() -> u32 {
+    4
+}
 fn default_respawn_below() -> f32 {
     -20.0
 }
@@ -299,6 +306,9 @@ impl Scene {
         finite("gravity", &self.gravity)?;
         positive("max_impulse", self.max_impulse)?;
         finite("respawn_below", &[self.respawn_below])?;
+        if !(1..=16).contains(&self.solver_iterations) {
+            return Err("solver_iterations must be between 1 and 16".into());
+        }
         positive("player.radius", self.player.radius)?;
         if self.player.height.partial_cmp(&(2.0 * self.player.radius))
             != Some(std::cmp::Ordering::Greater)

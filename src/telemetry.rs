@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{Counter, Histogram, Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const CONNECTIONS: &str = "ballroom_connections";
@@ -48,6 +48,48 @@ pub fn handle() -> &'static PrometheusHandle {
         describe();
         handle
     })
+}
+
+/// Handles to the series recorded for every frame, looked up once: the `counter!` macro
+/// would search the registry on every call.
+pub struct Hot {
+    pub messages_out: Counter,
+    pub bytes_out: Counter,
+    pub bytes_in: Counter,
+    pub commands_in: Counter,
+    pub relays_in: Counter,
+    pub rejected_in: Counter,
+    pub snapshots_skipped: Counter,
+    pub tick_duration: Histogram,
+    pub tick_lateness: Histogram,
+    pub fanout: Histogram,
+}
+
+/// The hot-path handles (installing the recorder first if needed).
+pub fn hot() -> &'static Hot {
+    static HOT: OnceLock<Hot> = OnceLock::new();
+    HOT.get_or_init(|| {
+        handle();
+        Hot {
+            messages_out: metrics::counter!(MESSAGES_OUT),
+            bytes_out: metrics::counter!(BYTES_OUT),
+            bytes_in: metrics::counter!(BYTES_IN),
+            commands_in: metrics::counter!(MESSAGES_IN, "kind" => "command"),
+            relays_in: metrics::counter!(MESSAGES_IN, "kind" => "relay"),
+            rejected_in: metrics::counter!(MESSAGES_IN, "kind" => "rejected"),
+            snapshots_skipped: metrics::counter!(SNAPSHOTS_SKIPPED),
+            tick_duration: metrics::histogram!(TICK_DURATION),
+            tick_lateness: metrics::histogram!(TICK_LATENESS),
+            fanout: metrics::histogram!(FANOUT),
+        }
+    })
+}
+
+/// Count frames written to one client.
+pub fn count_out(frames: u64, bytes: usize) {
+    let hot = hot();
+    hot.messages_out.increment(frames);
+    hot.bytes_out.increment(bytes as u64);
 }
 
 /// Fold recorded histogram samples into their buckets.

@@ -162,21 +162,18 @@ pub async fn serve<S>(
                     count_in(text.len());
                     match classify_text(&text) {
                         Inbound::Command(command) => {
-                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "command")
-                                .increment(1);
+                            telemetry::hot().commands_in.increment(1);
                             RoomEvent::Command { client, command }
                         }
                         Inbound::Relay => {
-                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "relay")
-                                .increment(1);
+                            telemetry::hot().relays_in.increment(1);
                             RoomEvent::Relay {
                                 client,
                                 frame: Message::Text(text),
                             }
                         }
                         Inbound::Reject(e) => {
-                            metrics::counter!(telemetry::MESSAGES_IN, "kind" => "rejected")
-                                .increment(1);
+                            telemetry::hot().rejected_in.increment(1);
                             debug!(code = e.code(), %e, "frame rejected");
                             reject(&outbox, e.code(), &e.to_string());
                             continue;
@@ -185,7 +182,7 @@ pub async fn serve<S>(
                 }
                 Some(Ok(frame @ Message::Binary(_))) => {
                     count_in(frame.len());
-                    metrics::counter!(telemetry::MESSAGES_IN, "kind" => "relay").increment(1);
+                    telemetry::hot().relays_in.increment(1);
                     RoomEvent::Relay { client, frame }
                 }
                 Some(Ok(Message::Close(_))) => break Some(Why::ClientClosed),
@@ -232,7 +229,7 @@ fn reject(outbox: &Outbox, code: &'static str, message: &str) {
 }
 
 fn count_in(bytes: usize) {
-    metrics::counter!(telemetry::BYTES_IN).increment(bytes as u64);
+    telemetry::hot().bytes_in.increment(bytes as u64);
 }
 
 /// Counts a connection open for as long as it lives.

@@ -27,6 +27,13 @@ use crate::telemetry;
 
 type Body = Full<Bytes>;
 
+/// Initial WebSocket read buffer per connection.
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes buffered before tungstenite writes to the socket (a flush writes regardless).
+const WRITE_BUFFER: usize = 8 * 1024;
+/// Unsent bytes a connection may hold before writes fail and the client is dropped.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
 /// Serve one accepted TCP connection.
 pub async fn serve_tcp(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
@@ -118,7 +125,13 @@ fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) ->
     let join = JoinRequest::parse(req.uri().path(), req.uri().query(), subprotocol);
 
     let on_upgrade = hyper::upgrade::on(&mut req);
+    // tungstenite's 128 KiB read and write buffers per connection would make 10,000
+    // connections cost over a gigabyte; game messages are small, so start small (buffers
+    // still grow for a large message) and cap what may pile up unsent.
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER.max(shared.config.max_message_size * 2))
         .max_message_size(Some(shared.config.max_message_size))
         .max_frame_size(Some(shared.config.max_message_size));
     let tasks = shared.tasks.clone();

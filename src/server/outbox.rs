@@ -162,7 +162,7 @@ impl Outbox {
     pub fn send_snapshot(&self, msg: Message) {
         let old = lock(&self.shared.snapshot).replace(msg);
         if old.is_some() {
-            metrics::counter!(telemetry::SNAPSHOTS_SKIPPED).increment(1);
+            telemetry::hot().snapshots_skipped.increment(1);
         }
         self.shared.snapshot_ready.notify_one();
     }
@@ -187,13 +187,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn count_out(frames: u64, bytes: usize) {
-    metrics::counter!(telemetry::MESSAGES_OUT).increment(frames);
-    metrics::counter!(telemetry::BYTES_OUT).increment(bytes as u64);
-}
-
 /// Write everything the outbox receives to `sink` until the connection ends, then send
-/// what is still queued and the close frame (both within 2 s).
+/// what is still queued and the close frame (both within 2 s). Whatever is pending when the
+/// writer wakes (reliable messages first, then the latest snapshot) goes out with a single
+/// flush, so a kick event and the snapshot of its tick cost one write.
 pub async fn write_loop<S>(mut sink: S, mut rx: OutboxRx)
 where
     S: Sink<Message> + Unpin,
@@ -201,46 +198,42 @@ where
     let shared = rx.shared.clone();
     let token = &shared.token;
     loop {
-        let ok = tokio::select! {
+        let first = tokio::select! {
             biased;
             _ = token.cancelled() => break,
-            msg = rx.reliable.recv() => {
-                let Some(msg) = msg else { break };
-                let batch = async {
-                    let mut bytes = msg.len();
-                    let mut frames = 1;
-                    sink.feed(msg).await?;
-                    while frames < WRITE_BATCH {
-                        match rx.reliable.try_recv() {
-                            Ok(m) => {
-                                bytes += m.len();
-                                frames += 1;
-                                sink.feed(m).await?;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    count_out(frames as u64, bytes);
-                    sink.flush().await
-                };
-                tokio::select! {
-                    r = batch => r.is_ok(),
-                    _ = token.cancelled() => break,
+            msg = rx.reliable.recv() => match msg {
+                Some(msg) => Some(msg),
+                None => break,
+            },
+            _ = shared.snapshot_ready.notified() => None,
+        };
+        let batch = async {
+            let mut frames = 0u64;
+            let mut bytes = 0usize;
+            let mut next = first;
+            while let Some(msg) = next.take() {
+                frames += 1;
+                bytes += msg.len();
+                sink.feed(msg).await?;
+                if frames < WRITE_BATCH as u64 {
+                    next = rx.reliable.try_recv().ok();
                 }
             }
-            _ = shared.snapshot_ready.notified() => {
-                let msg = lock(&shared.snapshot).take();
-                match msg {
-                    Some(msg) => {
-                        count_out(1, msg.len());
-                        tokio::select! {
-                            r = sink.send(msg) => r.is_ok(),
-                            _ = token.cancelled() => break,
-                        }
-                    }
-                    None => true,
-                }
+            let snapshot = lock(&shared.snapshot).take();
+            if let Some(snapshot) = snapshot {
+                frames += 1;
+                bytes += snapshot.len();
+                sink.feed(snapshot).await?;
             }
+            if frames > 0 {
+                telemetry::count_out(frames, bytes);
+                sink.flush().await?;
+            }
+            Ok::<_, S::Error>(())
+        };
+        let ok = tokio::select! {
+            r = batch => r.is_ok(),
+            _ = token.cancelled() => break,
         };
         if !ok {
             // The socket failed under us.

@@ -139,7 +139,7 @@ impl RoomTask {
                 _ = shutdown.cancelled() => break,
                 _ = sleep_until(deadline), if physics => {
                     let now = Instant::now();
-                    metrics::histogram!(telemetry::TICK_LATENESS).record(now - deadline);
+                    telemetry::hot().tick_lateness.record(now - deadline);
                     let due = clock.due(now.into_std());
                     if due.dropped > 0 {
                         metrics::counter!(telemetry::TICKS_DROPPED).increment(due.dropped);
@@ -150,7 +150,7 @@ impl RoomTask {
                         let out = self.room.tick();
                         self.publish(out);
                         let took = started.elapsed();
-                        metrics::histogram!(telemetry::TICK_DURATION).record(took);
+                        telemetry::hot().tick_duration.record(took);
                         if took > period {
                             metrics::counter!(telemetry::TICK_OVERRUNS).increment(1);
                         }
@@ -372,7 +372,7 @@ impl RoomTask {
         for m in self.members.values().filter(|m| m.protocol) {
             m.outbox.send_snapshot(msg.clone());
         }
-        metrics::histogram!(telemetry::FANOUT).record(started.elapsed());
+        telemetry::hot().fanout.record(started.elapsed());
     }
 
     fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>) {
