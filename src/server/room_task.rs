@@ -66,6 +66,9 @@ pub struct RoomHandle {
     pub info: Arc<RoomInfo>,
 }
 
+/// A room that keeps falling behind says so at most this often (with the count).
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Room events that may wait before a sender is held back.
 const ROOM_QUEUE: usize = 1024;
 
@@ -130,6 +133,8 @@ impl RoomTask {
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
         let period = Duration::from_secs_f64(1.0 / config.tick_rate);
+        let mut dropped_unlogged = 0u64;
+        let mut last_drop_log: Option<Instant> = None;
         metrics::gauge!(telemetry::ROOMS).increment(1.0);
         loop {
             let linger_deadline = empty_since.map(|t| t + linger);
@@ -143,7 +148,13 @@ impl RoomTask {
                     let due = clock.due(now.into_std());
                     if due.dropped > 0 {
                         metrics::counter!(telemetry::TICKS_DROPPED).increment(due.dropped);
-                        warn!(dropped = due.dropped, ran = due.run, "room fell behind; dropped ticks");
+                        dropped_unlogged += due.dropped;
+                        // An overloaded server would otherwise log for every room every tick.
+                        if last_drop_log.is_none_or(|t: Instant| now - t >= DROP_LOG_EVERY) {
+                            warn!(dropped = dropped_unlogged, "room fell behind; dropped ticks");
+                            dropped_unlogged = 0;
+                            last_drop_log = Some(now);
+                        }
                     }
                     for _ in 0..due.run {
                         let started = Instant::now();
