@@ -13,6 +13,11 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    // Each connection is a file descriptor; the usual soft limit (1024) would cap clients.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let listener = ballroom::server::bind(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, scene = %config.scene, mode = ?config.mode, "listening");

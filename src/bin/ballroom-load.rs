@@ -307,71 +307,10 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
-/// Raise the soft RLIMIT_NOFILE to the hard limit where this build knows how, then return
-/// the soft limit in force (from /proc/self/limits), if it can be read.
+/// Raise the soft RLIMIT_NOFILE to the hard limit and return the soft limit now in force
+/// (None where the platform has no such limit or it cannot be read).
 fn raise_fd_limit() -> Option<u64> {
-    nofile::raise();
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let soft = line.split_whitespace().nth(3)?;
-    if soft == "unlimited" {
-        Some(u64::MAX)
-    } else {
-        soft.parse().ok()
-    }
-}
-
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
-mod nofile {
-    //! getrlimit/setrlimit from the C library std already links (no extra crate).
-
-    #[repr(C)]
-    struct RLimit {
-        cur: u64,
-        max: u64,
-    }
-
-    /// `RLIMIT_NOFILE` on these architectures.
-    const RLIMIT_NOFILE: i32 = 7;
-
-    unsafe extern "C" {
-        fn getrlimit(resource: i32, rlim: *mut RLimit) -> i32;
-        fn setrlimit(resource: i32, rlim: *const RLimit) -> i32;
-    }
-
-    pub fn raise() {
-        let mut lim = RLimit { cur: 0, max: 0 };
-        // SAFETY: `lim` is a valid, writable `struct rlimit` (two 64-bit words on these
-        // 64-bit Linux targets).
-        if unsafe { getrlimit(RLIMIT_NOFILE, &mut lim) } != 0 || lim.cur >= lim.max {
-            return;
-        }
-        let want = RLimit {
-            cur: lim.max,
-            max: lim.max,
-        };
-        // SAFETY: as above; raising the soft limit up to the hard one needs no privilege.
-        unsafe { setrlimit(RLIMIT_NOFILE, &want) };
-    }
-}
-
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
-mod nofile {
-    pub fn raise() {}
+    rlimit::increase_nofile_limit(u64::MAX).ok()
 }
 
 // ---------------------------------------------------------------------------------------
