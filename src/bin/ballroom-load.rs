@@ -708,6 +708,25 @@ type Tx = futures_util::stream::SplitSink<Ws, Message>;
 type Rx = futures_util::stream::SplitStream<Ws>;
 
 /// Count one received frame (live, and within the window per client).
+/// One frame off the socket, accounted for; or why the connection ended.
+fn received(
+    ctx: &Ctx,
+    stats: &Mutex<ClientStats>,
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    now: Instant,
+) -> Result<Message, Ended> {
+    let msg = match frame {
+        None => return Err(Ended::Early("connection ended".into())),
+        Some(Err(e)) => return Err(Ended::Early(format!("read error: {e}"))),
+        Some(Ok(m)) => m,
+    };
+    account(ctx, stats, &msg, now);
+    match close_reason(&msg) {
+        Some(reason) => Err(Ended::Early(reason)),
+        None => Ok(msg),
+    }
+}
+
 fn account(ctx: &Ctx, stats: &Mutex<ClientStats>, msg: &Message, now: Instant) {
     ctx.live.frames.fetch_add(1, Ordering::Relaxed);
     if ctx.in_window(now) {
@@ -870,15 +889,10 @@ async fn physics(
         tokio::select! {
             frame = rx.next() => {
                 let now = Instant::now();
-                let msg = match frame {
-                    None => return Ended::Early("connection ended".into()),
-                    Some(Err(e)) => return Ended::Early(format!("read error: {e}")),
-                    Some(Ok(m)) => m,
+                let msg = match received(ctx, stats, frame, now) {
+                    Ok(msg) => msg,
+                    Err(ended) => return ended,
                 };
-                account(ctx, stats, &msg, now);
-                if let Some(reason) = close_reason(&msg) {
-                    return Ended::Early(reason);
-                }
                 let Message::Text(text) = &msg else { continue };
                 let Ok(m) = serde_json::from_str::<Incoming>(text) else { continue };
                 match m.kind.as_deref() {
@@ -1060,15 +1074,10 @@ async fn relay(
         tokio::select! {
             frame = rx.next() => {
                 let now = Instant::now();
-                let msg = match frame {
-                    None => return Ended::Early("connection ended".into()),
-                    Some(Err(e)) => return Ended::Early(format!("read error: {e}")),
-                    Some(Ok(m)) => m,
+                let msg = match received(ctx, stats, frame, now) {
+                    Ok(msg) => msg,
+                    Err(ended) => return ended,
                 };
-                account(ctx, stats, &msg, now);
-                if let Some(reason) = close_reason(&msg) {
-                    return Ended::Early(reason);
-                }
                 // Text as relayed by ballroom; binary too, for servers that turn text into it.
                 let bytes: &[u8] = match &msg {
                     Message::Text(t) => t.as_bytes(),

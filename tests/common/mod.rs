@@ -161,19 +161,7 @@ impl Client {
 
     /// Skip messages until the next one whose `type` is `ty`, returning its raw text.
     pub async fn recv_raw(&mut self, ty: &str, wait: Duration) -> String {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let msg = self
-                .try_next(left)
-                .await
-                .expect("expected message never came");
-            if let Message::Text(t) = msg {
-                if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["type"] == ty) {
-                    return t.to_string();
-                }
-            }
-        }
+        self.recv_text_until(wait, |v| v["type"] == ty).await.0
     }
 
     /// Skip messages until one that satisfies `pred`.
@@ -187,6 +175,15 @@ impl Client {
         wait: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.recv_text_until(wait, pred).await.1
+    }
+
+    /// Skip messages until a JSON text frame that satisfies `pred`: its text and value.
+    async fn recv_text_until(
+        &mut self,
+        wait: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> (String, Value) {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -197,7 +194,7 @@ impl Client {
             if let Message::Text(t) = msg {
                 if let Ok(v) = serde_json::from_str::<Value>(&t) {
                     if pred(&v) {
-                        return v;
+                        return (t.to_string(), v);
                     }
                 }
             }
