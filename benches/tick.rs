@@ -6,7 +6,8 @@
 //!   snapshot encoded when due), for room-ticks per second on one core;
 //! - `at_rest`: a room whose balls sleep and that gets no input;
 //! - `fanout/N`: one snapshot encoded once and handed to N clients' outboxes;
-//! - `codec/*`: encode and decode of each message kind.
+//! - `codec/*`: encode of every server message and decode of every command, plus the
+//!   classification of relayed and rejected frames.
 //!
 //! After criterion's own report, a summary prints the ratios from the medians it saved.
 
@@ -14,7 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use ballroom::game::GameEvent;
-use ballroom::protocol::{self, Command, ServerMsg, Vec3};
+use ballroom::protocol::{self, Command, GoalEvent, MatchResult, Score, ServerMsg, Team, Vec3};
 use ballroom::room::{Room, SimConfig};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
@@ -172,10 +173,35 @@ fn codec(c: &mut Criterion) {
     let value = serde_json::json!(1712345678901u64);
 
     let mut g = c.benchmark_group("codec");
-    let encodes: [(&str, ServerMsg); 6] = [
+    let goal = GoalEvent {
+        team: Team::Red,
+        scorer: Some(2),
+        ball: 0,
+        score: Score { blue: 0, red: 1 },
+        tick: 900,
+    };
+    let result = MatchResult {
+        score: Score { blue: 0, red: 1 },
+        winner: Some(Team::Red),
+        forfeit: false,
+        tick: 18000,
+    };
+    let encodes: [(&str, ServerMsg); 11] = [
         ("encode_snapshot", ServerMsg::Snapshot(&snapshot)),
         ("encode_kick", ServerMsg::Kick(&kick)),
         ("encode_match", ServerMsg::Match(&state)),
+        ("encode_goal", ServerMsg::Goal(&goal)),
+        ("encode_result", ServerMsg::Result(&result)),
+        ("encode_joined", ServerMsg::Joined { client: 7 }),
+        ("encode_left", ServerMsg::Left { client: 7 }),
+        (
+            "encode_player",
+            ServerMsg::Player {
+                client: 7,
+                position: Vec3([8.5, 0.0, 9.5]),
+                rotation: protocol::Quat([0.0, 0.38, 0.0, 0.92]),
+            },
+        ),
         (
             "encode_pong",
             ServerMsg::Pong {
@@ -224,6 +250,7 @@ fn codec(c: &mut Criterion) {
         ),
         ("decode_ping", r#"{"type":"ping","t":1712345678901}"#),
         ("decode_join_team", r#"{"type":"join_team","team":"red"}"#),
+        ("decode_state", r#"{"type":"state"}"#),
         (
             "classify_relay",
             r#"{"type":1,"user":"alice","ball":2,"vector":{"x":0.1,"y":0.5,"z":0.8},"vectorScale":100}"#,
