@@ -52,6 +52,43 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_CLIENT_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub client_queue: u32,
 
+    /// Most connections open at once (WebSocket and plain HTTP). One more is answered
+    /// `503 Service Unavailable` and closed.
+    #[arg(long, env = "BALLROOM_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Most rooms open at once (lingering empty rooms included). A join that would open
+    /// one more gets `error` `too_many_rooms` and close code 1013 (try again later).
+    #[arg(long, env = "BALLROOM_MAX_ROOMS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rooms: u32,
+
+    /// Most clients in one room. One more gets `error` `room_full` and close code 1013.
+    #[arg(long, env = "BALLROOM_MAX_CLIENTS_PER_ROOM", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_clients_per_room: u32,
+
+    /// Longest room name (the percent-decoded URL path), in bytes.
+    #[arg(long, env = "BALLROOM_MAX_ROOM_NAME", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_room_name: u32,
+
+    /// Messages a client may send per second, sustained (every frame counts: commands and
+    /// relayed messages alike). Frames over the budget are dropped, answered with `error`
+    /// `too_many_messages` (at most one a second).
+    #[arg(long, env = "BALLROOM_MAX_MESSAGE_RATE", default_value_t = 60.0, value_parser = rate)]
+    pub max_message_rate: f64,
+
+    /// Messages a client may send back to back before `--max-message-rate` applies.
+    #[arg(long, env = "BALLROOM_MESSAGE_BURST", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Seconds between WebSocket pings to each client.
+    #[arg(long, env = "BALLROOM_PING_INTERVAL", default_value = "20", value_parser = seconds)]
+    pub ping_interval: Duration,
+
+    /// Seconds without any frame from a client (pongs included) before it is closed with
+    /// 1008 "idle timeout". Dead and half-open connections end this way.
+    #[arg(long, env = "BALLROOM_IDLE_TIMEOUT", default_value = "60", value_parser = seconds)]
+    pub idle_timeout: Duration,
+
     /// Most ticks a room runs back to back to catch up after a stall; time beyond
     /// that is dropped (and logged) rather than replayed.
     #[arg(long, env = "BALLROOM_MAX_CATCH_UP", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]

@@ -37,6 +37,10 @@ fn rand_suffix() -> u64 {
 async fn server() -> Server {
     let mut cfg = config();
     cfg.assets = Some(short_match_assets());
+    // Paused time races through minutes while some test clients sit unpolled, which the
+    // keepalive would (rightly) take for dead connections.
+    cfg.ping_interval = Duration::from_secs(3600);
+    cfg.idle_timeout = Duration::from_secs(7200);
     start(cfg).await
 }
 

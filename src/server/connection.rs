@@ -8,8 +8,10 @@ use futures_util::StreamExt;
 use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{Instrument, debug, info_span};
 
@@ -18,9 +20,6 @@ use super::outbox::{Outbox, Why, outbox, write_loop};
 use super::room_task::{JOIN_TIMEOUT, RoomEvent, RoomHandle, encode};
 use crate::protocol::{ClientId, Inbound, ServerMsg, classify_text};
 use crate::telemetry;
-
-/// Longest accepted room name (the percent-decoded URL path), in bytes.
-pub const MAX_ROOM_NAME: usize = 256;
 
 /// What a client asked for in its handshake URL and headers.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +37,8 @@ pub struct JoinRequest {
 /// A join that cannot be served; the client gets an `error` and a close frame (1008).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JoinError {
-    #[error("room name (URL path) must be valid UTF-8 of at most {MAX_ROOM_NAME} bytes")]
-    BadRoom,
+    #[error("room name (URL path) must be valid UTF-8 of at most {0} bytes")]
+    BadRoom(u32),
     #[error("bad query option `{key}={value}`: {expected}")]
     BadOption {
         key: String,
@@ -48,6 +47,10 @@ pub enum JoinError {
     },
     #[error("unknown scene `{0}`")]
     UnknownScene(String),
+    #[error("the server has its maximum of {0} rooms open; try again later")]
+    TooManyRooms(u32),
+    #[error("the room is full ({0} clients); try again later")]
+    RoomFull(u32),
     #[error("server is shutting down")]
     ShuttingDown,
     #[error("the room did not accept the join in time; try again")]
@@ -57,7 +60,9 @@ pub enum JoinError {
 impl JoinError {
     pub fn code(&self) -> &'static str {
         match self {
-            JoinError::BadRoom => "bad_room",
+            JoinError::BadRoom(_) => "bad_room",
+            JoinError::TooManyRooms(_) => "too_many_rooms",
+            JoinError::RoomFull(_) => "room_full",
             JoinError::BadOption { .. } => "bad_option",
             JoinError::UnknownScene(_) => "unknown_scene",
             JoinError::ShuttingDown => "shutting_down",
@@ -66,16 +71,36 @@ impl JoinError {
     }
 }
 
+impl JoinError {
+    /// The close code that ends a refused join.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            JoinError::BadRoom(_) | JoinError::BadOption { .. } | JoinError::UnknownScene(_) => {
+                CloseCode::Policy
+            }
+            JoinError::TooManyRooms(_) | JoinError::RoomFull(_) | JoinError::RoomBusy => {
+                CloseCode::Again
+            }
+            JoinError::ShuttingDown => CloseCode::Away,
+        }
+    }
+}
+
 impl JoinRequest {
     /// Parse the request target (`/path?query`); `subprotocol` is whether the client
     /// offered `ballroom.v1`. Unknown query keys are ignored (scenes add their own).
-    pub fn parse(path: &str, query: Option<&str>, subprotocol: bool) -> Result<Self, JoinError> {
+    pub fn parse(
+        path: &str,
+        query: Option<&str>,
+        subprotocol: bool,
+        max_room_name: u32,
+    ) -> Result<Self, JoinError> {
         let room = percent_decode_str(path)
             .decode_utf8()
-            .map_err(|_| JoinError::BadRoom)?
+            .map_err(|_| JoinError::BadRoom(max_room_name))?
             .into_owned();
-        if room.len() > MAX_ROOM_NAME {
-            return Err(JoinError::BadRoom);
+        if room.len() > max_room_name as usize {
+            return Err(JoinError::BadRoom(max_room_name));
         }
         let mut req = JoinRequest {
             room,
@@ -132,7 +157,7 @@ pub async fn serve<S>(
             shared.config.client_queue as usize,
             shared.shutdown.child_token(),
         );
-        let writer = tokio::spawn(write_loop(sink, rx));
+        let writer = tokio::spawn(write_loop(sink, rx, shared.config.ping_interval));
         let _open = ConnectionGauge::open();
 
         let joined = match request {
@@ -144,18 +169,36 @@ pub async fn serve<S>(
             Err(e) => {
                 debug!(code = e.code(), %e, "join refused");
                 reject(&outbox, e.code(), &e.to_string());
-                outbox.disconnect(Why::Refused(e.to_string()));
+                outbox.disconnect(Why::Refused(e.close_code(), e.to_string()));
                 let _ = writer.await;
                 return;
             }
         };
         debug!("connected");
 
+        let config = &shared.config;
+        let idle = config.idle_timeout;
+        let mut last_seen = Instant::now();
+        let mut budget = Budget::new(config.max_message_rate, f64::from(config.message_burst));
         let end = loop {
             let frame = tokio::select! {
                 _ = outbox.ended() => break None,
+                _ = tokio::time::sleep_until(last_seen + idle) => break Some(Why::IdleTimeout(idle)),
                 frame = stream.next() => frame,
             };
+            last_seen = Instant::now();
+            if let Some(Ok(Message::Text(_) | Message::Binary(_))) = &frame {
+                if !budget.take(last_seen) {
+                    if budget.should_warn(last_seen) {
+                        let message = format!(
+                            "too many messages: at most {} per second (bursts of {}); frames over the budget are dropped",
+                            config.max_message_rate, config.message_burst
+                        );
+                        reject(&outbox, "too_many_messages", &message);
+                    }
+                    continue;
+                }
+            }
             let event = match frame {
                 None => break Some(Why::Gone),
                 Some(Ok(Message::Text(text))) => {
@@ -218,6 +261,51 @@ pub async fn serve<S>(
     .await
 }
 
+/// A client's message budget: a token bucket over all its data frames.
+struct Budget {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+    warned: Option<Instant>,
+}
+
+impl Budget {
+    fn new(rate: f64, burst: f64) -> Budget {
+        Budget {
+            tokens: burst,
+            rate,
+            burst,
+            at: Instant::now(),
+            warned: None,
+        }
+    }
+
+    /// Spend one token if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// At most one warning a second, so the errors cannot flood the client in turn.
+    fn should_warn(&mut self, now: Instant) -> bool {
+        let due = self
+            .warned
+            .is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 1);
+        if due {
+            self.warned = Some(now);
+        }
+        due
+    }
+}
+
 /// Answer a refused frame or join with an `error`, and count it.
 fn reject(outbox: &Outbox, code: &'static str, message: &str) {
     metrics::counter!(telemetry::REJECTED, "reason" => code).increment(1);
@@ -271,8 +359,12 @@ async fn join(
                 echo: req.echo,
                 accepted,
             };
-            if room.events.send(join).await.is_ok() && answer.await.is_ok() {
-                return Ok(room);
+            if room.events.send(join).await.is_ok() {
+                match answer.await {
+                    Ok(Ok(())) => return Ok(room),
+                    Ok(Err(refused)) => return Err(refused),
+                    Err(_) => {} // the room closed meanwhile: try a fresh one
+                }
             }
             tokio::task::yield_now().await;
         }
@@ -292,34 +384,37 @@ mod tests {
             "/broadcast/balls%20realm",
             Some("scene=football&echo=false&x=1"),
             false,
+            256,
         )
         .unwrap();
         assert_eq!(r.room, "/broadcast/balls realm");
         assert_eq!(r.scene.as_deref(), Some("football"));
         assert!(!r.echo && r.protocol);
 
-        let plain = JoinRequest::parse("/cubes", None, false).unwrap();
+        let plain = JoinRequest::parse("/cubes", None, false, 256).unwrap();
         assert!(plain.echo && !plain.protocol);
         assert!(
-            JoinRequest::parse("/x", Some("protocol=json"), false)
+            JoinRequest::parse("/x", Some("protocol=json"), false, 256)
                 .unwrap()
                 .protocol
         );
-        assert!(JoinRequest::parse("/x", None, true).unwrap().protocol);
+        assert!(JoinRequest::parse("/x", None, true, 256).unwrap().protocol);
     }
 
     #[test]
     fn bad_join_requests_have_codes() {
-        let e = JoinRequest::parse("/x", Some("echo=maybe"), false).unwrap_err();
+        let e = JoinRequest::parse("/x", Some("echo=maybe"), false, 256).unwrap_err();
         assert_eq!(e.code(), "bad_option");
-        let e = JoinRequest::parse("/x", Some("protocol=xml"), false).unwrap_err();
+        let e = JoinRequest::parse("/x", Some("protocol=xml"), false, 256).unwrap_err();
         assert_eq!(e.code(), "bad_option");
-        let e = JoinRequest::parse("/%FF", None, false).unwrap_err();
-        assert_eq!(e, JoinError::BadRoom);
-        let long = format!("/{}", "a".repeat(MAX_ROOM_NAME));
+        let e = JoinRequest::parse("/%FF", None, false, 256).unwrap_err();
+        assert_eq!(e, JoinError::BadRoom(256));
+        let long = format!("/{}", "a".repeat(256));
         assert_eq!(
-            JoinRequest::parse(&long, None, false).unwrap_err(),
-            JoinError::BadRoom
+            JoinRequest::parse(&long, None, false, 256).unwrap_err(),
+            JoinError::BadRoom(256)
         );
+        assert_eq!(JoinError::RoomFull(2).close_code(), CloseCode::Again);
+        assert_eq!(JoinError::BadRoom(9).close_code(), CloseCode::Policy);
     }
 }

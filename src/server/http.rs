@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -34,13 +35,38 @@ const WRITE_BUFFER: usize = 8 * 1024;
 /// Unsent bytes a connection may hold before writes fail and the client is dropped.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
-/// Serve one accepted TCP connection.
-pub async fn serve_tcp(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+/// Answer a connection over `--max-connections` with `503` and close it.
+pub async fn refuse_full(mut stream: TcpStream, max: u32) {
+    use tokio::io::AsyncWriteExt;
+    metrics::counter!(telemetry::DISCONNECTS, "reason" => "server_full").increment(1);
+    let body = format!("ballroom: the server is full ({max} connections); try again later\n");
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+/// Serve one accepted TCP connection, holding its `--max-connections` permit until it
+/// (or the WebSocket it becomes) ends.
+pub async fn serve_tcp(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) {
     let _ = stream.set_nodelay(true);
     let shutdown = shared.shutdown.clone();
+    let permit = Arc::new(permit);
     let service = service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(shared, peer, req)) }
+        let permit = permit.clone();
+        async move { Ok::<_, Infallible>(route(shared, peer, req, permit)) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -57,9 +83,14 @@ pub async fn serve_tcp(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr)
     }
 }
 
-fn route(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+fn route(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    permit: Arc<OwnedSemaphorePermit>,
+) -> Response<Body> {
     if is_upgrade(&req) {
-        return upgrade(shared, peer, req);
+        return upgrade(shared, peer, req, permit);
     }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
@@ -95,7 +126,12 @@ fn is_upgrade(req: &Request<Incoming>) -> bool {
         && has_token(header::UPGRADE, "websocket")
 }
 
-fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
+fn upgrade(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+    permit: Arc<OwnedSemaphorePermit>,
+) -> Response<Body> {
     let headers = req.headers();
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -122,7 +158,12 @@ fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) ->
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == SUBPROTOCOL);
-    let join = JoinRequest::parse(req.uri().path(), req.uri().query(), subprotocol);
+    let join = JoinRequest::parse(
+        req.uri().path(),
+        req.uri().query(),
+        subprotocol,
+        shared.config.max_room_name,
+    );
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     // tungstenite's 128 KiB read and write buffers per connection would make 10,000
@@ -136,6 +177,7 @@ fn upgrade(shared: Arc<Shared>, peer: SocketAddr, mut req: Request<Incoming>) ->
         .max_frame_size(Some(shared.config.max_message_size));
     let tasks = shared.tasks.clone();
     tasks.spawn(async move {
+        let _permit = permit;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);

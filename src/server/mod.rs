@@ -8,7 +8,7 @@ mod http;
 pub mod outbox;
 mod room_task;
 
-pub use connection::{JoinError, JoinRequest, MAX_ROOM_NAME};
+pub use connection::{JoinError, JoinRequest};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -77,6 +78,9 @@ impl Shared {
         let mut rooms = self.rooms();
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());
+        }
+        if rooms.len() >= self.config.max_rooms as usize {
+            return Err(JoinError::TooManyRooms(self.config.max_rooms));
         }
         let scene = match self.config.mode {
             Mode::Broadcast => self.scenes.get("relay"),
@@ -173,14 +177,21 @@ pub async fn run(
             }
         }
     });
+    // One permit per open connection; the upgraded WebSocket keeps its connection's.
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections as usize));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    shared.tasks.spawn(http::serve_tcp(shared.clone(), stream, peer));
-                }
+                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        shared.tasks.spawn(http::serve_tcp(shared.clone(), stream, peer, permit));
+                    }
+                    Err(_) => {
+                        shared.tasks.spawn(http::refuse_full(stream, shared.config.max_connections));
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     warn!(error = %e, "accept failed");

@@ -44,7 +44,9 @@ pub enum Why {
     /// A WebSocket protocol violation.
     Protocol(String),
     /// The join was refused (the client already got an `error`).
-    Refused(String),
+    Refused(CloseCode, String),
+    /// Nothing arrived from the client for `--idle-timeout`.
+    IdleTimeout(std::time::Duration),
 }
 
 impl Why {
@@ -57,7 +59,8 @@ impl Why {
             Why::TooBig { .. } => "message_too_big",
             Why::InvalidUtf8 => "invalid_utf8",
             Why::Protocol(_) => "protocol_error",
-            Why::Refused(_) => "join_refused",
+            Why::Refused(..) => "join_refused",
+            Why::IdleTimeout(_) => "idle_timeout",
         }
     }
 
@@ -77,7 +80,11 @@ impl Why {
                 "invalid UTF-8 in a text frame".to_owned(),
             ),
             Why::Protocol(e) => (CloseCode::Protocol, e.clone()),
-            Why::Refused(e) => (CloseCode::Policy, e.clone()),
+            Why::Refused(code, e) => (*code, e.clone()),
+            Why::IdleTimeout(t) => (
+                CloseCode::Policy,
+                format!("idle timeout: nothing received for {} s", t.as_secs_f64()),
+            ),
         };
         CloseFrame {
             code,
@@ -187,16 +194,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Write everything the outbox receives to `sink` until the connection ends, then send
-/// what is still queued and the close frame (both within 2 s). Whatever is pending when the
+/// Write everything the outbox receives to `sink`, and a ping every `ping_every`, until the
+/// connection ends, then send what is still queued and the close frame (both within 2 s). Whatever is pending when the
 /// writer wakes (reliable messages first, then the latest snapshot) goes out with a single
 /// flush, so a kick event and the snapshot of its tick cost one write.
-pub async fn write_loop<S>(mut sink: S, mut rx: OutboxRx)
+pub async fn write_loop<S>(mut sink: S, mut rx: OutboxRx, ping_every: std::time::Duration)
 where
     S: Sink<Message> + Unpin,
 {
     let shared = rx.shared.clone();
     let token = &shared.token;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
             biased;
@@ -206,6 +215,7 @@ where
                 None => break,
             },
             _ = shared.snapshot_ready.notified() => None,
+            _ = ping.tick() => Some(Message::Ping(Default::default())),
         };
         let batch = async {
             let mut frames = 0u64;
@@ -280,7 +290,7 @@ mod tests {
         let cut = truncate_utf8(&long, 123);
         assert_eq!(cut.len(), 122);
         assert!(cut.chars().all(|c| c == 'é'));
-        let frame = Why::Refused("x".repeat(300)).close_frame();
+        let frame = Why::Refused(CloseCode::Policy, "x".repeat(300)).close_frame();
         assert_eq!((frame.code, frame.reason.len()), (CloseCode::Policy, 123));
     }
 

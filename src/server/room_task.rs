@@ -16,8 +16,8 @@ use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use super::Shared;
 use super::outbox::Outbox;
+use super::{JoinError, Shared};
 use crate::clock::TickClock;
 use crate::game::GameEvent;
 use crate::protocol::{self, ClientId, Command, ServerMsg, Snapshot};
@@ -34,7 +34,8 @@ pub enum RoomEvent {
         protocol: bool,
         /// Receives its own relayed messages back.
         echo: bool,
-        accepted: oneshot::Sender<()>,
+        /// Answered `Ok` once the client is a member, or why it cannot be.
+        accepted: oneshot::Sender<Result<(), JoinError>>,
     },
     Leave {
         client: ClientId,
@@ -204,7 +205,12 @@ impl RoomTask {
                 echo,
                 accepted,
             } => {
-                if accepted.send(()).is_err() {
+                let max = self.shared.config.max_clients_per_room;
+                if self.members.len() >= max as usize {
+                    let _ = accepted.send(Err(JoinError::RoomFull(max)));
+                    return;
+                }
+                if accepted.send(Ok(())).is_err() {
                     return; // the connection gave up while queued
                 }
                 self.members.insert(
