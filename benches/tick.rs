@@ -231,6 +231,7 @@ fn codec(c: &mut Criterion) {
                 clients: vec![5, 7],
                 scene: &kickballs,
                 match_state: None,
+                player: None,
             },
         ),
     ];

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::auth::Secret;
 use crate::room::SimConfig;
 
 /// ballroom: server-authoritative physics rooms over WebSocket, with a plain broadcast
@@ -89,6 +90,18 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_IDLE_TIMEOUT", default_value = "60", value_parser = seconds)]
     pub idle_timeout: Duration,
 
+    /// Require, at the WebSocket handshake, an HS256 JSON Web Token signed with this
+    /// secret (at least 16 bytes), in `?token=` or a `bearer.<token>` subprotocol. Without
+    /// it the server is open. Never logged.
+    #[arg(long, env = "BALLROOM_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<Secret>,
+
+    /// Browser origins allowed to open WebSockets, comma-separated (for example
+    /// `https://play.decentraland.org`). Handshakes from other origins get 403; requests
+    /// without an `Origin` header (non-browser clients) are allowed. Empty: any origin.
+    #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// Most ticks a room runs back to back to catch up after a stall; time beyond
     /// that is dropped (and logged) rather than replayed.
     #[arg(long, env = "BALLROOM_MAX_CATCH_UP", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
@@ -141,6 +154,14 @@ mod tests {
         assert_eq!(c.scene, "kickballs");
         assert_eq!(c.mode, Mode::Physics);
         assert_eq!(c.room_linger, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_auth_secret_is_never_shown() {
+        let c = Config::try_parse_from(["b", "--auth-secret", "0123456789abcdef-secret"]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(Config::try_parse_from(["b", "--auth-secret", "short"]).is_err());
     }
 
     #[test]

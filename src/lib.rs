@@ -19,6 +19,7 @@
 //!
 //! See `ARCHITECTURE.md` for the invariants and `docs/PROTOCOL.md` for the protocol.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod game;

@@ -366,6 +366,9 @@ pub enum ServerMsg<'a> {
         /// The match state, in scenes with match rules.
         #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
         match_state: Option<&'a MatchState>,
+        /// The player id of the client's handshake token (with `--auth-secret`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        player: Option<&'a str>,
     },
     Match(&'a MatchState),
     Goal(&'a GoalEvent),

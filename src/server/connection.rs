@@ -32,6 +32,8 @@ pub struct JoinRequest {
     pub echo: bool,
     /// Opted in to server messages (subprotocol `ballroom.v1`, `?scene=` or `?protocol=json`).
     pub protocol: bool,
+    /// The player id from the handshake token, with `--auth-secret`.
+    pub player: Option<String>,
 }
 
 /// A join that cannot be served; the client gets an `error` and a close frame (1008).
@@ -107,6 +109,7 @@ impl JoinRequest {
             scene: None,
             echo: true,
             protocol: subprotocol,
+            player: None,
         };
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -357,6 +360,7 @@ async fn join(
                 outbox: outbox.clone(),
                 protocol: req.protocol,
                 echo: req.echo,
+                player: req.player.clone(),
                 accepted,
             };
             if room.events.send(join).await.is_ok() {

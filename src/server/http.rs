@@ -23,6 +23,7 @@ use tracing::debug;
 
 use super::Shared;
 use super::connection::{self, JoinRequest};
+use crate::auth::{self, AuthError};
 use crate::protocol::{self, SUBPROTOCOL};
 use crate::telemetry;
 
@@ -158,12 +159,21 @@ fn upgrade(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == SUBPROTOCOL);
-    let join = JoinRequest::parse(
+    let mut join = JoinRequest::parse(
         req.uri().path(),
         req.uri().query(),
         subprotocol,
         shared.config.max_room_name,
     );
+    // Origin and token are settled here, before any room state is touched.
+    match check_access(&shared.config, &req, join.as_ref().ok()) {
+        Ok(player) => {
+            if let Ok(j) = &mut join {
+                j.player = player;
+            }
+        }
+        Err(e) => return refuse(&e),
+    }
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     // tungstenite's 128 KiB read and write buffers per connection would make 10,000
@@ -202,6 +212,64 @@ fn upgrade(
             header::SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(SUBPROTOCOL),
         );
+    }
+    res
+}
+
+/// Check the handshake's `Origin` and, with `--auth-secret`, its token. Returns the
+/// token's player id.
+fn check_access(
+    config: &crate::Config,
+    req: &Request<Incoming>,
+    join: Option<&JoinRequest>,
+) -> Result<Option<String>, AuthError> {
+    if !config.allowed_origins.is_empty() {
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or_default();
+            if !config.allowed_origins.iter().any(|o| o == origin) {
+                return Err(AuthError::Origin(origin.to_owned()));
+            }
+        }
+    }
+    let Some(secret) = &config.auth_secret else {
+        return Ok(None);
+    };
+    let from_query = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .map(str::to_owned)
+    });
+    let from_subprotocol = || {
+        req.headers()
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|p| p.trim().strip_prefix(auth::BEARER_PREFIX))
+            .map(str::to_owned)
+    };
+    let token = from_query
+        .or_else(from_subprotocol)
+        .ok_or(AuthError::Missing)?;
+    let room = join.map_or(req.uri().path(), |j| j.room.as_str());
+    let claims = auth::verify(secret, &token, room, auth::now())?;
+    Ok(Some(claims.sub))
+}
+
+fn refuse(e: &AuthError) -> Response<Body> {
+    let status = StatusCode::from_u16(e.status()).expect("401 and 403 are status codes");
+    debug!(status = e.status(), error = %e, "handshake refused");
+    metrics::counter!(telemetry::REJECTED, "reason" => if e.status() == 401 { "unauthorized" } else { "forbidden" })
+        .increment(1);
+    let mut res = Response::new(Body::from(format!("ballroom: {e}\n")));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if e.status() == 401 {
+        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res
 }

@@ -34,6 +34,8 @@ pub enum RoomEvent {
         protocol: bool,
         /// Receives its own relayed messages back.
         echo: bool,
+        /// The authenticated player id, if any.
+        player: Option<String>,
         /// Answered `Ok` once the client is a member, or why it cannot be.
         accepted: oneshot::Sender<Result<(), JoinError>>,
     },
@@ -79,6 +81,7 @@ struct Member {
     echo: bool,
     /// The last pose relayed for this client: an identical report is not relayed again.
     pose: Option<(protocol::Vec3, protocol::Quat)>,
+    player: Option<String>,
 }
 
 struct RoomTask {
@@ -203,6 +206,7 @@ impl RoomTask {
                 outbox,
                 protocol,
                 echo,
+                player,
                 accepted,
             } => {
                 let max = self.shared.config.max_clients_per_room;
@@ -220,6 +224,7 @@ impl RoomTask {
                         protocol: false,
                         echo,
                         pose: None,
+                        player,
                     },
                 );
                 self.info
@@ -337,6 +342,7 @@ impl RoomTask {
         }
         member.protocol = true;
         let echo = member.echo;
+        let player = member.player.clone();
         let config = &self.shared.config;
         let welcome = encode(&ServerMsg::Welcome {
             client,
@@ -349,6 +355,7 @@ impl RoomTask {
             clients: self.members.keys().copied().collect(),
             scene: self.room.scene(),
             match_state: self.room.match_state().as_ref(),
+            player: player.as_deref(),
         });
         self.send_to(client, welcome);
         if self.room.scene().has_physics() {
