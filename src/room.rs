@@ -521,6 +521,12 @@ impl Room {
     /// Advance one fixed tick.
     pub fn tick(&mut self) -> TickOutput {
         self.tick += 1;
+        if self.scene.fault_panic_at_tick == Some(self.tick) {
+            panic!(
+                "fault injection: scene `{}` panics at tick {}",
+                self.scene.name, self.tick
+            );
+        }
         let kicks: Vec<KickEvent> = self
             .queued
             .drain(..)

@@ -53,6 +53,10 @@ pub struct Scene {
     pub statics: Vec<StaticCollider>,
     #[serde(default)]
     pub balls: Vec<Ball>,
+    /// Fault injection for tests: the room panics on this tick. Only an operator's scene
+    /// file can set it (clients cannot); never set it in a real scene.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_panic_at_tick: Option<u64>,
 }
 
 impl Scene {

@@ -26,6 +26,7 @@ pub const FANOUT: &str = "ballroom_snapshot_fanout_seconds";
 pub const SNAPSHOTS_SKIPPED: &str = "ballroom_snapshots_skipped_total";
 pub const DISCONNECTS: &str = "ballroom_disconnects_total";
 pub const REJECTED: &str = "ballroom_rejected_total";
+pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
 
 /// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
 const BUCKETS: &[f64] = &[
@@ -150,5 +151,9 @@ fn describe() {
     describe_counter!(
         REJECTED,
         "Client frames and commands rejected, by error code."
+    );
+    describe_counter!(
+        ROOM_PANICS,
+        "Rooms closed because their simulation panicked."
     );
 }

@@ -47,6 +47,8 @@ pub enum Why {
     Refused(CloseCode, String),
     /// Nothing arrived from the client for `--idle-timeout`.
     IdleTimeout(std::time::Duration),
+    /// The client's room panicked and was closed.
+    RoomFailed,
 }
 
 impl Why {
@@ -61,6 +63,7 @@ impl Why {
             Why::Protocol(_) => "protocol_error",
             Why::Refused(..) => "join_refused",
             Why::IdleTimeout(_) => "idle_timeout",
+            Why::RoomFailed => "room_failed",
         }
     }
 
@@ -81,6 +84,7 @@ impl Why {
             ),
             Why::Protocol(e) => (CloseCode::Protocol, e.clone()),
             Why::Refused(code, e) => (*code, e.clone()),
+            Why::RoomFailed => (CloseCode::Error, "room failed; reconnect".to_owned()),
             Why::IdleTimeout(t) => (
                 CloseCode::Policy,
                 format!("idle timeout: nothing received for {} s", t.as_secs_f64()),

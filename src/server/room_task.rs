@@ -14,9 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 // tokio's clock, so tests can run rooms on paused (auto-advancing) time.
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Why};
 use super::{JoinError, Shared};
 use crate::clock::TickClock;
 use crate::game::GameEvent;
@@ -140,7 +140,7 @@ impl RoomTask {
         let mut dropped_unlogged = 0u64;
         let mut last_drop_log: Option<Instant> = None;
         metrics::gauge!(telemetry::ROOMS).increment(1.0);
-        loop {
+        'run: loop {
             let linger_deadline = empty_since.map(|t| t + linger);
             let deadline = Instant::from_std(clock.next_deadline());
             tokio::select! {
@@ -162,8 +162,14 @@ impl RoomTask {
                     }
                     for _ in 0..due.run {
                         let started = Instant::now();
-                        let out = self.room.tick();
-                        self.publish(out);
+                        let ticked = guarded(|| {
+                            let out = self.room.tick();
+                            self.publish(out);
+                        });
+                        if let Err(panic) = ticked {
+                            self.fail(&panic);
+                            break 'run;
+                        }
                         let took = started.elapsed();
                         telemetry::hot().tick_duration.record(took);
                         if took > period {
@@ -174,7 +180,10 @@ impl RoomTask {
                 }
                 event = events.recv() => match event {
                     Some(event) => {
-                        self.handle(event);
+                        if let Err(panic) = guarded(|| self.handle(event)) {
+                            self.fail(&panic);
+                            break 'run;
+                        }
                         empty_since = match (self.members.is_empty(), empty_since) {
                             (true, None) => Some(Instant::now()),
                             (true, since) => since,
@@ -423,6 +432,29 @@ impl RoomTask {
         self.send_to(client, msg);
     }
 
+    /// A panic escaped the simulation: the room's state can no longer be trusted. Tell
+    /// every member, close their connections (1011) and let the room go; the rest of the
+    /// server carries on, and the next join opens a fresh room.
+    fn fail(&mut self, panic: &str) {
+        error!(
+            panic,
+            members = self.members.len(),
+            "room panicked; closing it"
+        );
+        metrics::counter!(telemetry::ROOM_PANICS).increment(1);
+        let message = "the room failed and was closed; reconnect to start a new one";
+        let msg = encode(&ServerMsg::Error {
+            code: "room_failed",
+            message,
+            seq: None,
+        });
+        for m in self.members.values() {
+            let _ = m.outbox.send(msg.clone());
+            m.outbox.disconnect(Why::RoomFailed);
+        }
+        self.members.clear();
+    }
+
     /// Seconds on the room clock: `tick / tick_rate` where the room has physics (the same
     /// clock as snapshots' `time`); in a room without physics, which has no ticks,
     /// seconds since the room opened.
@@ -433,6 +465,17 @@ impl RoomTask {
             self.created.elapsed().as_secs_f64()
         }
     }
+}
+
+/// Run `f`, turning a panic into its message.
+fn guarded(f: impl FnOnce()) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".to_owned())
+    })
 }
 
 /// Encode once into a frame whose payload is shared by every clone.
