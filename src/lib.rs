@@ -12,9 +12,14 @@
 //! - [`room`]: the simulation of one room. Synchronous, no I/O: apply inputs, step,
 //!   make snapshots. Tests and benches drive it directly.
 //! - [`clock`]: the fixed-timestep clock (no drift, bounded catch-up).
-//! - [`server`]: transport. Accept loop, HTTP front (`/healthz`, `/rooms`, upgrades),
+//! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
+//!   `/metrics`, upgrades),
 //!   per-connection reader and writer, the room task that owns each [`room::Room`], and
 //!   graceful shutdown. Knows nothing of physics beyond calling the room.
+//! - [`game`]: the match state machine (teams, countdown, clock, score, result), driven by
+//!   the room's ticks.
+//! - [`auth`]: handshake tokens (HS256 JWT) and origin checks.
+//! - [`telemetry`]: Prometheus series behind `GET /metrics`.
 //! - [`config`]: flags and environment variables.
 //!
 //! See `ARCHITECTURE.md` for the invariants and `docs/PROTOCOL.md` for the protocol.
