@@ -90,6 +90,15 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_IDLE_TIMEOUT", default_value = "60", value_parser = seconds)]
     pub idle_timeout: Duration,
 
+    /// Serve `wss://` and `https://` natively with this PEM certificate chain (with
+    /// `--tls-key`). Without it the server speaks plain `ws://` (put TLS in a proxy).
+    #[arg(long, env = "BALLROOM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key for `--tls-cert`.
+    #[arg(long, env = "BALLROOM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Require, at the WebSocket handshake, an HS256 JSON Web Token signed with this
     /// secret (at least 16 bytes), in `?token=` or a `bearer.<token>` subprotocol. Without
     /// it the server is open. Never logged.

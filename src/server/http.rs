@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::WebSocketStream;
@@ -53,15 +54,16 @@ pub async fn refuse_full(mut stream: TcpStream, max: u32) {
     let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
-/// Serve one accepted TCP connection, holding its `--max-connections` permit until it
-/// (or the WebSocket it becomes) ends.
-pub async fn serve_tcp(
+/// Serve one accepted connection (plain TCP or TLS), holding its `--max-connections`
+/// permit until it (or the WebSocket it becomes) ends.
+pub async fn serve<I>(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: I,
     peer: SocketAddr,
     permit: OwnedSemaphorePermit,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let shutdown = shared.shutdown.clone();
     let permit = Arc::new(permit);
     let service = service_fn(move |req| {

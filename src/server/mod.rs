@@ -7,6 +7,9 @@ mod connection;
 mod http;
 pub mod outbox;
 mod room_task;
+mod tls;
+
+pub use tls::TlsError;
 
 pub use connection::{JoinError, JoinRequest};
 
@@ -28,6 +31,9 @@ use crate::scene::{SceneError, SceneLibrary};
 use crate::telemetry;
 use room_task::RoomHandle;
 
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// How long shutdown waits for rooms and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -38,6 +44,8 @@ pub enum StartError {
     Scene(#[from] SceneError),
     #[error("default scene `{0}` does not exist (known: {1})")]
     UnknownDefaultScene(String, String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// State shared by every task of one server.
@@ -157,6 +165,10 @@ pub async fn run(
             return Err(StartError::UnknownDefaultScene(needed.to_owned(), known));
         }
     }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let shared = Arc::new(Shared {
         config,
         scenes,
@@ -186,7 +198,23 @@ pub async fn run(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
                     Ok(permit) => {
-                        shared.tasks.spawn(http::serve_tcp(shared.clone(), stream, peer, permit));
+                        let _ = stream.set_nodelay(true);
+                        match &tls {
+                            None => {
+                                shared.tasks.spawn(http::serve(shared.clone(), stream, peer, permit));
+                            }
+                            Some(acceptor) => {
+                                let (acceptor, shared2) = (acceptor.clone(), shared.clone());
+                                shared.tasks.spawn(async move {
+                                    let handshake = acceptor.accept(stream);
+                                    match tokio::time::timeout(TLS_HANDSHAKE, handshake).await {
+                                        Ok(Ok(tls)) => http::serve(shared2, tls, peer, permit).await,
+                                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                                    }
+                                });
+                            }
+                        }
                     }
                     Err(_) => {
                         shared.tasks.spawn(http::refuse_full(stream, shared.config.max_connections));
