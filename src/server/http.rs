@@ -117,13 +117,19 @@ fn route(
     }
 }
 
+/// The comma-separated tokens of every `name` header, trimmed.
+fn header_tokens(req: &Request<Incoming>, name: header::HeaderName) -> impl Iterator<Item = &str> {
+    req.headers()
+        .get_all(name)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
 fn is_upgrade(req: &Request<Incoming>) -> bool {
-    let has_token = |name, token: &str| {
-        req.headers().get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
+    let has_token =
+        |name, token: &str| header_tokens(req, name).any(|t| t.eq_ignore_ascii_case(token));
     req.method() == Method::GET
         && has_token(header::CONNECTION, "upgrade")
         && has_token(header::UPGRADE, "websocket")
@@ -155,12 +161,7 @@ fn upgrade(
         return text(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let subprotocol = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == SUBPROTOCOL);
+    let subprotocol = header_tokens(&req, header::SEC_WEBSOCKET_PROTOCOL).any(|p| p == SUBPROTOCOL);
     let mut join = JoinRequest::parse(
         req.uri().path(),
         req.uri().query(),
@@ -242,12 +243,8 @@ fn check_access(
             .map(str::to_owned)
     });
     let from_subprotocol = || {
-        req.headers()
-            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .find_map(|p| p.trim().strip_prefix(auth::BEARER_PREFIX))
+        header_tokens(req, header::SEC_WEBSOCKET_PROTOCOL)
+            .find_map(|p| p.strip_prefix(auth::BEARER_PREFIX))
             .map(str::to_owned)
     };
     let token = from_query
