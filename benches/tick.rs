@@ -138,7 +138,9 @@ fn fanout(c: &mut Criterion) {
     let mut g = c.benchmark_group("fanout");
     for n in [1usize, 10, 50] {
         let token = CancellationToken::new();
-        let boxes: Vec<(Outbox, OutboxRx)> = (0..n).map(|_| outbox(64, token.clone())).collect();
+        let boxes: Vec<(Outbox, OutboxRx)> = (0..n)
+            .map(|_| outbox(64, std::time::Duration::from_secs(1), token.clone()))
+            .collect();
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 let msg = Message::text(protocol::encode(&ServerMsg::Snapshot(&snapshot)));

@@ -48,10 +48,26 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_MAX_MESSAGE_SIZE", default_value_t = 64 * 1024)]
     pub max_message_size: usize,
 
-    /// Messages (other than snapshots) queued for one client before it is disconnected
-    /// as too slow. Snapshots never queue: a client only ever has the latest one pending.
+    /// Messages (other than snapshots) that may wait for one client. A client whose
+    /// backlog stays above this for longer than --slow-grace, or reaches 8 times this, is
+    /// disconnected as too slow (1008). Snapshots never queue: a client only ever has the
+    /// latest one pending.
     #[arg(long, env = "BALLROOM_CLIENT_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub client_queue: u32,
+
+    /// Kernel send buffer of each client socket, in bytes (SO_SNDBUF; Linux doubles it for
+    /// bookkeeping). Small on purpose: a client that stops reading then holds a few
+    /// snapshots' worth of stale data in the kernel rather than megabytes, so it is
+    /// skipped to the latest snapshot (and judged by --client-queue) within a second,
+    /// instead of reading seconds-old state when it resumes. 0 leaves the kernel's
+    /// autotuning in charge.
+    #[arg(long, env = "BALLROOM_SEND_BUFFER", default_value_t = 64 * 1024)]
+    pub send_buffer: u32,
+
+    /// Seconds a client's backlog may stay above --client-queue (a burst of relayed
+    /// messages that it is still reading) before it is disconnected as too slow.
+    #[arg(long, env = "BALLROOM_SLOW_GRACE", default_value = "1", value_parser = seconds)]
+    pub slow_grace: Duration,
 
     /// Most connections open at once (WebSocket and plain HTTP). One more is answered
     /// `503 Service Unavailable` and closed.
@@ -163,6 +179,8 @@ mod tests {
         assert_eq!(c.scene, "kickballs");
         assert_eq!(c.mode, Mode::Physics);
         assert_eq!(c.room_linger, Duration::from_secs(30));
+        assert_eq!(c.slow_grace, Duration::from_secs(1));
+        assert_eq!(c.send_buffer, 65536);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub const SNAPSHOTS_SKIPPED: &str = "ballroom_snapshots_skipped_total";
 pub const DISCONNECTS: &str = "ballroom_disconnects_total";
 pub const REJECTED: &str = "ballroom_rejected_total";
 pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
+pub const TASKS: &str = "ballroom_tokio_tasks";
 
 /// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
 const BUCKETS: &[f64] = &[
@@ -98,14 +99,23 @@ pub fn upkeep() {
     handle().run_upkeep();
 }
 
-/// The Prometheus text exposition of every series.
+/// The Prometheus text exposition of every series. Called on the server's runtime, it
+/// first samples the runtime's live task count (a leak shows as a count that does not
+/// return to its idle baseline).
 pub fn render() -> String {
     let h = handle();
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        metrics::gauge!(TASKS).set(rt.metrics().num_alive_tasks() as f64);
+    }
     h.run_upkeep();
     h.render()
 }
 
 fn describe() {
+    // Gauges read 0 from the start rather than appearing with the first connection, so a
+    // scrape of an idle server has a baseline.
+    metrics::gauge!(CONNECTIONS).set(0.0);
+    metrics::gauge!(ROOMS).set(0.0);
     describe_gauge!(CONNECTIONS, "Open WebSocket connections.");
     describe_counter!(CONNECTIONS_TOTAL, "WebSocket connections accepted.");
     describe_gauge!(ROOMS, "Rooms open (including lingering empty rooms).");
@@ -151,6 +161,11 @@ fn describe() {
     describe_counter!(
         REJECTED,
         "Client frames and commands rejected, by error code."
+    );
+    describe_gauge!(
+        TASKS,
+        "Tasks alive on the server's tokio runtime when /metrics was read (the scrape's own \
+         connection included)."
     );
     describe_counter!(
         ROOM_PANICS,

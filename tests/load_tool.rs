@@ -196,3 +196,155 @@ async fn a_remote_address_is_refused_before_connecting() {
     assert!(out.stdout.trim().is_empty(), "{}", out.stdout);
     assert!(out.took < Duration::from_secs(5), "took {:?}", out.took);
 }
+
+/// The real server binary on 127.0.0.1:0, killed when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start(args: &[&str]) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom"))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ballroom starts");
+        // The first log line names the bound address.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .unwrap_or_else(|| panic!("no addr in {line:?}"))
+            .to_owned();
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        ServerProcess { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn soak_mode_churns_and_checks_that_the_server_returns_to_its_baseline() {
+    let server = ServerProcess::start(&["--room-linger", "1", "--client-queue", "64"]);
+    let pid = server.child.id().to_string();
+    let args: Vec<String> = [
+        "--mode",
+        "soak",
+        "--addr",
+        &server.addr,
+        "--clients",
+        "6",
+        "--rooms",
+        "2",
+        "--duration",
+        "8",
+        "--warmup",
+        "1",
+        "--churners",
+        "4",
+        "--churn-stay",
+        "1",
+        "--slow",
+        "1",
+        "--slow-stall",
+        "3",
+        "--garbage",
+        "2",
+        "--garbage-pause",
+        "0.2",
+        "--settle",
+        "20",
+        "--server-pid",
+        &pid,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run_tool(args, Duration::from_secs(90));
+    let s = summary(&out);
+    assert_eq!(s["mode"], "soak");
+    // The steady clients stayed and were served throughout.
+    assert_eq!(s["connections"]["connected"], 6, "{s:#}");
+    assert_eq!(s["connections"]["welcomed"], 6, "{s:#}");
+    assert_eq!(s["connections"]["ended_early"], 0, "{s:#}");
+    assert!(num(&s["snapshots"]["received"]) > 100.0, "{s:#}");
+    assert!(s["snapshots"]["missed"].is_u64(), "{s:#}");
+
+    let soak = &s["soak"];
+    let churn = &soak["churn"];
+    let sessions = num(&churn["physics_sessions"]) + num(&churn["plain_sessions"]);
+    assert!(sessions >= 8.0, "{s:#}");
+    assert_eq!(
+        num(&churn["left_with_close"]) + num(&churn["left_by_dropping"]),
+        sessions,
+        "every churn session ended as planned: {s:#}"
+    );
+    assert_eq!(churn["welcomed"], churn["physics_sessions"], "{s:#}");
+    // Relayed messages are reliable: every one came back to its sender.
+    assert!(num(&churn["relay"]["sent"]) > 0.0, "{s:#}");
+    assert_eq!(churn["relay"]["lost"], 0, "{s:#}");
+
+    // The slow client stalled once or more and was either kept or closed as too slow.
+    let slow = &soak["slow"];
+    assert!(num(&slow["sessions"]) >= 1.0, "{s:#}");
+    for outcome in slow["outcomes"].as_object().unwrap().keys() {
+        assert!(
+            outcome.starts_with("kept")
+                || outcome.contains("1008 too slow")
+                || outcome.starts_with("cut off"),
+            "{outcome}: {s:#}"
+        );
+    }
+
+    // Every kind of garbage was sent and answered as documented.
+    let garbage = &soak["garbage"];
+    assert_eq!(garbage["unexpected_total"], 0, "{s:#}");
+    let answered = garbage["answered_as_documented"].as_object().unwrap();
+    for kind in [
+        "raw_bytes",
+        "slowloris",
+        "bad_handshake",
+        "bad_commands",
+        "flood",
+        "oversize",
+        "invalid_utf8",
+    ] {
+        assert!(answered.contains_key(kind), "{kind} missing: {s:#}");
+    }
+    assert!(num(&garbage["error_codes"]["bad_json"]) >= 1.0, "{s:#}");
+    assert!(
+        num(&garbage["error_codes"]["too_many_messages"]) >= 1.0,
+        "{s:#}"
+    );
+
+    // The server was watched: busy during the run, back to its baseline after.
+    let srv = &soak["server"];
+    assert_eq!(srv["before"]["connections"], 0.0, "{s:#}");
+    assert!(num(&srv["before"]["tokio_tasks"]) >= 1.0, "{s:#}");
+    assert!(num(&srv["before"]["rss_kib"]) > 0.0, "{s:#}");
+    let timeline = srv["timeline"].as_array().unwrap();
+    assert!(timeline.len() >= 4, "{s:#}");
+    assert!(
+        timeline.iter().any(|p| num(&p["connections"]) >= 6.0),
+        "{s:#}"
+    );
+    assert_eq!(srv["settled"], true, "{s:#}");
+    assert_eq!(srv["after"]["connections"], 0.0, "{s:#}");
+    assert_eq!(srv["after"]["rooms"], 0.0, "{s:#}");
+    assert!(num(&srv["after"]["tokio_tasks"]) <= num(&srv["before"]["tokio_tasks"]));
+    drop(server);
+}

@@ -118,6 +118,7 @@ async fn metrics_expose_the_series_and_they_move() {
         "ballroom_tick_lateness_seconds_bucket",
         "ballroom_snapshot_fanout_seconds_bucket",
         "ballroom_rejected_total",
+        "ballroom_tokio_tasks",
     ] {
         assert!(sample(&body, name, "").is_some(), "{name} missing:\n{body}");
     }
@@ -126,6 +127,8 @@ async fn metrics_expose_the_series_and_they_move() {
     assert!(sample(&body, "ballroom_messages_in_total", "kind=\"relay\"").unwrap() >= 1.0);
     assert!(sample(&body, "ballroom_rejected_total", "reason=\"unknown_ball\"").unwrap() >= 1.0);
     assert!(sample(&body, "ballroom_rejected_total", "reason=\"reserved_type\"").unwrap() >= 1.0);
+    // The accept loop, a room task and two clients' reader and writer tasks at least.
+    assert!(sample(&body, "ballroom_tokio_tasks", "").unwrap() >= 6.0);
     let ticks = sample(&body, "ballroom_tick_duration_seconds_count", "").unwrap();
     assert!(ticks >= 10.0, "{ticks}");
     tokio::time::sleep(Duration::from_millis(300)).await;

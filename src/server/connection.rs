@@ -158,6 +158,7 @@ pub async fn serve<S>(
         let (sink, mut stream) = ws.split();
         let (outbox, rx) = outbox(
             shared.config.client_queue as usize,
+            shared.config.slow_grace,
             shared.shutdown.child_token(),
         );
         let writer = tokio::spawn(write_loop(sink, rx, shared.config.ping_interval));

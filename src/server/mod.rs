@@ -199,6 +199,10 @@ pub async fn run(
                 Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let _ = stream.set_nodelay(true);
+                        if shared.config.send_buffer > 0 {
+                            let _ = socket2::SockRef::from(&stream)
+                                .set_send_buffer_size(shared.config.send_buffer as usize);
+                        }
                         match &tls {
                             None => {
                                 shared.tasks.spawn(http::serve(shared.clone(), stream, peer, permit));

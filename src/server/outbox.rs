@@ -2,16 +2,25 @@
 //! socket cannot keep up.
 //!
 //! - **Reliable messages** (welcome, joins, kicks, match events, relayed frames, errors) go
-//!   through a bounded queue (`--client-queue`). They are never dropped silently: if the
-//!   queue is full the client is disconnected with close code 1008 "too slow" (counted in
-//!   `ballroom_disconnects_total{reason="too_slow"}`).
+//!   through a bounded queue. They are never dropped silently: a client that cannot take
+//!   them is disconnected with close code 1008 "too slow" (counted in
+//!   `ballroom_disconnects_total{reason="too_slow"}`). "Cannot take them" means its backlog
+//!   has stayed above `--client-queue` messages for longer than `--slow-grace`, or has
+//!   reached [`HARD_FACTOR`] × `--client-queue`. The grace matters because a whole tick's
+//!   reliable messages reach every queue before any writer runs: a burst of relays (one
+//!   client's `--message-burst`, or several clients' at once) may briefly exceed
+//!   `--client-queue` for a client that reads perfectly well, and is drained within
+//!   milliseconds. The hard cap bounds memory whatever the timing: queued frames share
+//!   their payloads, so each costs a client only a `Message` handle.
 //! - **Snapshots** are latest-wins: a client has at most one pending; a newer one replaces
 //!   it (counted in `ballroom_snapshots_skipped_total`). A slow client skips stale snapshots
 //!   and never delays the room or anyone else.
 //! - Frames are [`Message`]s whose payloads are reference-counted, so a snapshot encoded
 //!   once is shared by every recipient: handing it to a client is a reference-count bump.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::{Sink, SinkExt};
 use tokio::sync::{Notify, mpsc};
@@ -24,6 +33,9 @@ use crate::telemetry;
 
 /// Frames flushed together at most, so one busy client cannot hog its writer.
 const WRITE_BATCH: usize = 64;
+
+/// The reliable queue's hard cap, as a multiple of `--client-queue`.
+pub const HARD_FACTOR: usize = 8;
 
 /// A close frame's payload is at most 125 bytes, 2 of them the code.
 const MAX_CLOSE_REASON: usize = 123;
@@ -122,6 +134,13 @@ pub struct OutboxRx {
 }
 
 struct Shared {
+    /// Backlog above which the grace period runs (`--client-queue`).
+    soft: usize,
+    grace: Duration,
+    created: Instant,
+    /// When the backlog last went above `soft`, in µs since `created` plus one; 0 while
+    /// it is not above.
+    over_since: AtomicU64,
     /// The one pending snapshot, taken by the writer.
     snapshot: Mutex<Option<Message>>,
     snapshot_ready: Notify,
@@ -129,11 +148,17 @@ struct Shared {
     why: Mutex<Option<Why>>,
 }
 
-/// `capacity` reliable messages may wait; `token` ends the connection (a child of the
-/// server's shutdown token).
-pub fn outbox(capacity: usize, token: CancellationToken) -> (Outbox, OutboxRx) {
-    let (tx, rx) = mpsc::channel(capacity);
+/// A client whose backlog of reliable messages stays above `soft` for longer than `grace`,
+/// or reaches `HARD_FACTOR × soft`, is disconnected as too slow; `token` ends the
+/// connection (a child of the server's shutdown token).
+pub fn outbox(soft: usize, grace: Duration, token: CancellationToken) -> (Outbox, OutboxRx) {
+    let soft = soft.max(1);
+    let (tx, rx) = mpsc::channel(soft.saturating_mul(HARD_FACTOR));
     let shared = Arc::new(Shared {
+        soft,
+        grace,
+        created: Instant::now(),
+        over_since: AtomicU64::new(0),
         snapshot: Mutex::new(None),
         snapshot_ready: Notify::new(),
         token,
@@ -157,16 +182,45 @@ pub fn outbox(capacity: usize, token: CancellationToken) -> (Outbox, OutboxRx) {
 pub struct TooSlow;
 
 impl Outbox {
-    /// Queue a reliable message; on overflow the client is disconnected.
+    /// Queue a reliable message; a client too slow to take it is disconnected (see the
+    /// module docs for when that is).
     pub fn send(&self, msg: Message) -> Result<(), TooSlow> {
         match self.reliable.try_send(msg) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                let backlog = self.reliable.max_capacity() - self.reliable.capacity();
+                if self.over_soft_limit_too_long(backlog) {
+                    self.disconnect(Why::TooSlow);
+                    return Err(TooSlow);
+                }
+                Ok(())
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => Ok(()), // already ending
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.disconnect(Why::TooSlow);
                 Err(TooSlow)
             }
         }
+    }
+
+    /// Track how long the backlog has been above the soft limit; true once that is longer
+    /// than the grace period.
+    fn over_soft_limit_too_long(&self, backlog: usize) -> bool {
+        let s = &self.shared;
+        if backlog <= s.soft {
+            if s.over_since.load(Ordering::Relaxed) != 0 {
+                s.over_since.store(0, Ordering::Relaxed);
+            }
+            return false;
+        }
+        let now = s.created.elapsed().as_micros() as u64 + 1;
+        let since = match s.over_since.load(Ordering::Relaxed) {
+            0 => {
+                s.over_since.store(now, Ordering::Relaxed);
+                now
+            }
+            t => t,
+        };
+        Duration::from_micros(now - since) > s.grace
     }
 
     /// Replace the pending snapshot, if any, with this one.
@@ -299,8 +353,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn snapshots_are_latest_wins_and_reliable_overflow_disconnects() {
-        let (tx, mut rx) = outbox(2, CancellationToken::new());
+    async fn snapshots_are_latest_wins_and_the_hard_cap_disconnects() {
+        let (tx, mut rx) = outbox(2, Duration::from_secs(3600), CancellationToken::new());
         for i in 0..5 {
             tx.send_snapshot(Message::text(format!("snap {i}")));
         }
@@ -308,11 +362,36 @@ mod tests {
             lock(&rx.shared.snapshot).take(),
             Some(Message::text("snap 4"))
         );
-        tx.send(Message::text("a")).unwrap();
-        tx.send(Message::text("b")).unwrap();
-        assert!(tx.send(Message::text("c")).is_err());
+        // Above the soft limit of 2 but within the grace: kept, up to the hard cap.
+        for i in 0..2 * HARD_FACTOR {
+            tx.send(Message::text(format!("m{i}"))).unwrap();
+        }
+        assert!(!rx.shared.token.is_cancelled());
+        assert!(tx.send(Message::text("one too many")).is_err());
         assert!(rx.shared.token.is_cancelled());
         assert_eq!(lock(&rx.shared.why).clone(), Some(Why::TooSlow));
-        assert_eq!(rx.reliable.recv().await, Some(Message::text("a")));
+        assert_eq!(rx.reliable.recv().await, Some(Message::text("m0")));
+    }
+
+    #[tokio::test]
+    async fn a_burst_drained_in_time_is_kept_and_a_lasting_backlog_is_not() {
+        let (tx, mut rx) = outbox(2, Duration::from_millis(50), CancellationToken::new());
+        // A burst above the soft limit, drained at once: nothing happens, and the clock
+        // starts again from zero.
+        for _ in 0..5 {
+            tx.send(Message::text("burst")).unwrap();
+        }
+        while rx.reliable.try_recv().is_ok() {}
+        tx.send(Message::text("after")).unwrap();
+        assert_eq!(tx.shared.over_since.load(Ordering::Relaxed), 0);
+        std::thread::sleep(Duration::from_millis(80));
+        for _ in 0..2 {
+            tx.send(Message::text("more")).unwrap();
+        }
+        assert!(!rx.shared.token.is_cancelled());
+        // Now above the limit and never drained: disconnected once the grace is over.
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(tx.send(Message::text("late")).is_err());
+        assert_eq!(lock(&rx.shared.why).clone(), Some(Why::TooSlow));
     }
 }

@@ -1,6 +1,6 @@
 //! `ballroom-load`: a load generator and latency probe for a running ballroom server.
 //!
-//! Two modes:
+//! Three modes:
 //!
 //! - `physics` (default): protocol clients (`?scene=kickballs`) spread over rooms, each
 //!   standing still next to "its" ball, reporting that pose and kicking the ball now and then
@@ -11,6 +11,12 @@
 //!   server relays to the whole room. Measures delivery (every client must receive every
 //!   message of its room) and latency. Relies on nothing ballroom-specific, so it also
 //!   works against other broadcast servers.
+//! - `soak`: the physics clients above stay for the whole window and are checked for
+//!   every snapshot, while other clients churn around them: joining and leaving rooms
+//!   (politely or by dropping the socket), stopping reading, and sending garbage. The
+//!   server's `/metrics` gauges and memory are sampled through the run and after it, to
+//!   show that connections, rooms, tasks and RSS return to where they started. See
+//!   [`soak`].
 //!
 //! Progress goes to stderr once a second; the result is one JSON object on stdout.
 //! Only loopback targets are allowed unless `--allow-remote` is given.
@@ -25,11 +31,13 @@ use clap::{Parser, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{sleep_until, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+
+mod soak;
 
 /// Most clients one run may open.
 const MAX_CLIENTS: u32 = 20_000;
@@ -56,6 +64,8 @@ struct Args {
     /// `physics`: protocol clients that stand by a ball and kick it, measuring
     /// kick-to-snapshot latency, snapshot jitter and gaps. `relay`: plain clients, some of
     /// them sending JSON the server relays to the room, measuring delivery and latency.
+    /// `soak`: `physics` clients for the whole window among churning, slow and garbage
+    /// clients, with the server's gauges and memory sampled before, during and after.
     #[arg(long, value_enum, default_value_t = LoadMode::Physics)]
     mode: LoadMode,
 
@@ -136,20 +146,61 @@ struct Args {
     /// Seed for kick timing and directions (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
+
+    /// Churning clients (soak mode): each joins a random room (one of 2 × ROOMS, so that
+    /// rooms open and close too), stays a while, leaves (one time in four by dropping the
+    /// socket without a close frame) and comes back, until the window ends. Half the
+    /// sessions are physics clients checked like the steady ones, half plain clients that
+    /// check the echo of every message they relay.
+    #[arg(long, default_value_t = 20)]
+    churners: u32,
+
+    /// Mean seconds a churning client stays in a room (soak mode).
+    #[arg(long, default_value_t = 3.0, value_parser = positive)]
+    churn_stay: f64,
+
+    /// Slow clients (soak mode): each joins one of the steady rooms with a 4 KiB receive
+    /// buffer and stops reading for --slow-stall seconds, then reads what is left to see
+    /// whether the server closed it as too slow; then again, until the window ends.
+    #[arg(long, default_value_t = 5)]
+    slow: u32,
+
+    /// Seconds a slow client stops reading (soak mode).
+    #[arg(long, default_value_t = 20.0, value_parser = positive)]
+    slow_stall: f64,
+
+    /// Garbage clients (soak mode): each opens connection after connection, sending one
+    /// kind of bad input per connection in turn (raw bytes instead of HTTP, a bad
+    /// handshake, malformed and invalid commands, a message flood, an oversized message,
+    /// invalid UTF-8), and checks the server's answer.
+    #[arg(long, default_value_t = 5)]
+    garbage: u32,
+
+    /// Seconds a garbage client waits between connections (soak mode).
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    garbage_pause: f64,
+
+    /// Seconds to wait after the run for the server's connection, room and task gauges to
+    /// return to where they were before it (soak mode; cover the server's --room-linger).
+    #[arg(long, default_value_t = 45.0, value_parser = rate_or_zero)]
+    settle: f64,
 }
 
 const EXAMPLES: &str = "Examples:
   ballroom-load --clients 200 --rooms 20 --duration 10 --server-pid $(pidof ballroom)
   ballroom-load --mode relay --clients 100 --rooms 1 --senders 10 --msg-rate 20
+  ballroom-load --mode soak --clients 100 --rooms 10 --duration 600 --server-pid $(pidof ballroom)
 
 Physics clients stand 0.5 m from a ball's surface and kick it; the kick's latency is the time
 until the first snapshot whose acks[<client id>] reaches its seq. Relay clients connect with
-?echo=true and count every message of their room (sender included).";
+?echo=true and count every message of their room (sender included). Soak mode reads the
+server's /metrics before, during and after the run (plain HTTP on --addr).";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum LoadMode {
     Physics,
     Relay,
+    Soak,
 }
 
 impl LoadMode {
@@ -157,7 +208,13 @@ impl LoadMode {
         match self {
             LoadMode::Physics => "physics",
             LoadMode::Relay => "relay",
+            LoadMode::Soak => "soak",
         }
+    }
+
+    /// Whether the steady clients are physics clients.
+    fn physics(self) -> bool {
+        matches!(self, LoadMode::Physics | LoadMode::Soak)
     }
 }
 
@@ -259,7 +316,12 @@ fn prepare(args: &Args) -> Result<Prepared, String> {
     }
 
     let fd_limit = raise_fd_limit();
-    let needed = u64::from(args.clients) + SPARE_FDS;
+    let extra = if args.mode == LoadMode::Soak {
+        u64::from(args.churners) + u64::from(args.slow) + u64::from(args.garbage)
+    } else {
+        0
+    };
+    let needed = u64::from(args.clients) + extra + SPARE_FDS;
     if let Some(soft) = fd_limit
         && needed > soft
     {
@@ -339,6 +401,7 @@ struct Live {
     frames: AtomicU64,
     kicks_sent: AtomicU64,
     kicks_acked: AtomicU64,
+    soak_sessions: AtomicU64,
     relay_sent: AtomicU64,
     relay_delivered: AtomicU64,
     hist: Histogram,
@@ -528,6 +591,11 @@ async fn run(args: Args, prepared: Prepared) -> (Value, bool) {
         args.duration
     );
 
+    let soak = match args.mode {
+        LoadMode::Soak => Some(soak::Soak::start(ctx.clone()).await),
+        _ => None,
+    };
+
     let sampler = args.server_pid.map(|pid| {
         let (start, end) = (window_start, window_end);
         std::thread::spawn(move || sample_server(pid, start, end))
@@ -557,6 +625,10 @@ async fn run(args: Args, prepared: Prepared) -> (Value, bool) {
     for task in &tasks {
         task.abort();
     }
+    let soak = match soak {
+        Some(s) => Some(s.finish(deadline(hard_end)).await),
+        None => None,
+    };
     progress.abort();
     let server = sampler.map(|h| {
         h.join()
@@ -568,7 +640,10 @@ async fn run(args: Args, prepared: Prepared) -> (Value, bool) {
         .map(|s| std::mem::take(&mut *lock(s)))
         .collect();
     let any_connected = stats.iter().any(|s| s.connected);
-    let summary = summarize(&ctx, &prepared, &stats, server, abandoned);
+    let mut summary = summarize(&ctx, &prepared, &stats, server, abandoned);
+    if let Some(soak) = soak {
+        summary["soak"] = soak;
+    }
     (summary, any_connected)
 }
 
@@ -608,6 +683,12 @@ async fn progress(ctx: Arc<Ctx>) {
                 live.kicks_sent.load(Ordering::Relaxed),
                 live.kicks_acked.load(Ordering::Relaxed),
             ),
+            LoadMode::Soak => eprintln!(
+                "{head}, kicks sent {} acked {}, churn/slow/garbage sessions {}",
+                live.kicks_sent.load(Ordering::Relaxed),
+                live.kicks_acked.load(Ordering::Relaxed),
+                live.soak_sessions.load(Ordering::Relaxed),
+            ),
             LoadMode::Relay => {
                 let sent = live.relay_sent.load(Ordering::Relaxed);
                 eprintln!(
@@ -626,14 +707,12 @@ type Ws = WebSocketStream<TcpStream>;
 
 /// One client: connect (through the concurrency gate), run its mode's session, close.
 async fn client(ctx: Arc<Ctx>, idx: usize, stats: Arc<Mutex<ClientStats>>) {
-    let room = idx % ctx.args.rooms as usize;
-    let prefix = &ctx.args.room_prefix;
-    let slash = if prefix.starts_with('/') { "" } else { "/" };
-    let query = match ctx.args.mode {
-        LoadMode::Physics => format!("scene={}", ctx.args.scene),
-        LoadMode::Relay => "echo=true".to_owned(),
+    let query = if ctx.args.mode.physics() {
+        format!("scene={}", ctx.args.scene)
+    } else {
+        "echo=true".to_owned()
     };
-    let path = format!("{slash}{prefix}{room}?{query}");
+    let path = room_path(&ctx, idx % ctx.args.rooms as usize, &query);
     let ws = match connect(&ctx, &path).await {
         Ok(ws) => ws,
         Err(e) => {
@@ -650,20 +729,20 @@ async fn client(ctx: Arc<Ctx>, idx: usize, stats: Arc<Mutex<ClientStats>>) {
     ctx.live.connected_now.fetch_add(1, Ordering::Relaxed);
     let mut rng = Rng(ctx.seed ^ (idx as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
     let (mut tx, mut rx) = ws.split();
-    let ended = match ctx.args.mode {
-        LoadMode::Physics => physics(&ctx, idx, &mut tx, &mut rx, &stats, &mut rng).await,
-        LoadMode::Relay => relay(&ctx, idx, &mut tx, &mut rx, &stats, &mut rng).await,
+    let ended = if ctx.args.mode.physics() {
+        let session = Session {
+            // The k-th client of a room kicks ball k mod n.
+            local: idx / ctx.args.rooms as usize,
+            stop: ctx.window_end,
+            drain: ctx.drain_end,
+        };
+        physics(&ctx, &session, &mut tx, &mut rx, &stats, &mut rng).await
+    } else {
+        relay(&ctx, idx, &mut tx, &mut rx, &stats, &mut rng).await
     };
     ctx.live.connected_now.fetch_sub(1, Ordering::Relaxed);
     match ended {
-        Ended::Done => {
-            // Close politely, bounded.
-            let close = async {
-                let _ = tx.send(Message::Close(None)).await;
-                while let Some(Ok(_)) = rx.next().await {}
-            };
-            let _ = tokio::time::timeout(CLOSE_WAIT, close).await;
-        }
+        Ended::Done => close_politely(tx, rx).await,
         Ended::Early(reason) => {
             if Instant::now() < ctx.window_end {
                 lock(&stats).ended_early = Some(reason);
@@ -672,7 +751,29 @@ async fn client(ctx: Arc<Ctx>, idx: usize, stats: Arc<Mutex<ClientStats>>) {
     }
 }
 
+/// Send a close frame and read until the server's, bounded by `CLOSE_WAIT`.
+async fn close_politely(mut tx: Tx, mut rx: Rx) {
+    let close = async {
+        let _ = tx.send(Message::Close(None)).await;
+        while let Some(Ok(_)) = rx.next().await {}
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, close).await;
+}
+
+/// `PREFIX<room>?query`, with a leading `/`.
+fn room_path(ctx: &Ctx, room: usize, query: &str) -> String {
+    let prefix = &ctx.args.room_prefix;
+    let slash = if prefix.starts_with('/') { "" } else { "/" };
+    format!("{slash}{prefix}{room}?{query}")
+}
+
 async fn connect(ctx: &Ctx, path: &str) -> Result<Ws, String> {
+    connect_with(ctx, path, None).await
+}
+
+/// Connect through the concurrency gate, optionally with a small socket receive buffer
+/// (set before connecting, so that the window the server sees is small from the start).
+async fn connect_with(ctx: &Ctx, path: &str, recv_buffer: Option<u32>) -> Result<Ws, String> {
     let _permit = tokio::select! {
         p = ctx.gate.acquire() => p.map_err(|e| e.to_string())?,
         _ = sleep_until(deadline(ctx.window_end)) => {
@@ -682,7 +783,19 @@ async fn connect(ctx: &Ctx, path: &str) -> Result<Ws, String> {
     let limit =
         (Instant::now() + Duration::from_secs_f64(ctx.args.connect_timeout)).min(ctx.window_end);
     let attempt = async {
-        let stream = TcpStream::connect(ctx.target)
+        let socket = if ctx.target.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(|e| format!("socket: {e}"))?;
+        if let Some(size) = recv_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .map_err(|e| format!("SO_RCVBUF: {e}"))?;
+        }
+        let stream = socket
+            .connect(ctx.target)
             .await
             .map_err(|e| format!("tcp connect: {e}"))?;
         let _ = stream.set_nodelay(true);
@@ -820,16 +933,26 @@ fn scene_balls(scene: &Value) -> Vec<Home> {
         .unwrap_or_default()
 }
 
+/// One physics client's stay: which ball it kicks, and when it stops.
+struct Session {
+    /// Picks the ball (`local` mod the number of balls) and the side to stand on.
+    local: usize,
+    /// No new kicks or poses from here on.
+    stop: Instant,
+    /// Waiting for acks of kicks in flight ends here.
+    drain: Instant,
+}
+
 async fn physics(
     ctx: &Ctx,
-    idx: usize,
+    session: &Session,
     tx: &mut Tx,
     rx: &mut Rx,
     stats: &Mutex<ClientStats>,
     rng: &mut Rng,
 ) -> Ended {
     // 1. The welcome: our id, the rates, the balls.
-    let welcome_by = deadline((Instant::now() + WELCOME_WAIT).min(ctx.drain_end));
+    let welcome_by = deadline((Instant::now() + WELCOME_WAIT).min(session.drain));
     let mut refused = None;
     let welcome = loop {
         let msg = match timeout_at(welcome_by, rx.next()).await {
@@ -867,7 +990,7 @@ async fn physics(
     // 2. Which ball: (k mod n) for the k-th client of the room. Where to stand is decided
     // on the first snapshot, from where that ball is then (a lingering room keeps the
     // balls where its last clients left them).
-    let local = idx / ctx.args.rooms as usize;
+    let local = session.local;
     let mine = (!homes.is_empty()).then(|| &homes[local % homes.len()]);
     let mut anchor: Option<[f64; 3]> = None;
     let mut pose: Option<String> = None;
@@ -991,8 +1114,8 @@ async fn physics(
                     return Ended::Early(e);
                 }
             }
-            _ = sleep_until(deadline(ctx.window_end)), if sending => sending = false,
-            _ = sleep_until(deadline(ctx.drain_end)) => return Ended::Done,
+            _ = sleep_until(deadline(session.stop)), if sending => sending = false,
+            _ = sleep_until(deadline(session.drain)) => return Ended::Done,
         }
     }
 }
@@ -1265,7 +1388,7 @@ fn summarize(
     abandoned: usize,
 ) -> Value {
     let a = &ctx.args;
-    let physics = a.mode == LoadMode::Physics;
+    let physics = a.mode.physics();
     let window = a.duration;
     let connected: Vec<&ClientStats> = stats.iter().filter(|s| s.connected).collect();
 
@@ -1364,6 +1487,13 @@ fn summarize(
             "connect_concurrency": a.connect_concurrency,
             "connect_timeout": a.connect_timeout,
             "server_pid": a.server_pid,
+            "churners": (a.mode == LoadMode::Soak).then_some(a.churners),
+            "churn_stay": (a.mode == LoadMode::Soak).then_some(a.churn_stay),
+            "slow": (a.mode == LoadMode::Soak).then_some(a.slow),
+            "slow_stall": (a.mode == LoadMode::Soak).then_some(a.slow_stall),
+            "garbage": (a.mode == LoadMode::Soak).then_some(a.garbage),
+            "garbage_pause": (a.mode == LoadMode::Soak).then_some(a.garbage_pause),
+            "settle": (a.mode == LoadMode::Soak).then_some(a.settle),
             "seed": ctx.seed,
             "fd_limit": prepared.fd_limit,
         },
