@@ -197,49 +197,9 @@ async fn a_remote_address_is_refused_before_connecting() {
     assert!(out.took < Duration::from_secs(5), "took {:?}", out.took);
 }
 
-/// The real server binary on 127.0.0.1:0, killed when dropped.
-struct ServerProcess {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl ServerProcess {
-    fn start(args: &[&str]) -> ServerProcess {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ballroom starts");
-        // The first log line names the bound address.
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("addr="))
-            .unwrap_or_else(|| panic!("no addr in {line:?}"))
-            .to_owned();
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        ServerProcess { child, addr }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn soak_mode_churns_and_checks_that_the_server_returns_to_its_baseline() {
-    let server = ServerProcess::start(&["--room-linger", "1", "--client-queue", "64"]);
+    let server = common::ServerProcess::start(&["--room-linger", "1", "--client-queue", "64"]);
     let pid = server.child.id().to_string();
     let args: Vec<String> = [
         "--mode",

@@ -247,3 +247,45 @@ pub fn vec3(v: &Value) -> [f64; 3] {
         a[2].as_f64().unwrap(),
     ]
 }
+
+/// The real server binary on 127.0.0.1:0, killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl ServerProcess {
+    /// Start `ballroom --addr 127.0.0.1:0 ARGS`; the first log line names the address.
+    pub fn start(args: &[&str]) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom"))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ballroom starts");
+        // The first log line names the bound address.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .unwrap_or_else(|| panic!("no addr in {line:?}"))
+            .to_owned();
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        ServerProcess { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
