@@ -546,7 +546,7 @@ struct ClientStats {
     relay_latency: Series,
 }
 
-fn lock(m: &Mutex<ClientStats>) -> MutexGuard<'_, ClientStats> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -31,8 +31,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{
     ClientStats, Ctx, DRAIN, Ended, Rng, Rx, Session, Tx, close_politely, close_reason, connect,
-    connect_with, deadline, describe, merge_counts, physics, read_status_kib, received, room_path,
-    round3,
+    connect_with, deadline, describe, lock, merge_counts, physics, read_status_kib, received,
+    room_path, round3,
 };
 
 /// Receive buffer of a slow client's socket, so that it fills within seconds.
@@ -104,17 +104,17 @@ struct Garbage {
 
 impl Shared {
     fn garbage_outcome(&self, junk: Junk, result: Result<String, String>) {
-        let mut g = locked(&self.garbage);
+        let mut g = lock(&self.garbage);
         let (map, what) = match result {
             Ok(answer) => (&mut g.answered, answer),
             Err(other) => (&mut g.unexpected, other),
         };
         *map.entry(junk.name()).or_default().entry(what).or_default() += 1;
     }
-}
 
-fn locked<T: Default>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    fn garbage_error(&self, code: String) {
+        *lock(&self.garbage).error_codes.entry(code).or_default() += 1;
+    }
 }
 
 impl Soak {
@@ -199,14 +199,7 @@ impl Gauges {
             .and_then(|pid| read_status_kib(pid, "VmRSS:"));
         match scrape_metrics(ctx).await {
             Ok(body) => Gauges {
-                too_slow: body
-                    .lines()
-                    .find_map(|l| {
-                        l.strip_prefix(r#"ballroom_disconnects_total{reason="too_slow"} "#)?
-                            .trim()
-                            .parse()
-                            .ok()
-                    })
+                too_slow: metric(&body, r#"ballroom_disconnects_total{reason="too_slow"}"#)
                     .unwrap_or(0.0),
                 connections: metric(&body, "ballroom_connections"),
                 rooms: metric(&body, "ballroom_rooms"),
@@ -276,7 +269,7 @@ async fn scrape_metrics(ctx: &Ctx) -> Result<String, String> {
     Ok(body.to_owned())
 }
 
-/// The value of an unlabelled series in a Prometheus text exposition.
+/// The value of one series (`name` with its labels, if any) in a Prometheus text exposition.
 fn metric(body: &str, name: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
@@ -291,7 +284,7 @@ async fn watch(ctx: Arc<Ctx>, shared: Arc<Shared>) {
         let g = Gauges::read(&ctx).await;
         let mut point = g.to_json();
         point["t"] = json!(round3(next.duration_since(ctx.t0).as_secs_f64()));
-        locked(&shared.timeline).push(point);
+        lock(&shared.timeline).push(point);
         next += period;
     }
 }
@@ -325,7 +318,7 @@ async fn churner(ctx: Arc<Ctx>, shared: Arc<Shared>, n: usize) {
         let ws = match connect(&ctx, &room_path(&ctx, room, &query)).await {
             Ok(ws) => ws,
             Err(e) => {
-                *locked(&shared.churn).connect_failures.entry(e).or_default() += 1;
+                *lock(&shared.churn).connect_failures.entry(e).or_default() += 1;
                 sleep(Duration::from_millis(200)).await;
                 continue;
             }
@@ -344,24 +337,24 @@ async fn churner(ctx: Arc<Ctx>, shared: Arc<Shared>, n: usize) {
             if let Ended::Early(reason) = &ended {
                 stats.ended_early = Some(reason.clone());
             }
-            locked(&shared.churn).physics.push(stats);
+            lock(&shared.churn).physics.push(stats);
             ended
         } else {
             let ended = plain(&ctx, &shared, (n, k), stop, &mut tx, &mut rx).await;
-            locked(&shared.churn).plain_sessions += 1;
+            lock(&shared.churn).plain_sessions += 1;
             ended
         };
         match ended {
             Ended::Done if rng.unit() < 0.25 => {
                 drop((tx, rx));
-                locked(&shared.churn).left_by_dropping += 1;
+                lock(&shared.churn).left_by_dropping += 1;
             }
             Ended::Done => {
                 close_politely(tx, rx).await;
-                locked(&shared.churn).left_with_close += 1;
+                lock(&shared.churn).left_with_close += 1;
             }
             Ended::Early(reason) => {
-                *locked(&shared.churn).ended_early.entry(reason).or_default() += 1;
+                *lock(&shared.churn).ended_early.entry(reason).or_default() += 1;
             }
         }
         sleep(Duration::from_secs_f64(0.5 * rng.unit())).await;
@@ -413,7 +406,7 @@ async fn plain(
             _ = sleep_until(deadline(stop + DRAIN)) => break Ended::Done,
         }
     };
-    let mut c = locked(&shared.churn);
+    let mut c = lock(&shared.churn);
     c.relay_sent += sent;
     c.relay_echoed += echoed;
     ended
@@ -437,7 +430,7 @@ async fn slow_client(ctx: Arc<Ctx>, shared: Arc<Shared>, n: usize) {
         let mut ws = match connect_with(&ctx, &path, Some(SLOW_RECV_BUFFER)).await {
             Ok(ws) => ws,
             Err(e) => {
-                *locked(&shared.slow).connect_failures.entry(e).or_default() += 1;
+                *lock(&shared.slow).connect_failures.entry(e).or_default() += 1;
                 sleep(Duration::from_millis(200)).await;
                 continue;
             }
@@ -466,7 +459,7 @@ async fn slow_client(ctx: Arc<Ctx>, shared: Arc<Shared>, n: usize) {
                 "kept: read on after the stall".to_owned()
             }
         };
-        let mut s = locked(&shared.slow);
+        let mut s = lock(&shared.slow);
         s.sessions += 1;
         s.frames_read_after_stall += frames;
         *s.outcomes.entry(outcome).or_default() += 1;
@@ -610,7 +603,7 @@ async fn send_junk(
                 }
                 if let Some(code) = error_code(&msg) {
                     errors += 1;
-                    *locked(&shared.garbage).error_codes.entry(code).or_default() += 1;
+                    shared.garbage_error(code);
                 }
             }
             close_politely(tx, rx).await;
@@ -635,10 +628,7 @@ async fn send_junk(
                     break Err(reason);
                 }
                 if let Some(code) = error_code(&msg) {
-                    *locked(&shared.garbage)
-                        .error_codes
-                        .entry(code.clone())
-                        .or_default() += 1;
+                    shared.garbage_error(code.clone());
                     if code == "too_many_messages" {
                         break Ok("too_many_messages, still open".to_owned());
                     }
@@ -801,10 +791,10 @@ fn summarize(
     settled_after: Option<Duration>,
     abandoned: usize,
 ) -> Value {
-    let churn = locked(&shared.churn);
-    let slow = locked(&shared.slow);
-    let garbage = locked(&shared.garbage);
-    let timeline = locked(&shared.timeline).clone();
+    let churn = lock(&shared.churn);
+    let slow = lock(&shared.slow);
+    let garbage = lock(&shared.garbage);
+    let timeline = lock(&shared.timeline).clone();
     let p = &churn.physics;
     let rss: Vec<u64> = timeline
         .iter()
