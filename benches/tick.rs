@@ -14,9 +14,10 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use ballroom::game::GameEvent;
-use ballroom::protocol::{self, Command, GoalEvent, MatchResult, Score, ServerMsg, Team, Vec3};
-use ballroom::room::{Room, SimConfig};
+use ballroom::game::{Goal, MatchResult, Score};
+use ballroom::ids::Team;
+use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome};
+use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
 use criterion::{BenchmarkId, Criterion, criterion_group};
@@ -36,21 +37,24 @@ fn unlimited_kickballs() -> Arc<Scene> {
 }
 
 /// The kick of tick `n`: alternating directions so balls stay on the pitch.
-fn kick(n: u64) -> (u32, Vec3) {
+fn kick(n: u64) -> Kick {
     let dir = if n.is_multiple_of(2) { 5.0 } else { -5.0 };
-    ((n % 3) as u32, Vec3([dir, 0.0, 2.0]))
+    Kick {
+        ball: (n % 3) as u32,
+        impulse: [dir, 0.0, 2.0],
+        point: None,
+        seq: Some(n),
+    }
 }
 
-fn rapier_vec(v: Vec3) -> rapier3d::prelude::Vector {
-    rapier3d::prelude::Vector::from_array(v.0)
-}
-
-fn encode_due(out: &ballroom::room::TickOutput) {
+fn encode_due(out: &Effects) {
     if let Some(s) = &out.snapshot {
         black_box(protocol::encode(&ServerMsg::Snapshot(s)));
     }
-    for k in &out.kicks {
-        black_box(protocol::encode(&ServerMsg::Kick(k)));
+    for a in &out.announcements {
+        if let Announcement::Kick(k) = a {
+            black_box(protocol::encode(&ServerMsg::Kick(k)));
+        }
     }
 }
 
@@ -73,8 +77,9 @@ fn tick(c: &mut Criterion) {
             b.iter(|| {
                 n += 1;
                 if n.is_multiple_of(every) {
-                    let (ball, impulse) = kick(n);
-                    world.bodies[balls[ball as usize]].apply_impulse(rapier_vec(impulse), true);
+                    let k = kick(n);
+                    let impulse = rapier3d::prelude::Vector::from_array(k.impulse);
+                    world.bodies[balls[k.ball as usize]].apply_impulse(impulse, true);
                 }
                 world.wake_up_all(true);
                 world.step();
@@ -86,8 +91,7 @@ fn tick(c: &mut Criterion) {
             b.iter(|| {
                 n += 1;
                 if n.is_multiple_of(every) {
-                    let (ball, impulse) = kick(n);
-                    room.queue_kick(1, ball, impulse, None, Some(n)).unwrap();
+                    room.apply(1, Input::Kick(kick(n))).unwrap();
                 }
                 room.wake_all();
                 black_box(room.tick());
@@ -116,8 +120,7 @@ fn tick(c: &mut Criterion) {
                 for (i, room) in rooms.iter_mut().enumerate() {
                     // Every room gets a kick every 2 s (120 ticks), staggered.
                     if (t + i as u64).is_multiple_of(120) {
-                        let (ball, impulse) = kick(t);
-                        room.queue_kick(1, ball, impulse, None, Some(t)).unwrap();
+                        room.apply(1, Input::Kick(kick(t))).unwrap();
                     }
                     room.wake_all();
                     let out = room.tick();
@@ -156,26 +159,37 @@ fn fanout(c: &mut Criterion) {
 fn codec(c: &mut Criterion) {
     let mut football = Room::new(scene("football"), SimConfig::default());
     football
-        .join_team(1, Some(protocol::TeamChoice::Blue))
+        .apply(1, Input::JoinTeam(Some(Team::Blue)))
         .unwrap();
-    football
-        .join_team(2, Some(protocol::TeamChoice::Red))
-        .unwrap();
-    let state = match football.drain_events().pop() {
-        Some(GameEvent::State(s)) => s,
+    let joined = football.apply(2, Input::JoinTeam(Some(Team::Red))).unwrap();
+    let state = match joined.announcements.last() {
+        Some(Announcement::Match(s)) => s.clone(),
         other => panic!("{other:?}"),
     };
     let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
-    room.queue_kick(3, 1, Vec3([0.0, 60.0, 80.0]), None, Some(12))
-        .unwrap();
+    let kick = Kick {
+        ball: 1,
+        impulse: [0.0, 60.0, 80.0],
+        point: None,
+        seq: Some(12),
+    };
+    room.apply(3, Input::Kick(kick)).unwrap();
     let out = room.tick();
     let snapshot = out.snapshot.unwrap();
-    let kick = out.kicks[0].clone();
+    let kick = match &out.announcements[0] {
+        Announcement::Kick(k) => k.clone(),
+        other => panic!("{other:?}"),
+    };
+    let pose = PlayerPose {
+        client: 7,
+        position: [8.5, 0.0, 9.5],
+        rotation: [0.0, 0.38, 0.0, 0.92],
+    };
     let kickballs = scene("kickballs");
     let value = serde_json::json!(1712345678901u64);
 
     let mut g = c.benchmark_group("codec");
-    let goal = GoalEvent {
+    let goal = Goal {
         team: Team::Red,
         scorer: Some(2),
         ball: 0,
@@ -196,14 +210,7 @@ fn codec(c: &mut Criterion) {
         ("encode_result", ServerMsg::Result(&result)),
         ("encode_joined", ServerMsg::Joined { client: 7 }),
         ("encode_left", ServerMsg::Left { client: 7 }),
-        (
-            "encode_player",
-            ServerMsg::Player {
-                client: 7,
-                position: Vec3([8.5, 0.0, 9.5]),
-                rotation: protocol::Quat([0.0, 0.38, 0.0, 0.92]),
-            },
-        ),
+        ("encode_player", ServerMsg::Player(&pose)),
         (
             "encode_pong",
             ServerMsg::Pong {
@@ -215,14 +222,14 @@ fn codec(c: &mut Criterion) {
         (
             "encode_error",
             ServerMsg::Error {
-                code: "too_far",
+                code: ErrorCode::TooFar,
                 message: "the ball is 4.20 m from your player; reach is 2.5 m",
                 seq: Some(3),
             },
         ),
         (
             "encode_welcome",
-            ServerMsg::Welcome {
+            ServerMsg::Welcome(Welcome {
                 client: 7,
                 room: "/broadcast/realm",
                 tick: 5230,
@@ -234,7 +241,7 @@ fn codec(c: &mut Criterion) {
                 scene: &kickballs,
                 match_state: None,
                 player: None,
-            },
+            }),
         ),
     ];
     for (name, msg) in &encodes {
@@ -272,7 +279,7 @@ fn codec(c: &mut Criterion) {
     // Keep the decoder honest: these are the commands the benches think they are.
     assert!(matches!(
         protocol::classify_text(decodes[0].1),
-        protocol::Inbound::Command(Command::Kick { .. })
+        protocol::Inbound::Command(Command::Room(Input::Kick(_)))
     ));
 }
 

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use ballroom::protocol::{self, ServerMsg, Vec3};
-use ballroom::room::{Room, SimConfig};
+use ballroom::protocol::{self, ServerMsg};
+use ballroom::room::{Input, Kick, Room, SimConfig};
 use ballroom::scene::SceneLibrary;
 
 fn main() {
@@ -23,7 +23,13 @@ fn main() {
     for t in 1..=ticks {
         for (i, room) in rooms.iter_mut().enumerate() {
             if (t + i as u64).is_multiple_of(120) {
-                let _ = room.queue_kick(1, (t % 3) as u32, Vec3([8.0, 0.0, 3.0]), None, Some(t));
+                let kick = Kick {
+                    ball: (t % 3) as u32,
+                    impulse: [8.0, 0.0, 3.0],
+                    point: None,
+                    seq: Some(t),
+                };
+                let _ = room.apply(1, Input::Kick(kick));
             }
             room.wake_all();
             let out = room.tick();

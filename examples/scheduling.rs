@@ -17,8 +17,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ballroom::protocol::{self, ServerMsg, Vec3};
-use ballroom::room::{Room, SimConfig};
+use ballroom::protocol::{self, ServerMsg};
+use ballroom::room::{Input, Kick, Room, SimConfig};
 use ballroom::scene::{Scene, SceneLibrary};
 
 const RATE: f64 = 60.0;
@@ -32,7 +32,13 @@ fn scene() -> Arc<Scene> {
 
 fn tick(room: &mut Room, n: u64, i: usize) {
     if (n + i as u64).is_multiple_of(120) {
-        let _ = room.queue_kick(1, (n % 3) as u32, Vec3([6.0, 0.0, 2.0]), None, Some(n));
+        let kick = Kick {
+            ball: (n % 3) as u32,
+            impulse: [6.0, 0.0, 2.0],
+            point: None,
+            seq: Some(n),
+        };
+        let _ = room.apply(1, Input::Kick(kick));
     }
     room.wake_all();
     let out = room.tick();

@@ -7,18 +7,29 @@
 //!
 //! # Layout
 //!
-//! - [`protocol`]: every wire type and codec (JSON); the only module that knows formats.
+//! Dependencies point one way, from the edge inwards:
+//!
+//! ```text
+//!   main ─► server ─► protocol ─► room ─► game ─► scene ─► ids
+//!              │          └──────► scene      └─► ids
+//!              ├─► clock, auth, telemetry, config
+//! ```
+//!
+//! - [`ids`]: identifiers shared by scenes, the simulation and the wire (a leaf).
 //! - [`scene`]: scene files (`assets/scenes/*.json`), embedded and validated.
-//! - [`room`]: the simulation of one room. Synchronous, no I/O: apply inputs, step,
-//!   make snapshots. Tests and benches drive it directly.
-//! - [`clock`]: the fixed-timestep clock (no drift, bounded catch-up).
-//! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
-//!   `/metrics`, upgrades),
-//!   per-connection reader and writer, the room task that owns each [`room::Room`], and
-//!   graceful shutdown. Knows nothing of physics beyond calling the room.
 //! - [`game`]: the match state machine (teams, countdown, clock, score, result), driven by
 //!   the room's ticks.
-//! - [`auth`]: handshake tokens (HS256 JWT) and origin checks.
+//! - [`room`]: the simulation of one room. Synchronous, no I/O; one input
+//!   ([`room::Room::apply`]) and one output ([`room::Effects`], also from
+//!   [`room::Room::tick`]). Tests and benches drive it directly.
+//! - [`clock`]: the fixed-timestep clock (no drift, bounded catch-up).
+//! - [`protocol`]: the wire layer, the only module that knows formats: it decodes client
+//!   frames into room inputs and encodes the room's effects, and owns the error codes.
+//! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
+//!   `/metrics`, upgrades), per-connection reader and writer, the room registry, the room
+//!   task that owns each [`room::Room`], and graceful shutdown. Knows nothing of physics
+//!   beyond feeding the room and passing its effects on.
+//! - [`auth`]: handshake tokens (HS256 JWT).
 //! - [`telemetry`]: Prometheus series behind `GET /metrics`.
 //! - [`config`]: flags and environment variables.
 //!
@@ -27,7 +38,10 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(test)]
+mod doc_tables;
 pub mod game;
+pub mod ids;
 pub mod protocol;
 pub mod room;
 pub mod scene;

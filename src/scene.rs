@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::protocol::{BallId, Team};
+use crate::ids::{BallId, Team, all_finite};
 
 /// Built-in scenes: (name, JSON text).
 const BUILTIN: &[(&str, &str)] = &[
@@ -294,7 +294,7 @@ impl Scene {
 
     fn validate(&self) -> Result<(), String> {
         let finite = |what: &str, xs: &[f32]| {
-            if xs.iter().all(|x| x.is_finite()) {
+            if all_finite(xs) {
                 Ok(())
             } else {
                 Err(format!("{what} has a non-finite number"))

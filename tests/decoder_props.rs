@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ballroom::protocol::{Command, Inbound, classify_text};
-use ballroom::room::{Room, SimConfig};
+use ballroom::room::{Input, Room, SimConfig};
 use ballroom::scene::SceneLibrary;
 use proptest::prelude::*;
 
@@ -15,19 +15,17 @@ fn finite(xs: &[f32]) -> bool {
 
 fn check(cmd: &Command) {
     match cmd {
-        Command::Kick { impulse, point, .. } => {
-            assert!(finite(&impulse.0));
-            if let Some(p) = point {
-                assert!(finite(&p.0));
+        Command::Room(Input::Kick(kick)) => {
+            assert!(finite(&kick.impulse));
+            if let Some(p) = kick.point {
+                assert!(finite(&p));
             }
         }
-        Command::Player { position, rotation } => {
-            assert!(finite(&position.0));
-            if let Some(q) = rotation {
-                assert!(finite(&q.0));
-                let norm: f32 = q.0.iter().map(|x| x * x).sum();
-                assert!((norm - 1.0).abs() < 1e-3, "normalised: {q:?}");
-            }
+        Command::Room(Input::Pose { position, rotation }) => {
+            assert!(finite(position));
+            assert!(finite(rotation));
+            let norm: f32 = rotation.iter().map(|x| x * x).sum();
+            assert!((norm - 1.0).abs() < 1e-3, "normalised: {rotation:?}");
         }
         _ => {}
     }
@@ -114,8 +112,8 @@ fn the_generator_reaches_real_commands() {
     for _ in 0..500 {
         let text = command_like().new_tree(&mut runner).unwrap().current();
         match classify_text(&text) {
-            Inbound::Command(Command::Kick { .. }) => kicks += 1,
-            Inbound::Command(Command::Player { .. }) => players += 1,
+            Inbound::Command(Command::Room(Input::Kick(_))) => kicks += 1,
+            Inbound::Command(Command::Room(Input::Pose { .. })) => players += 1,
             _ => {}
         }
     }
@@ -157,19 +155,13 @@ proptest! {
         let scene = SceneLibrary::builtin().get("kickballs").unwrap();
         let mut room = Room::new(Arc::clone(&scene), SimConfig::default());
         for (i, text) in texts.iter().enumerate() {
-            match classify_text(text) {
-                Inbound::Command(Command::Kick { ball, impulse, point, seq }) => {
-                    let _ = room.queue_kick(i as u64, ball, impulse, point, seq);
-                }
-                Inbound::Command(Command::Player { position, .. }) => {
-                    let _ = room.set_player(i as u64, position);
-                }
-                _ => {}
+            if let Inbound::Command(Command::Room(input)) = classify_text(text) {
+                let _ = room.apply(i as u64, input);
             }
             let out = room.tick();
             if let Some(s) = out.snapshot {
                 for b in &s.balls {
-                    prop_assert!(finite(&b.p.0) && finite(&b.v.0) && finite(&b.q.0) && finite(&b.w.0));
+                    prop_assert!(finite(&b.position) && finite(&b.linvel) && finite(&b.rotation) && finite(&b.angvel));
                 }
             }
         }

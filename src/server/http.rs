@@ -22,8 +22,9 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::debug;
 
-use super::Shared;
-use super::connection::{self, JoinRequest};
+use super::ServerState;
+use super::connection;
+use super::join::JoinRequest;
 use crate::auth::{self, AuthError};
 use crate::protocol::{self, SUBPROTOCOL};
 use crate::telemetry;
@@ -57,19 +58,19 @@ pub async fn refuse_full(mut stream: TcpStream, max: u32) {
 /// Serve one accepted connection (plain TCP or TLS), holding its `--max-connections`
 /// permit until it (or the WebSocket it becomes) ends.
 pub async fn serve<I>(
-    shared: Arc<Shared>,
+    server: Arc<ServerState>,
     stream: I,
     peer: SocketAddr,
     permit: OwnedSemaphorePermit,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let shutdown = shared.shutdown.clone();
+    let shutdown = server.shutdown.clone();
     let permit = Arc::new(permit);
     let service = service_fn(move |req| {
-        let shared = shared.clone();
+        let server = server.clone();
         let permit = permit.clone();
-        async move { Ok::<_, Infallible>(route(shared, peer, req, permit)) }
+        async move { Ok::<_, Infallible>(route(server, peer, req, permit)) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -87,19 +88,19 @@ pub async fn serve<I>(
 }
 
 fn route(
-    shared: Arc<Shared>,
+    server: Arc<ServerState>,
     peer: SocketAddr,
     req: Request<Incoming>,
     permit: Arc<OwnedSemaphorePermit>,
 ) -> Response<Body> {
     if is_upgrade(&req) {
-        return upgrade(shared, peer, req, permit);
+        return upgrade(server, peer, req, permit);
     }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
         (&Method::GET, "/rooms") => json(
             StatusCode::OK,
-            protocol::encode_rooms(&shared.room_summaries()),
+            protocol::encode_rooms(&server.rooms.summaries()),
         ),
         (&Method::GET, "/metrics") => {
             let mut res = Response::new(Body::from(telemetry::render()));
@@ -136,7 +137,7 @@ fn is_upgrade(req: &Request<Incoming>) -> bool {
 }
 
 fn upgrade(
-    shared: Arc<Shared>,
+    server: Arc<ServerState>,
     peer: SocketAddr,
     mut req: Request<Incoming>,
     permit: Arc<OwnedSemaphorePermit>,
@@ -166,10 +167,10 @@ fn upgrade(
         req.uri().path(),
         req.uri().query(),
         subprotocol,
-        shared.config.max_room_name,
+        server.config.max_room_name,
     );
     // Origin and token are settled here, before any room state is touched.
-    match check_access(&shared.config, &req, join.as_ref().ok()) {
+    match check_access(&server.config, &req, join.as_ref().ok()) {
         Ok(player) => {
             if let Ok(j) = &mut join {
                 j.player = player;
@@ -185,17 +186,17 @@ fn upgrade(
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER.max(shared.config.max_message_size * 2))
-        .max_message_size(Some(shared.config.max_message_size))
-        .max_frame_size(Some(shared.config.max_message_size));
-    let tasks = shared.tasks.clone();
+        .max_write_buffer_size(MAX_WRITE_BUFFER.max(server.config.max_message_size * 2))
+        .max_message_size(Some(server.config.max_message_size))
+        .max_frame_size(Some(server.config.max_message_size));
+    let tasks = server.tasks.clone();
     tasks.spawn(async move {
         let _permit = permit;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-                connection::serve(shared, ws, join, peer).await;
+                connection::serve(server, ws, join, peer).await;
             }
             Err(e) => debug!(%peer, error = %e, "upgrade failed"),
         }

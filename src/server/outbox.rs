@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use futures_util::{Sink, SinkExt};
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
+use super::disconnect::DisconnectReason;
+use crate::protocol::{self, ServerMsg, WireError};
 use crate::telemetry;
 
 /// Frames flushed together at most, so one busy client cannot hog its writer.
@@ -37,103 +37,20 @@ const WRITE_BATCH: usize = 64;
 /// The reliable queue's hard cap, as a multiple of `--client-queue`.
 pub const HARD_FACTOR: usize = 8;
 
-/// A close frame's payload is at most 125 bytes, 2 of them the code.
-const MAX_CLOSE_REASON: usize = 123;
-
-/// Why a connection ends.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Why {
-    /// The client sent a close frame.
-    ClientClosed,
-    /// The socket went away without a close frame (reset, EOF, I/O error).
-    Gone,
-    /// The reliable queue overflowed.
-    TooSlow,
-    /// A message above `--max-message-size`.
-    TooBig { limit: usize },
-    /// A text frame that is not UTF-8.
-    InvalidUtf8,
-    /// A WebSocket protocol violation.
-    Protocol(String),
-    /// The join was refused (the client already got an `error`).
-    Refused(CloseCode, String),
-    /// Nothing arrived from the client for `--idle-timeout`.
-    IdleTimeout(std::time::Duration),
-    /// The client's room panicked and was closed.
-    RoomFailed,
-}
-
-impl Why {
-    /// The metrics label.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Why::ClientClosed => "client_closed",
-            Why::Gone => "gone",
-            Why::TooSlow => "too_slow",
-            Why::TooBig { .. } => "message_too_big",
-            Why::InvalidUtf8 => "invalid_utf8",
-            Why::Protocol(_) => "protocol_error",
-            Why::Refused(..) => "join_refused",
-            Why::IdleTimeout(_) => "idle_timeout",
-            Why::RoomFailed => "room_failed",
-        }
-    }
-
-    fn close_frame(&self) -> CloseFrame {
-        let (code, reason) = match self {
-            Why::ClientClosed | Why::Gone => (CloseCode::Normal, String::new()),
-            Why::TooSlow => (
-                CloseCode::Policy,
-                "too slow: outbound queue full".to_owned(),
-            ),
-            Why::TooBig { limit } => (
-                CloseCode::Size,
-                format!("message too big: the limit is {limit} bytes"),
-            ),
-            Why::InvalidUtf8 => (
-                CloseCode::Invalid,
-                "invalid UTF-8 in a text frame".to_owned(),
-            ),
-            Why::Protocol(e) => (CloseCode::Protocol, e.clone()),
-            Why::Refused(code, e) => (*code, e.clone()),
-            Why::RoomFailed => (CloseCode::Error, "room failed; reconnect".to_owned()),
-            Why::IdleTimeout(t) => (
-                CloseCode::Policy,
-                format!("idle timeout: nothing received for {} s", t.as_secs_f64()),
-            ),
-        };
-        CloseFrame {
-            code,
-            reason: truncate_utf8(&reason, MAX_CLOSE_REASON).into(),
-        }
-    }
-}
-
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 /// The sending half, held by the room and the connection.
 #[derive(Clone)]
 pub struct Outbox {
     reliable: mpsc::Sender<Message>,
-    shared: Arc<Shared>,
+    shared: Arc<OutboxState>,
 }
 
 /// The receiving half, owned by the writer task.
 pub struct OutboxRx {
     reliable: mpsc::Receiver<Message>,
-    shared: Arc<Shared>,
+    shared: Arc<OutboxState>,
 }
 
-struct Shared {
+struct OutboxState {
     /// Backlog above which the grace period runs (`--client-queue`).
     soft: usize,
     grace: Duration,
@@ -145,7 +62,7 @@ struct Shared {
     snapshot: Mutex<Option<Message>>,
     snapshot_ready: Notify,
     token: CancellationToken,
-    why: Mutex<Option<Why>>,
+    why: Mutex<Option<DisconnectReason>>,
 }
 
 /// A client whose backlog of reliable messages stays above `soft` for longer than `grace`,
@@ -154,7 +71,7 @@ struct Shared {
 pub fn outbox(soft: usize, grace: Duration, token: CancellationToken) -> (Outbox, OutboxRx) {
     let soft = soft.max(1);
     let (tx, rx) = mpsc::channel(soft.saturating_mul(HARD_FACTOR));
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(OutboxState {
         soft,
         grace,
         created: Instant::now(),
@@ -189,14 +106,14 @@ impl Outbox {
             Ok(()) => {
                 let backlog = self.reliable.max_capacity() - self.reliable.capacity();
                 if self.over_soft_limit_too_long(backlog) {
-                    self.disconnect(Why::TooSlow);
+                    self.disconnect(DisconnectReason::TooSlow);
                     return Err(TooSlow);
                 }
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Ok(()), // already ending
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.disconnect(Why::TooSlow);
+                self.disconnect(DisconnectReason::TooSlow);
                 Err(TooSlow)
             }
         }
@@ -232,8 +149,20 @@ impl Outbox {
         self.shared.snapshot_ready.notify_one();
     }
 
+    /// Answer a refused frame, command or join with an `error` (carrying the kick's
+    /// `seq`, if any), and count it by code.
+    pub fn reject(&self, error: &impl WireError, seq: Option<u64>) {
+        let code = error.code();
+        metrics::counter!(telemetry::REJECTED, "reason" => code.as_str()).increment(1);
+        let _ = self.send(frame(&ServerMsg::Error {
+            code,
+            message: &error.to_string(),
+            seq,
+        }));
+    }
+
     /// End the connection; the first reason given is the one the client is told.
-    pub fn disconnect(&self, why: Why) {
+    pub fn disconnect(&self, why: DisconnectReason) {
         let mut slot = lock(&self.shared.why);
         if slot.is_none() && !self.shared.token.is_cancelled() {
             *slot = Some(why);
@@ -246,6 +175,11 @@ impl Outbox {
     pub async fn ended(&self) {
         self.shared.token.cancelled().await
     }
+}
+
+/// Encode once into a frame whose payload is shared by every clone.
+pub fn frame(msg: &ServerMsg<'_>) -> Message {
+    Message::text(protocol::encode(msg))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -305,24 +239,18 @@ where
         };
         if !ok {
             // The socket failed under us.
-            let _ = lock(&shared.why).get_or_insert(Why::Gone);
+            let _ = lock(&shared.why).get_or_insert(DisconnectReason::Gone);
             token.cancel();
             break;
         }
     }
-    let why = lock(&shared.why).clone();
-    metrics::counter!(telemetry::DISCONNECTS, "reason" => why.as_ref().map_or("shutdown", Why::label))
-        .increment(1);
-    if why == Some(Why::Gone) {
-        return;
-    }
-    let frame = why.map_or(
-        CloseFrame {
-            code: CloseCode::Away,
-            reason: "server shutting down".into(),
-        },
-        |w| w.close_frame(),
-    );
+    let why = lock(&shared.why)
+        .clone()
+        .unwrap_or(DisconnectReason::Shutdown);
+    metrics::counter!(telemetry::DISCONNECTS, "reason" => why.label()).increment(1);
+    let Some(close_frame) = why.close_frame() else {
+        return; // the socket is gone
+    };
     // What was already queued (an error explaining the close, say) goes out first, within
     // the same time bound as the close frame itself.
     let close = async {
@@ -331,7 +259,7 @@ where
                 return;
             }
         }
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.send(Message::Close(Some(close_frame))).await;
         let _ = sink.close().await;
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), close).await;
@@ -340,17 +268,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn close_reasons_are_cut_at_a_char_boundary() {
-        assert_eq!(truncate_utf8("short", 123), "short");
-        let long = "é".repeat(100); // 200 bytes
-        let cut = truncate_utf8(&long, 123);
-        assert_eq!(cut.len(), 122);
-        assert!(cut.chars().all(|c| c == 'é'));
-        let frame = Why::Refused(CloseCode::Policy, "x".repeat(300)).close_frame();
-        assert_eq!((frame.code, frame.reason.len()), (CloseCode::Policy, 123));
-    }
 
     #[tokio::test]
     async fn snapshots_are_latest_wins_and_the_hard_cap_disconnects() {
@@ -369,7 +286,10 @@ mod tests {
         assert!(!rx.shared.token.is_cancelled());
         assert!(tx.send(Message::text("one too many")).is_err());
         assert!(rx.shared.token.is_cancelled());
-        assert_eq!(lock(&rx.shared.why).clone(), Some(Why::TooSlow));
+        assert_eq!(
+            lock(&rx.shared.why).clone(),
+            Some(DisconnectReason::TooSlow)
+        );
         assert_eq!(rx.reliable.recv().await, Some(Message::text("m0")));
     }
 
@@ -392,6 +312,9 @@ mod tests {
         // Now above the limit and never drained: disconnected once the grace is over.
         std::thread::sleep(Duration::from_millis(80));
         assert!(tx.send(Message::text("late")).is_err());
-        assert_eq!(lock(&rx.shared.why).clone(), Some(Why::TooSlow));
+        assert_eq!(
+            lock(&rx.shared.why).clone(),
+            Some(DisconnectReason::TooSlow)
+        );
     }
 }

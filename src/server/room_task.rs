@@ -1,9 +1,10 @@
 //! The room task: the single owner of one room's [`Room`] simulation and member list.
 //!
-//! Connections talk to it only through [`RoomEvent`]s on a bounded channel; it answers
-//! through each member's [`Outbox`]. It ticks the simulation on a [`TickClock`], encodes
-//! each snapshot once and hands the same bytes to every protocol member. It never writes a
-//! socket itself, so a slow client cannot stall a tick.
+//! Connections talk to it only through [`RoomRequest`]s on a bounded channel; it answers
+//! through each member's [`Outbox`]. It feeds commands to [`Room::apply`], ticks the room
+//! on a [`TickClock`], and passes on the [`Effects`] of both: each message encoded once,
+//! the same bytes handed to every protocol member. It never writes a socket itself, so a
+//! slow client cannot stall a tick.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,17 +17,19 @@ use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::outbox::{Outbox, Why};
-use super::{JoinError, Shared};
+use super::ServerState;
+use super::disconnect::DisconnectReason;
+use super::join::JoinError;
+use super::outbox::{Outbox, frame};
 use crate::clock::TickClock;
-use crate::game::GameEvent;
-use crate::protocol::{self, ClientId, Command, ServerMsg, Snapshot};
-use crate::room::{RejectReason, Room, TickOutput};
+use crate::ids::ClientId;
+use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, Welcome, WireError};
+use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::scene::Scene;
 use crate::telemetry;
 
-/// Events a room task accepts.
-pub enum RoomEvent {
+/// What a connection asks of its room task.
+pub enum RoomRequest {
     Join {
         client: ClientId,
         outbox: Outbox,
@@ -65,29 +68,27 @@ pub struct RoomInfo {
 #[derive(Clone)]
 pub struct RoomHandle {
     pub id: u64,
-    pub events: mpsc::Sender<RoomEvent>,
+    pub requests: mpsc::Sender<RoomRequest>,
     pub info: Arc<RoomInfo>,
 }
 
 /// A room that keeps falling behind says so at most this often (with the count).
 const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 
-/// Room events that may wait before a sender is held back.
+/// Requests that may wait before a sender is held back.
 const ROOM_QUEUE: usize = 1024;
 
 struct Member {
     outbox: Outbox,
     protocol: bool,
     echo: bool,
-    /// The last pose relayed for this client: an identical report is not relayed again.
-    pose: Option<(protocol::Vec3, protocol::Quat)>,
     player: Option<String>,
 }
 
 struct RoomTask {
     name: String,
     id: u64,
-    shared: Arc<Shared>,
+    server: Arc<ServerState>,
     room: Room,
     members: BTreeMap<ClientId, Member>,
     info: Arc<RoomInfo>,
@@ -95,7 +96,7 @@ struct RoomTask {
 }
 
 /// Start a room task for `name` and return its handle.
-pub fn spawn(shared: &Arc<Shared>, id: u64, name: &str, scene: Arc<Scene>) -> RoomHandle {
+pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) -> RoomHandle {
     let (tx, rx) = mpsc::channel(ROOM_QUEUE);
     let info = Arc::new(RoomInfo {
         scene: scene.name.clone(),
@@ -105,34 +106,34 @@ pub fn spawn(shared: &Arc<Shared>, id: u64, name: &str, scene: Arc<Scene>) -> Ro
     let task = RoomTask {
         name: name.to_owned(),
         id,
-        shared: shared.clone(),
-        room: Room::new(scene.clone(), shared.config.sim()),
+        server: server.clone(),
+        room: Room::new(scene.clone(), server.config.sim()),
         members: BTreeMap::new(),
         info: info.clone(),
         created: Instant::now(),
     };
     // A root span: the room outlives the connection that happened to create it.
     let span = info_span!(parent: None, "room", room = %name, scene = %scene.name);
-    shared.tasks.spawn(task.run(rx).instrument(span));
+    server.tasks.spawn(task.run(rx).instrument(span));
     RoomHandle {
         id,
-        events: tx,
+        requests: tx,
         info,
     }
 }
 
 impl RoomTask {
-    async fn run(mut self, mut events: mpsc::Receiver<RoomEvent>) {
+    async fn run(mut self, mut requests: mpsc::Receiver<RoomRequest>) {
         info!("room opened");
-        let config = &self.shared.config;
-        let physics = self.room.scene().has_physics();
+        let config = &self.server.config;
+        let ticking = self.room.needs_ticks();
         let mut clock = TickClock::new(
             self.created.into_std(),
             config.tick_rate,
             config.max_catch_up,
         );
         let linger = config.room_linger;
-        let shutdown = self.shared.shutdown.clone();
+        let shutdown = self.server.shutdown.clone();
         // Created on behalf of a joiner that is about to arrive; if it never does, the
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
@@ -146,7 +147,7 @@ impl RoomTask {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = sleep_until(deadline), if physics => {
+                _ = sleep_until(deadline), if ticking => {
                     let now = Instant::now();
                     telemetry::hot().tick_lateness.record(now - deadline);
                     let due = clock.due(now.into_std());
@@ -163,8 +164,8 @@ impl RoomTask {
                     for _ in 0..due.run {
                         let started = Instant::now();
                         let ticked = guarded(|| {
-                            let out = self.room.tick();
-                            self.publish(out);
+                            let effects = self.room.tick();
+                            self.publish(effects);
                         });
                         if let Err(panic) = ticked {
                             self.fail(&panic);
@@ -178,9 +179,9 @@ impl RoomTask {
                     }
                     self.info.tick.store(self.room.tick_count(), Ordering::Relaxed);
                 }
-                event = events.recv() => match event {
-                    Some(event) => {
-                        if let Err(panic) = guarded(|| self.handle(event)) {
+                request = requests.recv() => match request {
+                    Some(request) => {
+                        if let Err(panic) = guarded(|| self.handle(request)) {
                             self.fail(&panic);
                             break 'run;
                         }
@@ -196,21 +197,21 @@ impl RoomTask {
                     // Close only if no joiner is already queued; `retire` checks under the
                     // registry lock, so a racing joiner either is queued (and served) or
                     // finds the room gone and creates a fresh one.
-                    if self.shared.retire_room(&self.name, self.id, || events.is_empty()) {
+                    if self.server.rooms.retire_room(&self.name, self.id, || requests.is_empty()) {
                         break;
                     }
                     empty_since = Some(Instant::now());
                 }
             }
         }
-        self.shared.retire_room(&self.name, self.id, || true);
+        self.server.rooms.retire_room(&self.name, self.id, || true);
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
         info!(ticks = self.room.tick_count(), "room closed");
     }
 
-    fn handle(&mut self, event: RoomEvent) {
-        match event {
-            RoomEvent::Join {
+    fn handle(&mut self, request: RoomRequest) {
+        match request {
+            RoomRequest::Join {
                 client,
                 outbox,
                 protocol,
@@ -218,7 +219,7 @@ impl RoomTask {
                 player,
                 accepted,
             } => {
-                let max = self.shared.config.max_clients_per_room;
+                let max = self.server.config.max_clients_per_room;
                 if self.members.len() >= max as usize {
                     let _ = accepted.send(Err(JoinError::RoomFull(max)));
                     return;
@@ -232,7 +233,6 @@ impl RoomTask {
                         outbox,
                         protocol: false,
                         echo,
-                        pose: None,
                         player,
                     },
                 );
@@ -243,32 +243,33 @@ impl RoomTask {
                 if protocol {
                     self.promote(client);
                 }
-                let joined = encode(&ServerMsg::Joined { client });
+                let joined = frame(&ServerMsg::Joined { client });
                 self.to_protocol_members(&joined, Some(client));
             }
-            RoomEvent::Leave { client } => {
+            RoomRequest::Leave { client } => {
                 if self.members.remove(&client).is_none() {
                     return;
                 }
-                self.room.remove_client(client);
                 self.info
                     .clients
                     .store(self.members.len(), Ordering::Relaxed);
                 debug!(client, "left");
-                let left = encode(&ServerMsg::Left { client });
+                let left = frame(&ServerMsg::Left { client });
                 self.to_protocol_members(&left, None);
                 // A leaver can pause, forfeit or reset the match: say so now.
-                let events = self.room.drain_events();
-                self.publish_events(&events);
+                match self.room.apply(client, Input::Leave) {
+                    Ok(effects) => self.publish(effects),
+                    Err(refusal) => debug!(client, %refusal, "leave refused"),
+                }
             }
-            RoomEvent::Relay { client, frame } => {
+            RoomRequest::Relay { client, frame } => {
                 for (&id, m) in &self.members {
                     if id != client || m.echo {
                         let _ = m.outbox.send(frame.clone());
                     }
                 }
             }
-            RoomEvent::Command { client, command } => {
+            RoomRequest::Command { client, command } => {
                 if !self.members.contains_key(&client) {
                     return;
                 }
@@ -280,64 +281,30 @@ impl RoomTask {
 
     fn command(&mut self, client: ClientId, command: Command) {
         match command {
-            Command::Kick {
-                ball,
-                impulse,
-                point,
-                seq,
-            } => {
-                if let Err(reason) = self.room.queue_kick(client, ball, impulse, point, seq) {
-                    debug!(client, code = reason.code(), %reason, "kick rejected");
-                    self.error_to(client, &reason, seq);
-                }
-            }
-            Command::Player { position, rotation } => {
-                if self.room.scene().has_physics() {
-                    if let Err(reason) = self.room.set_player(client, position) {
-                        debug!(client, code = reason.code(), %reason, "position rejected");
-                        self.error_to(client, &reason, None);
-                        return;
+            Command::Room(input) => {
+                let seq = match &input {
+                    Input::Kick(kick) => kick.seq,
+                    _ => None,
+                };
+                match self.room.apply(client, input) {
+                    Ok(effects) => self.publish(effects),
+                    Err(refusal) => {
+                        debug!(client, code = %refusal.code(), %refusal, "command refused");
+                        if let Some(m) = self.members.get(&client) {
+                            m.outbox.reject(&refusal, seq);
+                        }
                     }
                 }
-                let pose = (position, rotation.unwrap_or(protocol::Quat::IDENTITY));
-                let Some(member) = self.members.get_mut(&client) else {
-                    return;
-                };
-                // Avatars standing still report the same pose over and over: relay changes only.
-                if member.pose.replace(pose) == Some(pose) {
-                    return;
-                }
-                let msg = encode(&ServerMsg::Player {
-                    client,
-                    position: pose.0,
-                    rotation: pose.1,
-                });
-                self.to_protocol_members(&msg, Some(client));
             }
             Command::Ping { t } => {
-                let msg = encode(&ServerMsg::Pong {
+                let msg = frame(&ServerMsg::Pong {
                     t: &t,
                     tick: self.room.tick_count(),
                     server_time: self.clock(),
                 });
                 self.send_to(client, msg);
             }
-            Command::JoinTeam { team } => match self.room.join_team(client, team) {
-                Ok(()) => {
-                    let events = self.room.drain_events();
-                    self.publish_events(&events);
-                }
-                Err(reason) => {
-                    debug!(client, code = reason.code(), %reason, "join_team rejected");
-                    self.error_to(client, &reason, None);
-                }
-            },
-            Command::State => {
-                let snap = encode(&ServerMsg::Snapshot(&self.room.snapshot()));
-                if let Some(m) = self.members.get(&client) {
-                    m.outbox.send_snapshot(snap);
-                }
-            }
+            Command::State => self.snapshot_to(client),
         }
     }
 
@@ -352,8 +319,9 @@ impl RoomTask {
         member.protocol = true;
         let echo = member.echo;
         let player = member.player.clone();
-        let config = &self.shared.config;
-        let welcome = encode(&ServerMsg::Welcome {
+        let config = &self.server.config;
+        let match_state = self.room.match_state();
+        let welcome = frame(&ServerMsg::Welcome(Welcome {
             client,
             room: &self.name,
             tick: self.room.tick_count(),
@@ -363,45 +331,45 @@ impl RoomTask {
             echo,
             clients: self.members.keys().copied().collect(),
             scene: self.room.scene(),
-            match_state: self.room.match_state().as_ref(),
+            match_state: match_state.as_ref(),
             player: player.as_deref(),
-        });
+        }));
         self.send_to(client, welcome);
-        if self.room.scene().has_physics() {
-            let snap = encode(&ServerMsg::Snapshot(&self.room.snapshot()));
-            if let Some(m) = self.members.get(&client) {
-                m.outbox.send_snapshot(snap);
-            }
+        if self.room.needs_ticks() {
+            self.snapshot_to(client);
         }
     }
 
-    fn publish(&mut self, out: TickOutput) {
-        for kick in &out.kicks {
-            let msg = encode(&ServerMsg::Kick(kick));
-            self.to_protocol_members(&msg, None);
-        }
-        self.publish_events(&out.events);
-        if let Some(snapshot) = out.snapshot {
-            self.broadcast_snapshot(&snapshot);
+    /// The current snapshot, to one member.
+    fn snapshot_to(&self, client: ClientId) {
+        if let Some(m) = self.members.get(&client) {
+            m.outbox
+                .send_snapshot(frame(&ServerMsg::Snapshot(&self.room.snapshot())));
         }
     }
 
-    /// Match events go to every protocol member, in order, each encoded once.
-    fn publish_events(&self, events: &[GameEvent]) {
-        for event in events {
-            let msg = encode(&match event {
-                GameEvent::State(s) => ServerMsg::Match(s),
-                GameEvent::Goal(g) => ServerMsg::Goal(g),
-                GameEvent::Result(r) => ServerMsg::Result(r),
-            });
-            self.to_protocol_members(&msg, None);
+    /// Tell the members what the room did: each announcement in order, each encoded
+    /// once, then the snapshot.
+    fn publish(&self, effects: Effects) {
+        for announcement in &effects.announcements {
+            let (msg, except) = match announcement {
+                Announcement::Kick(k) => (ServerMsg::Kick(k), None),
+                Announcement::Pose(p) => (ServerMsg::Player(p), Some(p.client)),
+                Announcement::Match(s) => (ServerMsg::Match(s), None),
+                Announcement::Goal(g) => (ServerMsg::Goal(g), None),
+                Announcement::Result(r) => (ServerMsg::Result(r), None),
+            };
+            self.to_protocol_members(&frame(&msg), except);
+        }
+        if let Some(snapshot) = &effects.snapshot {
+            self.broadcast_snapshot(snapshot);
         }
     }
 
     /// Encode once; every protocol member gets the same bytes.
     fn broadcast_snapshot(&self, snapshot: &Snapshot) {
         let started = Instant::now();
-        let msg = encode(&ServerMsg::Snapshot(snapshot));
+        let msg = frame(&ServerMsg::Snapshot(snapshot));
         for m in self.members.values().filter(|m| m.protocol) {
             m.outbox.send_snapshot(msg.clone());
         }
@@ -422,16 +390,6 @@ impl RoomTask {
         }
     }
 
-    fn error_to(&self, client: ClientId, reason: &RejectReason, seq: Option<u64>) {
-        metrics::counter!(telemetry::REJECTED, "reason" => reason.code()).increment(1);
-        let msg = encode(&ServerMsg::Error {
-            code: reason.code(),
-            message: &reason.to_string(),
-            seq,
-        });
-        self.send_to(client, msg);
-    }
-
     /// A panic escaped the simulation: the room's state can no longer be trusted. Tell
     /// every member, close their connections (1011) and let the room go; the rest of the
     /// server carries on, and the next join opens a fresh room.
@@ -442,15 +400,13 @@ impl RoomTask {
             "room panicked; closing it"
         );
         metrics::counter!(telemetry::ROOM_PANICS).increment(1);
-        let message = "the room failed and was closed; reconnect to start a new one";
-        let msg = encode(&ServerMsg::Error {
-            code: "room_failed",
-            message,
-            seq: None,
-        });
+        let failed = CodedMessage {
+            code: ErrorCode::RoomFailed,
+            message: "the room failed and was closed; reconnect to start a new one".into(),
+        };
         for m in self.members.values() {
-            let _ = m.outbox.send(msg.clone());
-            m.outbox.disconnect(Why::RoomFailed);
+            m.outbox.reject(&failed, None);
+            m.outbox.disconnect(DisconnectReason::RoomFailed);
         }
         self.members.clear();
     }
@@ -459,7 +415,7 @@ impl RoomTask {
     /// clock as snapshots' `time`); in a room without physics, which has no ticks,
     /// seconds since the room opened.
     fn clock(&self) -> f64 {
-        if self.room.scene().has_physics() {
+        if self.room.needs_ticks() {
             self.room.time()
         } else {
             self.created.elapsed().as_secs_f64()
@@ -477,11 +433,3 @@ fn guarded(f: impl FnOnce()) -> Result<(), String> {
             .unwrap_or_else(|| "non-string panic".to_owned())
     })
 }
-
-/// Encode once into a frame whose payload is shared by every clone.
-pub fn encode(msg: &ServerMsg<'_>) -> Message {
-    Message::text(protocol::encode(msg))
-}
-
-/// How long a connection waits for a room to take its join before giving up.
-pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,38 @@
+//! The wire layer: every message that crosses the WebSocket and the only code that knows
+//! how it is spelled. It converts between the simulation's types (`room`, `game`,
+//! `scene`) and bytes, in both directions, and knows nothing of sockets.
+//!
+//! - [`inbound`]: classify each client text frame (command, relay or rejection) and
+//!   decode commands into the room's [`Input`](crate::room::Input)s.
+//! - [`outbound`]: [`ServerMsg`], every message the server sends, encoded once as JSON.
+//! - [`vectors`]: vectors and quaternions (arrays or objects in, arrays out, finite only).
+//! - [`error_code`]: the one vocabulary of `error.code` values, [`ErrorCode`], and the
+//!   [`WireError`] trait every refusal implements.
+//! - [`http`]: the JSON of the plain-HTTP endpoints.
+
+pub mod error_code;
+pub mod http;
+pub mod inbound;
+pub mod outbound;
+#[cfg(test)]
+mod tests;
+pub mod vectors;
+
+pub use error_code::{CodedMessage, ErrorCode, WireError};
+pub use http::{RoomSummary, encode_rooms};
+pub use inbound::{Command, DecodeError, Inbound, classify_text};
+pub use outbound::{ServerMsg, Welcome, encode};
+pub use vectors::{Quat, Vec3};
+
+/// The WebSocket subprotocol a protocol client may request.
+pub const SUBPROTOCOL: &str = "ballroom.v1";
+
+/// Command types a client may send (`type` field).
+pub const COMMAND_TYPES: &[&str] = &["kick", "player", "ping", "state", "join_team"];
+
+/// Types only the server emits. A client frame with one of these `type`s that is not a
+/// valid command is rejected and never relayed, so nobody can spoof the server.
+pub const SERVER_TYPES: &[&str] = &[
+    "welcome", "snapshot", "kick", "player", "joined", "left", "pong", "error", "match", "goal",
+    "result",
+];

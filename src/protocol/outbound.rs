@@ -1,0 +1,294 @@
+//! Server → client: every message the server sends, built from the simulation's types
+//! and encoded as JSON text. Each message is encoded once per room and shared.
+//!
+//! The simulation's types carry no serde: the `*Json` views below are the wire's
+//! spelling of them (vectors as arrays, short ball field names), borrowed, so encoding
+//! copies nothing before serde writes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::ser::Serializer;
+
+use super::error_code::ErrorCode;
+use crate::game::{Goal, MatchResult, MatchState, Phase, Score};
+use crate::ids::{BallId, ClientId, Team};
+use crate::room::{BallState, KickApplied, PlayerPose, Snapshot};
+use crate::scene::Scene;
+
+/// What a client learns when it becomes a protocol client.
+#[derive(Debug)]
+pub struct Welcome<'a> {
+    pub client: ClientId,
+    pub room: &'a str,
+    pub tick: u64,
+    pub time: f64,
+    pub tick_rate: f64,
+    pub snapshot_rate: f64,
+    pub echo: bool,
+    pub clients: Vec<ClientId>,
+    /// The scene description, in the scene-file format (see `docs/PROTOCOL.md`).
+    pub scene: &'a Scene,
+    /// The match state, in scenes with match rules.
+    pub match_state: Option<&'a MatchState>,
+    /// The player id of the client's handshake token (with `--auth-secret`).
+    pub player: Option<&'a str>,
+}
+
+/// A message from the server.
+#[derive(Debug)]
+pub enum ServerMsg<'a> {
+    Welcome(Welcome<'a>),
+    Match(&'a MatchState),
+    Goal(&'a Goal),
+    Result(&'a MatchResult),
+    Snapshot(&'a Snapshot),
+    Kick(&'a KickApplied),
+    Joined {
+        client: ClientId,
+    },
+    Left {
+        client: ClientId,
+    },
+    Player(&'a PlayerPose),
+    Pong {
+        t: &'a serde_json::Value,
+        tick: u64,
+        server_time: f64,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        /// The `seq` of the rejected kick, when it had one.
+        seq: Option<u64>,
+    },
+}
+
+/// Encode a server message as the text of one frame.
+pub fn encode(msg: &ServerMsg<'_>) -> String {
+    // Serialization of these types cannot fail: every map key is a string or an integer
+    // and every number is finite.
+    serde_json::to_string(&Json::from(msg)).expect("server messages always serialize")
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Json<'a> {
+    Welcome {
+        client: ClientId,
+        room: &'a str,
+        tick: u64,
+        time: f64,
+        tick_rate: f64,
+        snapshot_rate: f64,
+        echo: bool,
+        clients: &'a [ClientId],
+        scene: &'a Scene,
+        #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+        match_state: Option<MatchJson<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        player: Option<&'a str>,
+    },
+    Match(MatchJson<'a>),
+    Goal {
+        team: Team,
+        scorer: Option<ClientId>,
+        ball: BallId,
+        score: ScoreJson,
+        tick: u64,
+    },
+    Result {
+        score: ScoreJson,
+        winner: Option<Team>,
+        forfeit: bool,
+        tick: u64,
+    },
+    Snapshot {
+        tick: u64,
+        time: f64,
+        #[serde(serialize_with = "serialize_balls")]
+        balls: &'a [BallState],
+        acks: &'a BTreeMap<ClientId, u64>,
+    },
+    Kick {
+        client: ClientId,
+        ball: BallId,
+        impulse: &'a [f32; 3],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        point: Option<&'a [f32; 3]>,
+        tick: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    Joined {
+        client: ClientId,
+    },
+    Left {
+        client: ClientId,
+    },
+    Player {
+        client: ClientId,
+        position: &'a [f32; 3],
+        rotation: &'a [f32; 4],
+    },
+    Pong {
+        t: &'a serde_json::Value,
+        tick: u64,
+        server_time: f64,
+    },
+    Error {
+        code: &'static str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+}
+
+impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
+    fn from(msg: &'b ServerMsg<'_>) -> Json<'b> {
+        match *msg {
+            ServerMsg::Welcome(ref w) => Json::Welcome {
+                client: w.client,
+                room: w.room,
+                tick: w.tick,
+                time: w.time,
+                tick_rate: w.tick_rate,
+                snapshot_rate: w.snapshot_rate,
+                echo: w.echo,
+                clients: &w.clients,
+                scene: w.scene,
+                match_state: w.match_state.map(MatchJson::from),
+                player: w.player,
+            },
+            ServerMsg::Match(s) => Json::Match(MatchJson::from(s)),
+            ServerMsg::Goal(g) => Json::Goal {
+                team: g.team,
+                scorer: g.scorer,
+                ball: g.ball,
+                score: g.score.into(),
+                tick: g.tick,
+            },
+            ServerMsg::Result(r) => Json::Result {
+                score: r.score.into(),
+                winner: r.winner,
+                forfeit: r.forfeit,
+                tick: r.tick,
+            },
+            ServerMsg::Snapshot(s) => Json::Snapshot {
+                tick: s.tick,
+                time: s.time,
+                balls: &s.balls,
+                acks: &s.acks,
+            },
+            ServerMsg::Kick(k) => Json::Kick {
+                client: k.client,
+                ball: k.ball,
+                impulse: &k.impulse,
+                point: k.point.as_ref(),
+                tick: k.tick,
+                seq: k.seq,
+            },
+            ServerMsg::Joined { client } => Json::Joined { client },
+            ServerMsg::Left { client } => Json::Left { client },
+            ServerMsg::Player(p) => Json::Player {
+                client: p.client,
+                position: &p.position,
+                rotation: &p.rotation,
+            },
+            ServerMsg::Pong {
+                t,
+                tick,
+                server_time,
+            } => Json::Pong {
+                t,
+                tick,
+                server_time,
+            },
+            ServerMsg::Error { code, message, seq } => Json::Error {
+                code: code.as_str(),
+                message,
+                seq,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MatchJson<'a> {
+    phase: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    countdown: Option<&'static str>,
+    seconds_left: f64,
+    score: ScoreJson,
+    teams: TeamsJson<'a>,
+    kickoff: Option<Team>,
+    min_players_per_team: u32,
+    tick: u64,
+}
+
+impl<'a> From<&'a MatchState> for MatchJson<'a> {
+    fn from(s: &'a MatchState) -> MatchJson<'a> {
+        MatchJson {
+            phase: match s.phase {
+                Phase::Waiting => "waiting",
+                Phase::Countdown => "countdown",
+                Phase::Playing => "playing",
+                Phase::Paused => "paused",
+                Phase::Ended => "ended",
+            },
+            countdown: s.countdown,
+            seconds_left: s.seconds_left,
+            score: s.score.into(),
+            teams: TeamsJson {
+                blue: &s.teams.blue,
+                red: &s.teams.red,
+            },
+            kickoff: s.kickoff,
+            min_players_per_team: s.min_players_per_team,
+            tick: s.tick,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ScoreJson {
+    blue: u32,
+    red: u32,
+}
+
+impl From<Score> for ScoreJson {
+    fn from(s: Score) -> ScoreJson {
+        ScoreJson {
+            blue: s.blue,
+            red: s.red,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TeamsJson<'a> {
+    blue: &'a [ClientId],
+    red: &'a [ClientId],
+}
+
+/// One ball in a JSON snapshot.
+#[derive(Serialize)]
+struct BallJson<'a> {
+    id: BallId,
+    p: &'a [f32; 3],
+    q: &'a [f32; 4],
+    v: &'a [f32; 3],
+    w: &'a [f32; 3],
+    sleeping: bool,
+}
+
+fn serialize_balls<S: Serializer>(balls: &&[BallState], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(balls.iter().map(|b| BallJson {
+        id: b.id,
+        p: &b.position,
+        q: &b.rotation,
+        v: &b.linvel,
+        w: &b.angvel,
+        sleeping: b.sleeping,
+    }))
+}

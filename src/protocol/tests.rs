@@ -1,0 +1,136 @@
+//! The decoder and the JSON encoder against literal frames.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::room::{BallState, Input, Kick, Snapshot};
+
+fn reject_code(text: &str) -> &'static str {
+    match classify_text(text) {
+        Inbound::Reject(e) => e.code().as_str(),
+        other => panic!("{text} was not rejected: {other:?}"),
+    }
+}
+
+#[test]
+fn commands_decode_from_arrays_and_objects() {
+    let a = classify_text(r#"{"type":"kick","ball":1,"impulse":[1,2,3],"seq":4}"#);
+    let b = classify_text(r#"{"type":"kick","ball":1,"impulse":{"x":1,"y":2,"z":3},"seq":4}"#);
+    let expected = Command::Room(Input::Kick(Kick {
+        ball: 1,
+        impulse: [1.0, 2.0, 3.0],
+        point: None,
+        seq: Some(4),
+    }));
+    for got in [a, b] {
+        match got {
+            Inbound::Command(c) => assert_eq!(c, expected),
+            other => panic!("{other:?}"),
+        }
+    }
+    match classify_text(
+        r#"{"type":"player","position":[1,0,2],"rotation":{"x":0,"y":0,"z":0,"w":2}}"#,
+    ) {
+        Inbound::Command(Command::Room(Input::Pose { position, rotation })) => {
+            assert_eq!(position, [1.0, 0.0, 2.0]);
+            assert_eq!(rotation, Quat::IDENTITY.0, "normalised");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        classify_text(r#"{"type":"state"}"#),
+        Inbound::Command(Command::State)
+    ));
+    assert!(matches!(
+        classify_text(r#"{"type":"ping","t":{"any":"thing"}}"#),
+        Inbound::Command(Command::Ping { .. })
+    ));
+}
+
+#[test]
+fn foreign_messages_are_relayed() {
+    for text in [
+        r#"{"cube":3}"#,
+        r#"{"type":1,"user":"a","ball":0,"vector":{"x":0,"y":0,"z":1},"vectorScale":100}"#,
+        r#"{"type":0,"data":{}}"#,
+        r#"{"type":"join","data":{"team":1}}"#,
+        r#"{"type":"Board-fullStateReq","data":null}"#,
+        "hello, not json",
+        "[1,2,3]",
+        "{ not json but no type either",
+    ] {
+        assert!(matches!(classify_text(text), Inbound::Relay), "{text}");
+    }
+}
+
+#[test]
+fn spoofs_and_bad_commands_are_rejected_with_codes() {
+    let cases = [
+        (
+            r#"{"type":"snapshot","tick":1,"balls":[]}"#,
+            "reserved_type",
+        ),
+        (r#"{"type":"welcome"}"#, "reserved_type"),
+        (
+            r#"{"type":"kick","ball":"zero","impulse":[0,0,1]}"#,
+            "bad_command",
+        ),
+        (r#"{"type":"kick","ball":0,"impulse":[0,1]}"#, "bad_command"),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[0,0,1],"extra":1}"#,
+            "bad_command",
+        ),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[1e39,0,0]}"#,
+            "non_finite",
+        ),
+        (
+            r#"{"type":"player","position":{"x":1e300,"y":0,"z":0}}"#,
+            "non_finite",
+        ),
+        (
+            r#"{"type":"kick","ball":0,"impulse":[NaN,0,0]}"#,
+            "bad_json",
+        ),
+        // The code comes from the decoder, not from matching message text.
+        (r#"{"type":"kick","not finite":1}"#, "bad_command"),
+        (r#"{"type": "kick", "ball": }"#, "bad_json"),
+        (
+            r#"{"type":"player","position":[0,0,0],"rotation":[0,0,0,0]}"#,
+            "bad_command",
+        ),
+    ];
+    for (text, code) in cases {
+        assert_eq!(reject_code(text), code, "{text}");
+    }
+}
+
+#[test]
+fn server_messages_encode_vectors_as_arrays() {
+    let snap = Snapshot {
+        tick: 7,
+        time: 0.5,
+        balls: vec![BallState {
+            id: 0,
+            position: [1.0, 2.0, 3.0],
+            rotation: Quat::IDENTITY.0,
+            linvel: [0.0; 3],
+            angvel: [0.0; 3],
+            sleeping: true,
+        }],
+        acks: BTreeMap::from([(3, 9)]),
+    };
+    let v: serde_json::Value = serde_json::from_str(&encode(&ServerMsg::Snapshot(&snap))).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"type":"snapshot","tick":7,"time":0.5,"balls":[
+            {"id":0,"p":[1.0,2.0,3.0],"q":[0.0,0.0,0.0,1.0],"v":[0.0,0.0,0.0],"w":[0.0,0.0,0.0],"sleeping":true}
+        ],"acks":{"3":9}})
+    );
+    let e = encode(&ServerMsg::Error {
+        code: ErrorCode::BadJson,
+        message: "y",
+        seq: None,
+    });
+    assert_eq!(e, r#"{"type":"error","code":"bad_json","message":"y"}"#);
+}

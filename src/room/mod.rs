@@ -1,0 +1,371 @@
+//! The simulation of one room: plain synchronous code, no sockets, no async.
+//!
+//! A [`Room`] owns one rapier [`PhysicsWorld`] built from a [`Scene`], plus the scene's
+//! [`Match`] if it declares one. It has one input and one output:
+//!
+//! - [`Room::apply`] takes a client's [`Input`] (a kick, a pose, a team choice, leaving)
+//!   and returns the [`Effects`] it had, or the [`Refusal`] that stopped it;
+//! - [`Room::tick`] advances one fixed tick and returns that tick's [`Effects`].
+//!
+//! [`Effects`] carry every [`Announcement`] the clients must hear, in order, and the
+//! [`Snapshot`] when one is due. Each tick applies the queued kicks, steps the world
+//! (unless everything is asleep and nothing changed), detects goals from the sensor
+//! colliders' intersection events, advances the match and carries out what it asks
+//! (balls back to kick-off), and decides whether a snapshot is due (`snapshot.rs`).
+//! Everything an input must pass is in `referee.rs`; building the world in `world.rs`.
+//!
+//! The room knows nothing of the wire: the protocol layer turns its types into messages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rapier3d::prelude::*;
+
+use crate::game::{Goal, Match, MatchEvent, MatchResult, MatchState};
+use crate::ids::{BallId, ClientId, Team};
+use crate::scene::Scene;
+
+mod referee;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+mod world;
+
+pub use referee::Refusal;
+pub use snapshot::{BallState, Snapshot};
+
+use referee::{ClientState, QueuedKick};
+use snapshot::SnapshotSchedule;
+use world::{BallBody, CollisionLog, place};
+
+/// Timing of a room, in ticks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Physics steps per second.
+    pub tick_rate: f64,
+    /// Snapshots per second while anything moves.
+    pub snapshot_rate: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            tick_rate: 60.0,
+            snapshot_rate: 20.0,
+        }
+    }
+}
+
+/// A kick as a client asked for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kick {
+    pub ball: BallId,
+    /// N·s, world space.
+    pub impulse: [f32; 3],
+    /// World-space point of contact; the ball's centre when `None`.
+    pub point: Option<[f32; 3]>,
+    /// The client's sequence number, acknowledged in snapshots once applied.
+    pub seq: Option<u64>,
+}
+
+/// What a client may do to a room.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// Kick a ball on the next tick.
+    Kick(Kick),
+    /// The player's avatar pose: feet position and rotation `[x, y, z, w]`.
+    Pose {
+        position: [f32; 3],
+        rotation: [f32; 4],
+    },
+    /// Join a team (`None`: be a spectator), in scenes with a match.
+    JoinTeam(Option<Team>),
+    /// The client left: forget its capsule, team, acks and queued kicks.
+    Leave,
+}
+
+/// A kick the room applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KickApplied {
+    pub client: ClientId,
+    pub ball: BallId,
+    pub impulse: [f32; 3],
+    pub point: Option<[f32; 3]>,
+    pub tick: u64,
+    pub seq: Option<u64>,
+}
+
+/// A player's new pose.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlayerPose {
+    pub client: ClientId,
+    pub position: [f32; 3],
+    pub rotation: [f32; 4],
+}
+
+/// Something every client of the room must be told.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Announcement {
+    Kick(KickApplied),
+    /// Tell everyone but the player itself.
+    Pose(PlayerPose),
+    Match(MatchState),
+    Goal(Goal),
+    Result(MatchResult),
+}
+
+/// What an input or a tick produced.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// In the order they happened.
+    pub announcements: Vec<Announcement>,
+    /// A snapshot, when one is due on this tick (never from `apply`).
+    pub snapshot: Option<Snapshot>,
+    /// Whether the physics world was stepped (false while the room is at rest).
+    pub stepped: bool,
+}
+
+/// One room's world and its rules.
+pub struct Room {
+    scene: Arc<Scene>,
+    world: PhysicsWorld,
+    balls: Vec<BallBody>,
+    /// Goal sensors and the team each one's goal belongs to.
+    goals: HashMap<ColliderHandle, Team>,
+    collisions: CollisionLog,
+    game: Option<Match>,
+    clients: HashMap<ClientId, ClientState>,
+    queued: Vec<QueuedKick>,
+    acks: BTreeMap<ClientId, u64>,
+    tick: u64,
+    tick_rate: f64,
+    schedule: SnapshotSchedule,
+    players_moved: bool,
+}
+
+impl Room {
+    pub fn new(scene: Arc<Scene>, sim: SimConfig) -> Room {
+        let built = world::build(&scene, sim.tick_rate);
+        let game = scene
+            .match_rules
+            .clone()
+            .map(|rules| Match::new(rules, sim.tick_rate));
+        Room {
+            scene,
+            world: built.world,
+            balls: built.balls,
+            goals: built.goals,
+            collisions: CollisionLog::default(),
+            game,
+            clients: HashMap::new(),
+            queued: Vec::new(),
+            acks: BTreeMap::new(),
+            tick: 0,
+            tick_rate: sim.tick_rate,
+            schedule: SnapshotSchedule::new(sim.tick_rate, sim.snapshot_rate),
+            players_moved: false,
+        }
+    }
+
+    pub fn scene(&self) -> &Arc<Scene> {
+        &self.scene
+    }
+
+    /// Whether the room has anything to simulate. A room without balls (a pure relay)
+    /// never needs [`Room::tick`]: its clock stays at 0.
+    pub fn needs_ticks(&self) -> bool {
+        self.scene.has_physics()
+    }
+
+    /// Ticks taken since the room was created.
+    pub fn tick_count(&self) -> u64 {
+        self.tick
+    }
+
+    /// The room clock in seconds: `tick / tick_rate`.
+    pub fn time(&self) -> f64 {
+        self.tick as f64 / self.tick_rate
+    }
+
+    /// The match state, in scenes with a match.
+    pub fn match_state(&self) -> Option<MatchState> {
+        self.game.as_ref().map(|g| g.state(self.tick))
+    }
+
+    /// Apply one client's input. Kicks are checked now and applied on the next tick.
+    pub fn apply(&mut self, client: ClientId, input: Input) -> Result<Effects, Refusal> {
+        let mut effects = Effects::default();
+        match input {
+            Input::Kick(kick) => {
+                let queued = self.check_kick(client, &kick)?;
+                self.queued.push(queued);
+                let tick = self.tick + 1;
+                if let Some(game) = &mut self.game {
+                    let events = game.kicked(client, tick);
+                    self.carry_out(events, &mut effects);
+                }
+            }
+            Input::Pose { position, rotation } => {
+                if self.needs_ticks() {
+                    self.move_player(client, position)?;
+                }
+                let pose = (position, rotation);
+                let state = self.clients.entry(client).or_default();
+                // Avatars standing still report the same pose over and over: announce
+                // changes only.
+                if state.pose.replace(pose) != Some(pose) {
+                    effects.announcements.push(Announcement::Pose(PlayerPose {
+                        client,
+                        position,
+                        rotation,
+                    }));
+                }
+            }
+            Input::JoinTeam(team) => {
+                let tick = self.tick;
+                let Some(game) = &mut self.game else {
+                    return Err(Refusal::NoMatch(self.scene.name.clone()));
+                };
+                let events = game.set_team(client, team, tick);
+                self.carry_out(events, &mut effects);
+            }
+            Input::Leave => {
+                if let Some(handle) = self.clients.remove(&client).and_then(|s| s.body) {
+                    self.world.remove_body(handle);
+                    self.players_moved = true;
+                }
+                self.acks.remove(&client);
+                self.queued.retain(|k| k.client != client);
+                let tick = self.tick;
+                if let Some(game) = &mut self.game {
+                    let events = game.remove(client, tick);
+                    self.carry_out(events, &mut effects);
+                }
+            }
+        }
+        Ok(effects)
+    }
+
+    /// Advance one fixed tick.
+    pub fn tick(&mut self) -> Effects {
+        self.tick += 1;
+        if self.scene.fault_panic_at_tick == Some(self.tick) {
+            panic!(
+                "fault injection: scene `{}` panics at tick {}",
+                self.scene.name, self.tick
+            );
+        }
+        let mut effects = Effects::default();
+        let kicked = !self.queued.is_empty();
+        for k in std::mem::take(&mut self.queued) {
+            let ball = &mut self.balls[k.ball];
+            ball.last_kicker = Some(k.client);
+            let body = &mut self.world.bodies[ball.handle];
+            match k.point {
+                Some(p) => body.apply_impulse_at_point(k.impulse, p, true),
+                None => body.apply_impulse(k.impulse, true),
+            }
+            if let Some(seq) = k.seq {
+                self.acks.insert(k.client, seq);
+            }
+            effects.announcements.push(Announcement::Kick(KickApplied {
+                client: k.client,
+                ball: ball.id,
+                impulse: k.impulse.to_array(),
+                point: k.point.map(|p| p.to_array()),
+                tick: self.tick,
+                seq: k.seq,
+            }));
+        }
+
+        effects.stepped = kicked || self.players_moved || !self.balls_asleep();
+        if effects.stepped {
+            self.world.step_with_events(&(), &self.collisions);
+            self.respawn_fallen_balls();
+            self.detect_goals(&mut effects);
+        }
+        self.players_moved = false;
+        let tick = self.tick;
+        if let Some(game) = &mut self.game {
+            let events = game.tick(tick);
+            self.carry_out(events, &mut effects);
+        }
+
+        let at_rest = self.balls_asleep();
+        if self.schedule.due(tick, self.tick_rate, kicked, at_rest) {
+            effects.snapshot = Some(self.snapshot());
+        }
+        effects
+    }
+
+    /// True when every ball sleeps and no input is waiting: stepping would change nothing.
+    pub fn is_at_rest(&self) -> bool {
+        self.queued.is_empty() && !self.players_moved && self.balls_asleep()
+    }
+
+    /// Wake every ball (benchmarks use this to measure an active room).
+    pub fn wake_all(&mut self) {
+        self.world.wake_up_all(true);
+    }
+
+    /// Give up the room for its bare physics world (the floor the benchmarks compare
+    /// a room tick against).
+    pub fn into_world(self) -> PhysicsWorld {
+        self.world
+    }
+
+    fn balls_asleep(&self) -> bool {
+        self.balls
+            .iter()
+            .all(|b| self.world.bodies[b.handle].is_sleeping())
+    }
+
+    /// Turn this step's sensor events into goals.
+    fn detect_goals(&mut self, effects: &mut Effects) {
+        let events = self.collisions.take();
+        let Some(game) = &mut self.game else { return };
+        let mut said = Vec::new();
+        for event in events {
+            let CollisionEvent::Started(a, b, _) = event else {
+                continue;
+            };
+            let (goal, other) = match (self.goals.get(&a), self.goals.get(&b)) {
+                (Some(team), _) => (*team, b),
+                (_, Some(team)) => (*team, a),
+                _ => continue,
+            };
+            if let Some(ball) = self.balls.iter().find(|x| x.collider == other) {
+                said.extend(game.goal(goal, ball.id, ball.last_kicker, self.tick));
+            }
+        }
+        self.carry_out(said, effects);
+    }
+
+    /// Carry out what the match asked for (balls back to kick-off) and pass on what it
+    /// announced.
+    fn carry_out(&mut self, events: Vec<MatchEvent>, effects: &mut Effects) {
+        for event in events {
+            effects.announcements.push(match event {
+                MatchEvent::State(s) => Announcement::Match(s),
+                MatchEvent::Goal(g) => Announcement::Goal(g),
+                MatchEvent::Result(r) => Announcement::Result(r),
+                MatchEvent::ResetBalls => {
+                    for b in &mut self.balls {
+                        b.last_kicker = None;
+                        place(&mut self.world.bodies[b.handle], b.spawn);
+                    }
+                    continue;
+                }
+            });
+        }
+    }
+
+    fn respawn_fallen_balls(&mut self) {
+        for b in &self.balls {
+            let body = &mut self.world.bodies[b.handle];
+            if body.translation().y < self.scene.respawn_below {
+                place(body, b.spawn);
+            }
+        }
+    }
+}

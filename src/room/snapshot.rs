@@ -1,0 +1,100 @@
+//! Snapshots: the room's authoritative state of its balls, and when one is due.
+//!
+//! - every `tick_rate / snapshot_rate` ticks while anything moves;
+//! - on the very tick a kick is applied, so everyone sees it within one tick;
+//! - at most once per second while the room is at rest (all balls asleep, no input).
+
+use std::collections::BTreeMap;
+
+use super::Room;
+use crate::ids::{BallId, ClientId};
+
+/// The state of one ball.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BallState {
+    pub id: BallId,
+    /// Position of the centre (m).
+    pub position: [f32; 3],
+    /// Rotation quaternion `[x, y, z, w]`.
+    pub rotation: [f32; 4],
+    /// Linear velocity (m/s).
+    pub linvel: [f32; 3],
+    /// Angular velocity (rad/s).
+    pub angvel: [f32; 3],
+    pub sleeping: bool,
+}
+
+/// The authoritative state of a room's balls as of `tick`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub tick: u64,
+    /// Room clock in seconds (`tick / tick_rate`).
+    pub time: f64,
+    pub balls: Vec<BallState>,
+    /// Per client, the `seq` of the last kick of theirs that has been applied.
+    pub acks: BTreeMap<ClientId, u64>,
+}
+
+/// When the last snapshot went out, to decide when the next one is due.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SnapshotSchedule {
+    every: u64,
+    /// Tick of the last snapshot and whether the room was at rest then.
+    last: Option<(u64, bool)>,
+}
+
+impl SnapshotSchedule {
+    pub fn new(tick_rate: f64, snapshot_rate: f64) -> SnapshotSchedule {
+        SnapshotSchedule {
+            every: (tick_rate / snapshot_rate).round().max(1.0) as u64,
+            last: None,
+        }
+    }
+
+    /// Whether a snapshot is due on `tick`; if so, it is counted as sent.
+    pub fn due(&mut self, tick: u64, tick_rate: f64, kicked: bool, at_rest: bool) -> bool {
+        let due = match self.last {
+            _ if kicked => true,
+            None => true,
+            Some((last, was_at_rest)) => {
+                let since = tick - last;
+                if at_rest && was_at_rest {
+                    since as f64 >= tick_rate
+                } else {
+                    since >= self.every
+                }
+            }
+        };
+        if due {
+            self.last = Some((tick, at_rest));
+        }
+        due
+    }
+}
+
+impl Room {
+    /// The current state of every ball.
+    pub fn snapshot(&self) -> Snapshot {
+        let balls = self
+            .balls
+            .iter()
+            .map(|b| {
+                let body = &self.world.bodies[b.handle];
+                BallState {
+                    id: b.id,
+                    position: body.translation().to_array(),
+                    rotation: body.rotation().to_array(),
+                    linvel: body.linvel().to_array(),
+                    angvel: body.angvel().to_array(),
+                    sleeping: body.is_sleeping(),
+                }
+            })
+            .collect();
+        Snapshot {
+            tick: self.tick,
+            time: self.time(),
+            balls,
+            acks: self.acks.clone(),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Building a room's rapier world from its scene, and the small physics helpers the room
+//! uses on it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rapier3d::prelude::*;
+
+use crate::ids::{BallId, ClientId, Team};
+use crate::scene::{Scene, Shape as SceneShape};
+
+/// One ball of the scene and its rapier handles.
+pub(super) struct BallBody {
+    pub id: BallId,
+    pub handle: RigidBodyHandle,
+    pub collider: ColliderHandle,
+    pub radius: f32,
+    pub spawn: Vector,
+    /// The client whose kick touched this ball last (the scorer of a goal).
+    pub last_kicker: Option<ClientId>,
+}
+
+/// The world of a scene: statics, balls (sorted by id) and the goal sensors with the team
+/// whose goal each one is.
+pub(super) struct BuiltWorld {
+    pub world: PhysicsWorld,
+    pub balls: Vec<BallBody>,
+    pub goals: HashMap<ColliderHandle, Team>,
+}
+
+pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
+    let mut world = PhysicsWorld {
+        gravity: Vector::from_array(scene.gravity),
+        ..PhysicsWorld::default()
+    };
+    world.integration_parameters.dt = (1.0 / tick_rate) as f32;
+    world.integration_parameters.num_solver_iterations = scene.solver_iterations as usize;
+
+    let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
+    let mut goals = HashMap::new();
+    for s in &scene.statics {
+        let pose = Pose::from_parts(
+            Vector::from_array(s.position),
+            Rotation::from_array(s.rotation).normalize(),
+        );
+        let collider = shape_builder(&s.shape)
+            .position(pose)
+            .sensor(s.sensor)
+            .friction(s.friction)
+            .restitution(s.restitution);
+        let collider = if s.sensor {
+            collider.active_events(ActiveEvents::COLLISION_EVENTS)
+        } else {
+            collider
+        };
+        let handle = world.insert_collider(collider, None);
+        let team = goal_teams.zip(s.name.as_ref()).and_then(|(g, n)| g.get(n));
+        if let Some(&team) = team {
+            goals.insert(handle, team);
+        }
+    }
+
+    let mut balls: Vec<BallBody> = scene
+        .balls
+        .iter()
+        .map(|b| {
+            let spawn = Vector::from_array(b.position);
+            let body = RigidBodyBuilder::dynamic()
+                .translation(spawn)
+                .linear_damping(b.linear_damping)
+                .angular_damping(b.angular_damping)
+                .ccd_enabled(true);
+            let collider = ColliderBuilder::ball(b.radius)
+                .mass(b.mass)
+                .friction(b.friction)
+                .restitution(b.restitution);
+            let (handle, collider) = world.insert(body, collider);
+            BallBody {
+                id: b.id,
+                handle,
+                collider,
+                radius: b.radius,
+                spawn,
+                last_kicker: None,
+            }
+        })
+        .collect();
+    balls.sort_by_key(|b| b.id);
+    BuiltWorld {
+        world,
+        balls,
+        goals,
+    }
+}
+
+fn shape_builder(shape: &SceneShape) -> ColliderBuilder {
+    match *shape {
+        SceneShape::Cuboid {
+            half_extents: [x, y, z],
+        } => ColliderBuilder::cuboid(x, y, z),
+        SceneShape::Ball { radius } => ColliderBuilder::ball(radius),
+        SceneShape::Capsule {
+            half_height,
+            radius,
+        } => ColliderBuilder::capsule_y(half_height, radius),
+        SceneShape::Cylinder {
+            half_height,
+            radius,
+        } => ColliderBuilder::cylinder(half_height, radius),
+    }
+}
+
+/// Collects rapier's collision events during a step.
+#[derive(Default)]
+pub(super) struct CollisionLog(Mutex<Vec<CollisionEvent>>);
+
+impl CollisionLog {
+    /// The events of the last step, leaving the log empty.
+    pub fn take(&self) -> Vec<CollisionEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl EventHandler for CollisionLog {
+    fn handle_collision_event(
+        &self,
+        _bodies: &RigidBodySet,
+        _colliders: &ColliderSet,
+        event: CollisionEvent,
+        _contact_pair: Option<&ContactPair>,
+    ) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+
+    fn handle_contact_force_event(
+        &self,
+        _dt: Real,
+        _bodies: &RigidBodySet,
+        _colliders: &ColliderSet,
+        _contact_pair: &ContactPair,
+        _total_force_magnitude: Real,
+    ) {
+    }
+
+    fn handle_soft_body_tear_event(&self, _soft_bodies: &SoftBodySet, _event: &SoftBodyTearEvent) {}
+}
+
+/// Put a body at `at`, upright and still.
+pub(super) fn place(body: &mut RigidBody, at: Vector) {
+    body.set_translation(at, true);
+    body.set_rotation(Rotation::IDENTITY, true);
+    body.set_linvel(Vector::ZERO, true);
+    body.set_angvel(Vector::ZERO, true);
+}
+
+/// Distance from `p` to the segment `a`–`b`.
+pub(super) fn distance_to_segment(p: Vector, a: Vector, b: Vector) -> f32 {
+    let ab = b - a;
+    let t = ((p - a).dot(ab) / ab.length_squared()).clamp(0.0, 1.0);
+    p.distance(a + ab * t)
+}

@@ -1,0 +1,142 @@
+//! Accepting TCP connections: the listener, the connection limit, TLS, and the graceful
+//! shutdown that ends every room and connection.
+//!
+//! [`run`] accepts connections until `shutdown` resolves, then cancels every room and
+//! connection (clients receive a close frame, 1001) and waits for their tasks to end.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+
+use super::{ServerState, http, tls};
+use crate::config::Config;
+use crate::scene::{SceneError, SceneLibrary};
+use crate::telemetry;
+
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// How long shutdown waits for rooms and connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error("default scene `{0}` does not exist (known: {1})")]
+    UnknownDefaultScene(String, String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// Pending connections the kernel may queue before `accept`. The default (128) overflows
+/// when a few hundred clients reconnect at once, and each dropped SYN costs a client a
+/// one-second retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Bind a listener with a backlog fit for reconnect bursts (and `SO_REUSEADDR`, so a
+/// restart does not wait out `TIME_WAIT`).
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Serve `listener` until `shutdown` resolves, then close every connection and room.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let scenes = SceneLibrary::with_assets(config.assets.as_deref())?;
+    for needed in [config.scene.as_str(), "relay"] {
+        if scenes.get(needed).is_none() {
+            let known = scenes.names().collect::<Vec<_>>().join(", ");
+            return Err(StartError::UnknownDefaultScene(needed.to_owned(), known));
+        }
+    }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let server = ServerState::new(config, scenes);
+    telemetry::handle();
+    let upkeep = server.shutdown.clone();
+    server.tasks.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = upkeep.cancelled() => break,
+                _ = every.tick() => telemetry::upkeep(),
+            }
+        }
+    });
+    // One permit per open connection; the upgraded WebSocket keeps its connection's.
+    let permits = Arc::new(Semaphore::new(server.config.max_connections as usize));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let _ = stream.set_nodelay(true);
+                        if server.config.send_buffer > 0 {
+                            let _ = socket2::SockRef::from(&stream)
+                                .set_send_buffer_size(server.config.send_buffer as usize);
+                        }
+                        match &tls {
+                            None => {
+                                server.tasks.spawn(http::serve(server.clone(), stream, peer, permit));
+                            }
+                            Some(acceptor) => {
+                                let (acceptor, server2) = (acceptor.clone(), server.clone());
+                                server.tasks.spawn(async move {
+                                    let handshake = acceptor.accept(stream);
+                                    match tokio::time::timeout(TLS_HANDSHAKE, handshake).await {
+                                        Ok(Ok(tls)) => http::serve(server2, tls, peer, permit).await,
+                                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                                    }
+                                });
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        server.tasks.spawn(http::refuse_full(stream, server.config.max_connections));
+                    }
+                },
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    info!("shutting down");
+    drop(listener);
+    server.shutdown.cancel();
+    server.tasks.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, server.tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            remaining = server.tasks.len(),
+            "tasks still running after the grace period"
+        );
+    }
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! What a client asks for in its handshake URL ([`JoinRequest`]) and why a join is
+//! refused ([`JoinError`]). Getting a client into its room is `registry.rs`'s
+//! `join`.
+
+use percent_encoding::percent_decode_str;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::protocol::{ErrorCode, WireError};
+
+/// What a client asked for in its handshake URL and headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    /// The percent-decoded URL path.
+    pub room: String,
+    /// `?scene=`: the scene for a new room.
+    pub scene: Option<String>,
+    /// `?echo=` (default true): receive your own relayed messages.
+    pub echo: bool,
+    /// Opted in to server messages (subprotocol `ballroom.v1`, `?scene=` or `?protocol=json`).
+    pub protocol: bool,
+    /// The player id from the handshake token, with `--auth-secret`.
+    pub player: Option<String>,
+}
+
+/// A join that cannot be served; the client gets an `error`, then a close frame with
+/// [`JoinError::close_code`] (1008, 1013 or 1001).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JoinError {
+    #[error("room name (URL path) must be valid UTF-8 of at most {0} bytes")]
+    BadRoom(u32),
+    #[error("bad query option `{key}={value}`: {expected}")]
+    BadOption {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("unknown scene `{0}`")]
+    UnknownScene(String),
+    #[error("the server has its maximum of {0} rooms open; try again later")]
+    TooManyRooms(u32),
+    #[error("the room is full ({0} clients); try again later")]
+    RoomFull(u32),
+    #[error("server is shutting down")]
+    ShuttingDown,
+    #[error("the room did not accept the join in time; try again")]
+    RoomBusy,
+}
+
+impl WireError for JoinError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            JoinError::BadRoom(_) => ErrorCode::BadRoom,
+            JoinError::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            JoinError::RoomFull(_) => ErrorCode::RoomFull,
+            JoinError::BadOption { .. } => ErrorCode::BadOption,
+            JoinError::UnknownScene(_) => ErrorCode::UnknownScene,
+            JoinError::ShuttingDown => ErrorCode::ShuttingDown,
+            JoinError::RoomBusy => ErrorCode::RoomBusy,
+        }
+    }
+}
+
+impl JoinError {
+    /// The close code that ends a refused join: 1008 for a request that will never
+    /// succeed, 1013 (try again later) for a full server or room, 1001 during shutdown.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            JoinError::BadRoom(_) | JoinError::BadOption { .. } | JoinError::UnknownScene(_) => {
+                CloseCode::Policy
+            }
+            JoinError::TooManyRooms(_) | JoinError::RoomFull(_) | JoinError::RoomBusy => {
+                CloseCode::Again
+            }
+            JoinError::ShuttingDown => CloseCode::Away,
+        }
+    }
+}
+
+impl JoinRequest {
+    /// Parse the request target (`/path?query`); `subprotocol` is whether the client
+    /// offered `ballroom.v1`. Unknown query keys are ignored (scenes add their own).
+    pub fn parse(
+        path: &str,
+        query: Option<&str>,
+        subprotocol: bool,
+        max_room_name: u32,
+    ) -> Result<Self, JoinError> {
+        let room = percent_decode_str(path)
+            .decode_utf8()
+            .map_err(|_| JoinError::BadRoom(max_room_name))?
+            .into_owned();
+        if room.len() > max_room_name as usize {
+            return Err(JoinError::BadRoom(max_room_name));
+        }
+        let mut req = JoinRequest {
+            room,
+            scene: None,
+            echo: true,
+            protocol: subprotocol,
+            player: None,
+        };
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode_str(value).decode_utf8_lossy();
+            let bad = |expected| JoinError::BadOption {
+                key: key.to_owned(),
+                value: value.to_string(),
+                expected,
+            };
+            match key {
+                "scene" => {
+                    req.scene = Some(value.to_string());
+                    req.protocol = true;
+                }
+                "echo" => {
+                    req.echo = match value.as_ref() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(bad("true or false")),
+                    }
+                }
+                "protocol" => match value.as_ref() {
+                    "json" => req.protocol = true,
+                    _ => return Err(bad("json")),
+                },
+                _ => {}
+            }
+        }
+        Ok(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_the_decoded_path_and_the_query_carries_options() {
+        let r = JoinRequest::parse(
+            "/broadcast/balls%20realm",
+            Some("scene=football&echo=false&x=1"),
+            false,
+            256,
+        )
+        .unwrap();
+        assert_eq!(r.room, "/broadcast/balls realm");
+        assert_eq!(r.scene.as_deref(), Some("football"));
+        assert!(!r.echo && r.protocol);
+
+        let plain = JoinRequest::parse("/cubes", None, false, 256).unwrap();
+        assert!(plain.echo && !plain.protocol);
+        assert!(
+            JoinRequest::parse("/x", Some("protocol=json"), false, 256)
+                .unwrap()
+                .protocol
+        );
+        assert!(JoinRequest::parse("/x", None, true, 256).unwrap().protocol);
+    }
+
+    #[test]
+    fn bad_join_requests_have_codes() {
+        let e = JoinRequest::parse("/x", Some("echo=maybe"), false, 256).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadOption);
+        let e = JoinRequest::parse("/x", Some("protocol=xml"), false, 256).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadOption);
+        let e = JoinRequest::parse("/%FF", None, false, 256).unwrap_err();
+        assert_eq!(e, JoinError::BadRoom(256));
+        let long = format!("/{}", "a".repeat(256));
+        assert_eq!(
+            JoinRequest::parse(&long, None, false, 256).unwrap_err(),
+            JoinError::BadRoom(256)
+        );
+        assert_eq!(JoinError::RoomFull(2).close_code(), CloseCode::Again);
+        assert_eq!(JoinError::BadRoom(9).close_code(), CloseCode::Policy);
+    }
+}

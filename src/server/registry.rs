@@ -1,0 +1,143 @@
+//! The room registry: which rooms are open, by name; how a joiner gets into its room
+//! ([`join`], creating the room if needed); and retiring a room that has been empty for
+//! its linger time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::ServerState;
+use super::join::{JoinError, JoinRequest};
+use super::outbox::Outbox;
+use super::room_task::{self, RoomHandle, RoomRequest};
+use crate::config::Mode;
+use crate::ids::ClientId;
+use crate::protocol::RoomSummary;
+
+/// How long a connection waits for a room to take its join before giving up.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every open room, by name. The lock is never held across an `.await`.
+#[derive(Default)]
+pub struct Registry {
+    rooms: Mutex<HashMap<String, RoomHandle>>,
+    next_room: AtomicU64,
+}
+
+impl Registry {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, RoomHandle>> {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The room called `name`, created with `scene` (or the default) if it does not exist.
+    /// A named scene must exist even when the room does, so a typo never passes unnoticed.
+    pub fn room_handle(
+        &self,
+        server: &Arc<ServerState>,
+        name: &str,
+        scene: Option<&str>,
+    ) -> Result<RoomHandle, JoinError> {
+        let requested = match scene {
+            Some(s) => Some(
+                server
+                    .scenes
+                    .get(s)
+                    .ok_or_else(|| JoinError::UnknownScene(s.to_owned()))?,
+            ),
+            None => None,
+        };
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get(name) {
+            return Ok(room.clone());
+        }
+        let config = &server.config;
+        if rooms.len() >= config.max_rooms as usize {
+            return Err(JoinError::TooManyRooms(config.max_rooms));
+        }
+        let scene = match config.mode {
+            Mode::Broadcast => server.scenes.get("relay"),
+            Mode::Physics => requested.or_else(|| server.scenes.get(&config.scene)),
+        }
+        .expect("the relay and default scenes are checked at start-up");
+        let id = self.next_room.fetch_add(1, Ordering::Relaxed);
+        let room = room_task::spawn(server, id, name, scene);
+        rooms.insert(name.to_owned(), room.clone());
+        Ok(room)
+    }
+
+    /// Remove room `id` from the registry if `still_idle()` holds under the registry lock.
+    /// Returns whether the room is gone from the registry.
+    pub fn retire_room(&self, name: &str, id: u64, still_idle: impl FnOnce() -> bool) -> bool {
+        let mut rooms = self.rooms();
+        match rooms.get(name) {
+            Some(room) if room.id == id => {
+                if still_idle() {
+                    rooms.remove(name);
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => true,
+        }
+    }
+
+    /// `GET /rooms`: every room, sorted by name.
+    pub fn summaries(&self) -> Vec<RoomSummary> {
+        let mut list: Vec<RoomSummary> = self
+            .rooms()
+            .iter()
+            .map(|(name, room)| RoomSummary {
+                room: name.clone(),
+                scene: room.info.scene.clone(),
+                clients: room.info.clients.load(Ordering::Relaxed),
+                tick: room.info.tick.load(Ordering::Relaxed),
+            })
+            .collect();
+        list.sort_by(|a, b| a.room.cmp(&b.room));
+        list
+    }
+}
+
+/// Join the named room, creating it if needed. A room that closes while we queue
+/// (its linger ran out) is retried with a fresh one.
+pub async fn join(
+    server: &Arc<ServerState>,
+    client: ClientId,
+    req: &JoinRequest,
+    outbox: &Outbox,
+) -> Result<RoomHandle, JoinError> {
+    let attempt = async {
+        loop {
+            if server.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
+            let room = server
+                .rooms
+                .room_handle(server, &req.room, req.scene.as_deref())?;
+            let (accepted, answer) = oneshot::channel();
+            let join = RoomRequest::Join {
+                client,
+                outbox: outbox.clone(),
+                protocol: req.protocol,
+                echo: req.echo,
+                player: req.player.clone(),
+                accepted,
+            };
+            if room.requests.send(join).await.is_ok() {
+                match answer.await {
+                    Ok(Ok(())) => return Ok(room),
+                    Ok(Err(refused)) => return Err(refused),
+                    Err(_) => {} // the room closed meanwhile: try a fresh one
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(JOIN_TIMEOUT, attempt)
+        .await
+        .unwrap_or(Err(JoinError::RoomBusy))
+}
