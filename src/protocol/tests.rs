@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::room::{BallState, Input, Kick, Snapshot};
+use crate::room::{BallState, Input, Kick, PlayerState, Snapshot};
 
 fn reject_code(text: &str) -> &'static str {
     match classify_text(text) {
@@ -117,6 +117,13 @@ fn server_messages_encode_vectors_as_arrays() {
             linvel: [0.0; 3],
             angvel: [0.0; 3],
             sleeping: true,
+        }],
+        // v1 JSON keeps players out of snapshots (they get `player` messages).
+        players: vec![PlayerState {
+            client: 3,
+            position: [4.0, 0.0, 4.0],
+            rotation: Quat::IDENTITY.0,
+            team: None,
         }],
         acks: BTreeMap::from([(3, 9)]),
     };

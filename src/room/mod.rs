@@ -32,7 +32,7 @@ mod tests;
 mod world;
 
 pub use referee::Refusal;
-pub use snapshot::{BallState, Snapshot};
+pub use snapshot::{BallState, PlayerState, Snapshot};
 
 use referee::{ClientState, QueuedKick};
 use snapshot::SnapshotSchedule;
@@ -140,7 +140,10 @@ pub struct Room {
     tick: u64,
     tick_rate: f64,
     schedule: SnapshotSchedule,
+    /// A capsule moved or went away since the last step.
     players_moved: bool,
+    /// A player's pose changed, or a player left, since the last snapshot.
+    poses_changed: bool,
 }
 
 impl Room {
@@ -164,6 +167,7 @@ impl Room {
             tick_rate: sim.tick_rate,
             schedule: SnapshotSchedule::new(sim.tick_rate, sim.snapshot_rate),
             players_moved: false,
+            poses_changed: false,
         }
     }
 
@@ -214,6 +218,7 @@ impl Room {
                 // Avatars standing still report the same pose over and over: announce
                 // changes only.
                 if state.pose.replace(pose) != Some(pose) {
+                    self.poses_changed = true;
                     effects.announcements.push(Announcement::Pose(PlayerPose {
                         client,
                         position,
@@ -230,9 +235,12 @@ impl Room {
                 self.carry_out(events, &mut effects);
             }
             Input::Leave => {
-                if let Some(handle) = self.clients.remove(&client).and_then(|s| s.body) {
-                    self.world.remove_body(handle);
-                    self.players_moved = true;
+                if let Some(state) = self.clients.remove(&client) {
+                    self.poses_changed |= state.pose.is_some();
+                    if let Some(handle) = state.body {
+                        self.world.remove_body(handle);
+                        self.players_moved = true;
+                    }
                 }
                 self.acks.remove(&client);
                 self.queued.retain(|k| k.client != client);
@@ -291,8 +299,9 @@ impl Room {
             self.carry_out(events, &mut effects);
         }
 
-        let at_rest = self.balls_asleep();
+        let at_rest = self.balls_asleep() && !self.poses_changed;
         if self.schedule.due(tick, self.tick_rate, kicked, at_rest) {
+            self.poses_changed = false;
             effects.snapshot = Some(self.snapshot());
         }
         effects

@@ -2,12 +2,13 @@
 //!
 //! - every `tick_rate / snapshot_rate` ticks while anything moves;
 //! - on the very tick a kick is applied, so everyone sees it within one tick;
-//! - at most once per second while the room is at rest (all balls asleep, no input).
+//! - at most once per second while the room is at rest (all balls asleep, no player
+//!   moved since the last snapshot, no input).
 
 use std::collections::BTreeMap;
 
 use super::Room;
-use crate::ids::{BallId, ClientId};
+use crate::ids::{BallId, ClientId, Team};
 
 /// The state of one ball.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,13 +25,27 @@ pub struct BallState {
     pub sleeping: bool,
 }
 
-/// The authoritative state of a room's balls as of `tick`.
+/// A player as the server sees it: the pose its kinematic capsule stands on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlayerState {
+    pub client: ClientId,
+    /// Feet position (m).
+    pub position: [f32; 3],
+    /// Rotation quaternion `[x, y, z, w]`, as the client reported it.
+    pub rotation: [f32; 4],
+    /// The player's team, in a match scene.
+    pub team: Option<Team>,
+}
+
+/// The authoritative state of a room's balls and players as of `tick`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub tick: u64,
     /// Room clock in seconds (`tick / tick_rate`).
     pub time: f64,
     pub balls: Vec<BallState>,
+    /// Every client that has reported a pose (accepted, in a room with physics), by id.
+    pub players: Vec<PlayerState>,
     /// Per client, the `seq` of the last kick of theirs that has been applied.
     pub acks: BTreeMap<ClientId, u64>,
 }
@@ -90,10 +105,25 @@ impl Room {
                 }
             })
             .collect();
+        let mut players: Vec<PlayerState> = self
+            .clients
+            .iter()
+            .filter_map(|(&client, state)| {
+                let (position, rotation) = state.pose?;
+                Some(PlayerState {
+                    client,
+                    position,
+                    rotation,
+                    team: self.game.as_ref().and_then(|g| g.team_of(client)),
+                })
+            })
+            .collect();
+        players.sort_by_key(|p| p.client);
         Snapshot {
             tick: self.tick,
             time: self.time(),
             balls,
+            players,
             acks: self.acks.clone(),
         }
     }

@@ -274,3 +274,47 @@ fn kick_validation_rules() {
         Refusal::NoMatch("kickballs".into())
     );
 }
+
+#[test]
+fn snapshots_carry_every_posed_player_and_follow_moving_players_at_rest() {
+    let mut r = room("football");
+    r.apply(2, Input::JoinTeam(Some(Team::Red))).unwrap();
+    stand(&mut r, 2, [3.0, 0.0, 1.0]).unwrap();
+    r.apply(
+        1,
+        Input::Pose {
+            position: [-3.0, 0.0, 1.0],
+            rotation: [0.0, 0.7071068, 0.0, 0.7071068],
+        },
+    )
+    .unwrap();
+    let snap = r.snapshot();
+    let players: Vec<_> = snap
+        .players
+        .iter()
+        .map(|p| (p.client, p.position, p.team))
+        .collect();
+    assert_eq!(
+        players,
+        [
+            (1, [-3.0, 0.0, 1.0], None),
+            (2, [3.0, 0.0, 1.0], Some(Team::Red))
+        ]
+    );
+    assert_eq!(snap.players[0].rotation, [0.0, 0.7071068, 0.0, 0.7071068]);
+    // At rest, a walking player still gets the room snapshots at the snapshot rate.
+    settle(&mut r);
+    for _ in 0..120 {
+        r.tick();
+    }
+    let mut sent = 0;
+    for step in 0..60 {
+        let x = 3.0 + step as f32 * 0.05;
+        stand(&mut r, 2, [x, 0.0, 1.0]).unwrap();
+        sent += r.tick().snapshot.is_some() as u32;
+    }
+    assert_eq!(sent, 20, "every third tick while a player walks");
+    // Gone players leave the snapshot.
+    r.apply(2, Input::Leave).unwrap();
+    assert_eq!(r.snapshot().players.len(), 1);
+}
