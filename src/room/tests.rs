@@ -284,7 +284,7 @@ fn snapshots_carry_every_posed_player_and_follow_moving_players_at_rest() {
         1,
         Input::Pose {
             position: [-3.0, 0.0, 1.0],
-            rotation: [0.0, 0.7071068, 0.0, 0.7071068],
+            rotation: [0.0, 0.6, 0.0, 0.8],
         },
     )
     .unwrap();
@@ -301,7 +301,7 @@ fn snapshots_carry_every_posed_player_and_follow_moving_players_at_rest() {
             (2, [3.0, 0.0, 1.0], Some(Team::Red))
         ]
     );
-    assert_eq!(snap.players[0].rotation, [0.0, 0.7071068, 0.0, 0.7071068]);
+    assert_eq!(snap.players[0].rotation, [0.0, 0.6, 0.0, 0.8]);
     // At rest, a walking player still gets the room snapshots at the snapshot rate.
     settle(&mut r);
     for _ in 0..120 {
