@@ -143,7 +143,8 @@ const EXAMPLES: &str = "Examples:
 Physics clients stand 0.5 m from a ball's surface and kick it; the kick's latency is the time
 until the first snapshot whose acks[<client id>] reaches its seq. Relay clients connect with
 ?echo=true and count every message of their room (sender included). Soak mode reads the
-server's /metrics before, during and after the run (plain HTTP on --addr).";
+server's /metrics before, during and after the run (plain HTTP on --addr), prints its verdict
+on stderr and exits 1 if a check failed.";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LoadMode {

@@ -15,8 +15,9 @@
 //!   every snapshot, while other clients churn around them: joining and leaving rooms
 //!   (politely or by dropping the socket), stopping reading, and sending garbage. The
 //!   server's `/metrics` gauges and memory are sampled through the run and after it, to
-//!   show that connections, rooms, tasks and RSS return to where they started. See
-//!   [`soak`].
+//!   show that connections, rooms, tasks and RSS return to where they started; a verdict
+//!   (a list of checks) goes into the summary and to stderr, and the exit status is 1 if a
+//!   check failed. See [`soak`].
 //!
 //! Progress goes to stderr once a second; the result is one JSON object on stdout.
 //! Only loopback targets are allowed unless `--allow-remote` is given.
@@ -25,7 +26,7 @@
 //! the shared [`context`]; [`connect`] holds the WebSocket plumbing that [`physics`] and
 //! [`relay`] clients use; [`stats`] what they measure and [`progress`] the live line;
 //! [`server_watch`] reads the server's /proc and /metrics; [`report`] is the typed JSON
-//! summary; [`soak`] adds the churning, slow and garbage clients.
+//! summary; [`soak`] adds the churning, slow and garbage clients and the verdict.
 
 use std::time::Duration;
 
@@ -67,8 +68,21 @@ fn main() {
     let report = rt.block_on(run::run(args, prepared));
     rt.shutdown_timeout(Duration::from_secs(1));
     println!("{}", report.to_json());
+    if let Some(verdict) = &report.verdict {
+        soak::eprint_outcome(&report, verdict);
+    }
     if report.connections.connected == 0 {
         eprintln!("ballroom-load: error: no client could connect");
+        std::process::exit(1);
+    }
+    if let Some(verdict) = &report.verdict
+        && !verdict.passed
+    {
+        eprintln!(
+            "ballroom-load: soak verdict: FAIL ({} of {} checks failed)",
+            verdict.failed(),
+            verdict.checks.len()
+        );
         std::process::exit(1);
     }
 }

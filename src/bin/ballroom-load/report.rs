@@ -8,6 +8,7 @@ use crate::args::LoadMode;
 use crate::context::Ctx;
 use crate::server_watch::{CLK_TCK, ServerFigures};
 use crate::soak::SoakReport;
+use crate::soak::verdict::Verdict;
 use crate::startup::Prepared;
 use crate::stats::{
     ClientStats, Distribution, KickCounts, SnapshotCounts, Tally, describe, round3, with_gaps,
@@ -33,6 +34,8 @@ pub struct Report {
     /// Soak mode only (the key is left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<SoakReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 /// The options the run used (those of other modes are null).
@@ -128,7 +131,7 @@ pub struct ServerReport {
 }
 
 impl Report {
-    /// The summary of a run.
+    /// The summary of a run; no verdict yet.
     pub fn new(
         ctx: &Ctx,
         prepared: &Prepared,
@@ -237,6 +240,7 @@ impl Report {
             relay,
             server,
             soak,
+            verdict: None,
         }
     }
 

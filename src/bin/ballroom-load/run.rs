@@ -17,6 +17,7 @@ use crate::report::Report;
 use crate::rng::Rng;
 use crate::server_watch::{ServerFigures, sample_server};
 use crate::soak::Soak;
+use crate::soak::verdict::Verdict;
 use crate::startup::Prepared;
 use crate::stats::ClientStats;
 use crate::{physics, relay};
@@ -83,7 +84,9 @@ pub async fn run(args: Args, prepared: Prepared) -> Report {
         .iter()
         .map(|s| std::mem::take(&mut *lock(s)))
         .collect();
-    Report::new(&ctx, &prepared, &stats, server, abandoned, soak)
+    let mut report = Report::new(&ctx, &prepared, &stats, server, abandoned, soak);
+    report.verdict = Verdict::of(&report);
+    report
 }
 
 /// One steady client: connect (through the concurrency gate), run its mode's session, close.

@@ -162,6 +162,11 @@ impl Tally {
     pub fn total(&self) -> u64 {
         self.0.values().sum()
     }
+
+    /// The total of the reasons that `pick` selects.
+    pub fn total_where(&self, mut pick: impl FnMut(&str) -> bool) -> u64 {
+        self.0.iter().filter(|(k, _)| pick(k)).map(|(_, v)| v).sum()
+    }
 }
 
 impl FromIterator<String> for Tally {

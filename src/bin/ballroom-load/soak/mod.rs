@@ -16,6 +16,8 @@
 //! tasks) are read before the first client connects, through the run, and after the last
 //! one leaves until they are back where they started (at most `--settle` seconds); with
 //! `--server-pid`, its RSS is read alongside ([`crate::server_watch`]).
+//!
+//! The [`verdict`] judges the whole report: a list of checks, each with what it measured.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,16 +26,19 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout_at;
 
 use crate::context::{Ctx, lock};
+use crate::report::Report;
 use crate::server_watch::{Gauges, TimelinePoint, watch};
 use crate::stats::round3;
 
 mod churn;
 mod garbage;
 mod slow;
+pub mod verdict;
 
 use churn::{Churn, ChurnReport};
 use garbage::{Garbage, GarbageReport};
 use slow::Slow;
+use verdict::Verdict;
 
 /// The running soak populations and the server watcher.
 pub struct Soak {
@@ -137,5 +142,39 @@ impl Soak {
             },
             abandoned_at_hard_deadline: abandoned,
         }
+    }
+}
+
+/// A soak run's outcome on stderr, for a human: the server's gauges through the run, then
+/// the verdict.
+pub fn eprint_outcome(report: &Report, verdict: &Verdict) {
+    if let Some(soak) = &report.soak {
+        soak.server.eprint_gauges();
+    }
+    verdict.eprint(report);
+}
+
+impl ServerSide {
+    fn eprint_gauges(&self) {
+        let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
+        let row = |label: &str, g: &Gauges| {
+            eprintln!(
+                "{label:>7} {:>9} {:>11} {:>6} {:>6}",
+                g.rss_kib.map_or("-".to_owned(), |v| v.to_string()),
+                cell(g.connections),
+                cell(g.rooms),
+                cell(g.tasks),
+            );
+        };
+        eprintln!("\n=== server gauges over the run (t in s since start) ===");
+        eprintln!(
+            "{:>7} {:>9} {:>11} {:>6} {:>6}",
+            "t", "rss_kib", "connections", "rooms", "tasks"
+        );
+        for p in &self.timeline {
+            row(&p.t.to_string(), &p.gauges);
+        }
+        row("before", &self.before);
+        row("after", &self.after);
     }
 }

@@ -34,6 +34,20 @@ pub struct Slow {
     pub frames_read_after_stall: u64,
 }
 
+impl Slow {
+    /// Stalls after which the server had let the client go (closed it or cut it off).
+    pub fn let_go(&self) -> u64 {
+        self.outcomes.total_where(|o| o != KEPT)
+    }
+
+    /// Stalls that ended other than as documented: kept, closed with 1008 "too slow", or
+    /// (the close frame could not reach a client that does not read) cut off.
+    pub fn undocumented(&self) -> u64 {
+        self.outcomes
+            .total_where(|o| !(o == KEPT || o == CUT_OFF || o.contains("1008 too slow")))
+    }
+}
+
 pub async fn client(ctx: Arc<Ctx>, slow: Arc<Mutex<Slow>>, n: usize) {
     let mut rng = Rng::for_task(ctx.seed, 0x510_3000, n);
     let stall = Duration::from_secs_f64(ctx.args.slow_stall);
