@@ -206,10 +206,13 @@ async fn send_junk(
             }
             tx.flush().await.map_err(ws_err)?;
             let by = deadline(Instant::now() + ANSWER_WAIT);
-            let enough = |code: &str, _| code == "too_many_messages";
-            let answer = read_errors(garbage, &mut rx, by, enough, |_| {
-                "no too_many_messages".to_owned()
-            })
+            let answer = read_errors(
+                garbage,
+                &mut rx,
+                by,
+                |code, _| code == "too_many_messages",
+                |_| "no too_many_messages".to_owned(),
+            )
             .await
             .map(|()| "too_many_messages, still open".to_owned());
             close_politely(tx, rx).await;

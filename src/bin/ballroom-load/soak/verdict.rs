@@ -1,7 +1,7 @@
 //! The soak verdict: a list of checks over the typed report, each with its name, whether it
 //! passed, the figure it measured and what that figure had to be. It goes into the report
 //! (`verdict`), to stderr for a human, and into the exit status (1 if a check failed).
-//! The thresholds are those `scripts/soak.sh` used to apply to the JSON by hand.
+//! The checks and their thresholds are those `scripts/soak.sh` used to compute in Python.
 
 use std::fmt::Display;
 
