@@ -7,23 +7,21 @@
 #   scripts/e2e.sh [ROOMS] [CLIENTS_PER_ROOM] [SECONDS]      (defaults 1000 10 60)
 #
 # Needs: cargo, python3, curl. Raises the open-file limit as far as the hard limit allows.
+# Honours PORT and CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 rooms=${1:-1000}
 per_room=${2:-10}
 seconds=${3:-60}
 clients=$((rooms * per_room))
 port=${PORT:-18080}
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_open_file_limit
 
-cargo build --release --quiet --bin ballroom --bin ballroom-load
-./target/release/ballroom --addr "127.0.0.1:$port" >/tmp/ballroom-e2e-server.log 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_server "$port" /tmp/ballroom-e2e-server.log
 
-./target/release/ballroom-load --addr "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" \
-    --duration "$seconds" --warmup 15 --kick-interval 2 --server-pid "$pid" \
+"$bin/ballroom-load" --addr "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" \
+    --duration "$seconds" --warmup 15 --kick-interval 2 --server-pid "$server_pid" \
     --connect-concurrency 500 >/tmp/ballroom-e2e-load.json 2>/tmp/ballroom-e2e-progress.log &
 load=$!
 # Scrape the server's histograms once the warm-up is over and again at the end of the window.

@@ -5,28 +5,27 @@
 #
 #   scripts/relay-vs-websocat.sh [CLIENTS] [SENDERS] [RATE] [SECONDS]   (defaults 500 20 20 20)
 #
-# Needs websocat on PATH (`cargo install websocat`), python3 and cargo.
+# Needs websocat on PATH (`cargo install websocat`), python3, curl and cargo. Honours
+# CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 clients=${1:-500}
 senders=${2:-20}
 rate=${3:-20}
 seconds=${4:-20}
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_open_file_limit
 command -v websocat >/dev/null || { echo "websocat not found: cargo install websocat" >&2; exit 1; }
-cargo build --release --quiet --bin ballroom --bin ballroom-load
 
 run() { # name port pid
-    ./target/release/ballroom-load --mode relay --addr "127.0.0.1:$2" --clients "$clients" \
+    "$bin/ballroom-load" --mode relay --addr "127.0.0.1:$2" --clients "$clients" \
         --rooms 1 --room-prefix /relay- --senders "$senders" --msg-rate "$rate" \
         --duration "$seconds" --warmup 5 --server-pid "$3" 2>/dev/null >"/tmp/relay-$1.json"
 }
 
-./target/release/ballroom --mode broadcast --addr 127.0.0.1:18091 >/tmp/relay-ballroom.log 2>&1 &
-b=$!
-sleep 1
-run ballroom 18091 "$b"
-kill -TERM "$b"; wait "$b" || true
+start_server 18091 /tmp/relay-ballroom.log --mode broadcast
+run ballroom 18091 "$server_pid"
+stop_server
 
 websocat -t -E ws-l:127.0.0.1:18092 broadcast:mirror: >/tmp/relay-websocat.log 2>&1 &
 w=$!

@@ -1,0 +1,51 @@
+# Shared by the scripts in this directory. Source it from the repository root, after
+# `set -euo pipefail`:
+#
+#   . scripts/lib.sh
+#   raise_open_file_limit
+#   start_server PORT LOG [SERVER ARGS...]     # sets server_pid; stopped on exit
+#   "$bin/ballroom-load" --addr "127.0.0.1:PORT" --server-pid "$server_pid" ...
+#   stop_server                                # optional: to stop it before the script ends
+#
+# $bin is where cargo puts the release binaries: $CARGO_TARGET_DIR/release when that is
+# set (relative to the repository root, as cargo reads it there), else target/release.
+# Loopback only. Needs cargo and curl.
+
+bin=${CARGO_TARGET_DIR:-target}/release
+server_pid=
+
+# As many open files as the hard limit allows (each client is one).
+raise_open_file_limit() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
+# Build the release server and load tool, start `ballroom --addr 127.0.0.1:PORT ARGS...`
+# with its output in LOG, kill it when the script exits, and wait (at most 5 s) until it
+# answers GET /healthz. Exits the script, showing the end of LOG, if it does not.
+start_server() {
+    local port=$1 log=$2
+    shift 2
+    cargo build --release --quiet --bin ballroom --bin ballroom-load
+    "$bin/ballroom" --addr "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+    server_pid=$!
+    trap stop_server EXIT
+    for _ in $(seq 50); do
+        if curl -sf "127.0.0.1:$port/healthz" >/dev/null; then
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "ballroom did not answer GET 127.0.0.1:$port/healthz; the end of $log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+}
+
+# Stop the server start_server started (SIGTERM), and wait for it.
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}

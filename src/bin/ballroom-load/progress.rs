@@ -1,0 +1,88 @@
+//! Live counters, and the progress line they make on stderr once a second.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::time::sleep_until;
+
+use crate::args::LoadMode;
+use crate::context::{Ctx, deadline};
+use crate::stats::Histogram;
+
+/// Live counters for the progress line.
+#[derive(Default)]
+pub struct Live {
+    pub connected_now: AtomicU64,
+    pub failed: AtomicU64,
+    pub frames: AtomicU64,
+    pub kicks_sent: AtomicU64,
+    pub kicks_acked: AtomicU64,
+    pub soak_sessions: AtomicU64,
+    pub relay_sent: AtomicU64,
+    pub relay_delivered: AtomicU64,
+    pub hist: Histogram,
+}
+
+impl Live {
+    /// A churning, slow or garbage client starts one more session.
+    pub fn soak_session(&self) {
+        self.soak_sessions.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One progress line a second on stderr.
+pub async fn progress(ctx: Arc<Ctx>) {
+    let live = &ctx.live;
+    let mut last_frames = 0;
+    let mut last_sent = 0;
+    let mut next = ctx.t0 + Duration::from_secs(1);
+    loop {
+        sleep_until(deadline(next)).await;
+        let now = Instant::now();
+        let phase = if now < ctx.window_start {
+            "warmup"
+        } else if now < ctx.window_end {
+            "measure"
+        } else {
+            "drain"
+        };
+        let frames = live.frames.load(Ordering::Relaxed);
+        let p99 = live
+            .hist
+            .quantile(0.99)
+            .map_or("-".to_owned(), |v| format!("{v:.1} ms"));
+        let head = format!(
+            "[{:6.1}s {phase:7}] connected {}/{} (failed {}), recv {} msg/s",
+            now.duration_since(ctx.t0).as_secs_f64(),
+            live.connected_now.load(Ordering::Relaxed),
+            ctx.args.clients,
+            live.failed.load(Ordering::Relaxed),
+            frames - last_frames,
+        );
+        last_frames = frames;
+        match ctx.args.mode {
+            LoadMode::Physics => eprintln!(
+                "{head}, kicks sent {} acked {}, kick->snapshot p99 {p99}",
+                live.kicks_sent.load(Ordering::Relaxed),
+                live.kicks_acked.load(Ordering::Relaxed),
+            ),
+            LoadMode::Soak => eprintln!(
+                "{head}, kicks sent {} acked {}, churn/slow/garbage sessions {}",
+                live.kicks_sent.load(Ordering::Relaxed),
+                live.kicks_acked.load(Ordering::Relaxed),
+                live.soak_sessions.load(Ordering::Relaxed),
+            ),
+            LoadMode::Relay => {
+                let sent = live.relay_sent.load(Ordering::Relaxed);
+                eprintln!(
+                    "{head}, sent {} msg/s, delivered {}, latency p99 {p99}",
+                    sent - last_sent,
+                    live.relay_delivered.load(Ordering::Relaxed),
+                );
+                last_sent = sent;
+            }
+        }
+        next += Duration::from_secs(1);
+    }
+}

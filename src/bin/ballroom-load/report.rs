@@ -1,0 +1,270 @@
+//! The JSON summary on stdout, typed. It is printed through a `serde_json::Value`, whose
+//! objects keep their keys sorted, so the output has the same keys, shape and order as
+//! when it was built by hand with `json!`.
+
+use serde::Serialize;
+
+use crate::args::LoadMode;
+use crate::context::Ctx;
+use crate::server_watch::{CLK_TCK, ServerFigures};
+use crate::soak::SoakReport;
+use crate::soak::verdict::Verdict;
+use crate::startup::Prepared;
+use crate::stats::{
+    ClientStats, Distribution, KickCounts, SnapshotCounts, Tally, describe, round3, with_gaps,
+};
+
+#[derive(Serialize)]
+pub struct Report {
+    pub tool: &'static str,
+    pub mode: &'static str,
+    pub params: Params,
+    pub connections: Connections,
+    pub frames_received: u64,
+    pub bytes_per_client_per_s: BytesPerClient,
+    /// Physics and soak mode.
+    pub kicks: Option<SteadyKicks>,
+    /// Errors not caused by a kick, by code (physics and soak mode).
+    pub other_errors: Option<Tally>,
+    pub snapshots: Option<SteadySnapshots>,
+    /// Relay mode.
+    pub relay: Option<RelayFigures>,
+    /// With `--server-pid`.
+    pub server: Option<ServerReport>,
+    /// Soak mode only (the key is left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// The options the run used (those of other modes are null).
+#[derive(Serialize)]
+pub struct Params {
+    pub addr: String,
+    pub target: String,
+    pub allow_remote: bool,
+    pub clients: u32,
+    pub rooms: u32,
+    pub room_prefix: String,
+    pub scene: Option<String>,
+    pub pose_rate: Option<f64>,
+    pub kick_interval: Option<f64>,
+    pub impulse_min: Option<f64>,
+    pub impulse_max: Option<f64>,
+    pub senders: Option<u32>,
+    pub msg_rate: Option<f64>,
+    pub duration: f64,
+    pub warmup: f64,
+    pub connect_concurrency: u32,
+    pub connect_timeout: f64,
+    pub server_pid: Option<u32>,
+    pub churners: Option<u32>,
+    pub churn_stay: Option<f64>,
+    pub slow: Option<u32>,
+    pub slow_stall: Option<f64>,
+    pub garbage: Option<u32>,
+    pub garbage_pause: Option<f64>,
+    pub settle: Option<f64>,
+    pub seed: u64,
+    pub fd_limit: Option<u64>,
+}
+
+/// The steady clients' connections.
+#[derive(Serialize)]
+pub struct Connections {
+    pub attempted: usize,
+    pub connected: usize,
+    pub failed: usize,
+    pub failures: Tally,
+    pub welcomed: Option<usize>,
+    pub ended_early: usize,
+    pub ended_early_reasons: Tally,
+    /// When the last client had connected, since the tool's start.
+    pub ramp_ms: Option<f64>,
+    pub abandoned_at_hard_deadline: usize,
+}
+
+#[derive(Serialize)]
+pub struct BytesPerClient {
+    pub mean: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct SteadyKicks {
+    #[serde(flatten)]
+    pub counts: KickCounts,
+    pub unacked: u64,
+    pub latency_ms: Distribution,
+}
+
+#[derive(Serialize)]
+pub struct SteadySnapshots {
+    #[serde(flatten)]
+    pub counts: SnapshotCounts,
+    pub tick_jitter_ms: Distribution,
+    pub clients_with_gaps: usize,
+}
+
+#[derive(Serialize)]
+pub struct RelayFigures {
+    pub senders: u32,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub delivery_ratio: Option<f64>,
+    pub foreign_room_deliveries: u64,
+    pub latency_ms: Distribution,
+}
+
+#[derive(Serialize)]
+pub struct ServerReport {
+    pub pid: Option<u32>,
+    pub cpu_seconds: Option<f64>,
+    pub cpu_seconds_per_100k_delivered: Option<f64>,
+    pub peak_rss_kib: Option<u64>,
+    pub vm_hwm_kib: Option<u64>,
+    pub rss_samples: u64,
+    pub clk_tck_assumed: f64,
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// The summary of a run; no verdict yet.
+    pub fn new(
+        ctx: &Ctx,
+        prepared: &Prepared,
+        stats: &[ClientStats],
+        server: Option<ServerFigures>,
+        abandoned: usize,
+        soak: Option<SoakReport>,
+    ) -> Report {
+        let a = &ctx.args;
+        let physics = a.mode.physics();
+        let connected: Vec<&ClientStats> = stats.iter().filter(|s| s.connected).collect();
+
+        let rates: Vec<f64> = connected
+            .iter()
+            .map(|s| s.bytes as f64 / a.duration)
+            .collect();
+        let bytes = BytesPerClient {
+            mean: (!rates.is_empty())
+                .then(|| round3(rates.iter().sum::<f64>() / rates.len() as f64)),
+            max: (!rates.is_empty()).then(|| round3(rates.iter().copied().fold(0.0, f64::max))),
+        };
+
+        let kicks = physics.then(|| SteadyKicks {
+            counts: KickCounts::of(stats),
+            unacked: stats.iter().map(ClientStats::unacked).sum(),
+            latency_ms: describe(stats.iter().map(|s| &s.kick_latency)),
+        });
+        let snapshots = physics.then(|| SteadySnapshots {
+            counts: SnapshotCounts::of(stats),
+            tick_jitter_ms: describe(stats.iter().map(|s| &s.tick_jitter)),
+            clients_with_gaps: with_gaps(stats),
+        });
+        let relay = (!physics).then(|| relay_figures(ctx, stats, &connected));
+        let delivered = relay.as_ref().map(|r| r.delivered);
+
+        let server = server.map(|f| ServerReport {
+            pid: a.server_pid,
+            cpu_seconds: f.cpu_seconds,
+            cpu_seconds_per_100k_delivered: match (f.cpu_seconds, delivered) {
+                (Some(cpu), Some(d)) if d > 0 => Some(round3(cpu * 100_000.0 / d as f64)),
+                _ => None,
+            },
+            peak_rss_kib: f.peak_rss_kib,
+            vm_hwm_kib: f.vm_hwm_kib,
+            rss_samples: f.rss_samples,
+            clk_tck_assumed: CLK_TCK,
+            error: f.error,
+        });
+
+        let soak_mode = a.mode == LoadMode::Soak;
+        Report {
+            tool: "ballroom-load",
+            mode: a.mode.name(),
+            params: Params {
+                addr: a.addr.clone(),
+                target: prepared.target.to_string(),
+                allow_remote: a.allow_remote,
+                clients: a.clients,
+                rooms: a.rooms,
+                room_prefix: a.room_prefix.clone(),
+                scene: physics.then(|| a.scene.clone()),
+                pose_rate: physics.then_some(a.pose_rate),
+                kick_interval: physics.then_some(a.kick_interval),
+                impulse_min: physics.then_some(a.impulse_min),
+                impulse_max: physics.then_some(a.impulse_max),
+                senders: (!physics).then_some(a.senders),
+                msg_rate: (!physics).then_some(a.msg_rate),
+                duration: a.duration,
+                warmup: a.warmup,
+                connect_concurrency: a.connect_concurrency,
+                connect_timeout: a.connect_timeout,
+                server_pid: a.server_pid,
+                churners: soak_mode.then_some(a.churners),
+                churn_stay: soak_mode.then_some(a.churn_stay),
+                slow: soak_mode.then_some(a.slow),
+                slow_stall: soak_mode.then_some(a.slow_stall),
+                garbage: soak_mode.then_some(a.garbage),
+                garbage_pause: soak_mode.then_some(a.garbage_pause),
+                settle: soak_mode.then_some(a.settle),
+                seed: ctx.seed,
+                fd_limit: prepared.fd_limit,
+            },
+            connections: Connections {
+                attempted: stats.len(),
+                connected: connected.len(),
+                failed: stats.len() - connected.len(),
+                failures: stats
+                    .iter()
+                    .filter_map(|s| s.connect_error.clone())
+                    .collect(),
+                welcomed: physics.then(|| stats.iter().filter(|s| s.welcomed).count()),
+                ended_early: stats.iter().filter(|s| s.ended_early.is_some()).count(),
+                ended_early_reasons: stats.iter().filter_map(|s| s.ended_early.clone()).collect(),
+                ramp_ms: connected
+                    .iter()
+                    .filter_map(|s| s.connected_after)
+                    .max()
+                    .map(|d| round3(d.as_secs_f64() * 1000.0)),
+                abandoned_at_hard_deadline: abandoned,
+            },
+            frames_received: stats.iter().map(|s| s.frames).sum(),
+            bytes_per_client_per_s: bytes,
+            kicks,
+            other_errors: physics.then(|| Tally::merged(stats.iter().map(|s| &s.other_errors))),
+            snapshots,
+            relay,
+            server,
+            soak,
+            verdict: None,
+        }
+    }
+
+    /// Pretty JSON, keys sorted.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::to_value(self).expect("the report serializes");
+        serde_json::to_string_pretty(&value).expect("a JSON value always serializes")
+    }
+}
+
+fn relay_figures(ctx: &Ctx, stats: &[ClientStats], connected: &[&ClientStats]) -> RelayFigures {
+    let mut room_size = vec![0u64; ctx.args.rooms as usize];
+    for s in connected {
+        room_size[s.room] += 1;
+    }
+    let expected: u64 = stats.iter().map(|s| s.relay_sent * room_size[s.room]).sum();
+    let delivered: u64 = stats.iter().map(|s| s.delivered).sum();
+    RelayFigures {
+        senders: ctx.args.senders,
+        sent: stats.iter().map(|s| s.relay_sent).sum(),
+        expected,
+        delivered,
+        delivery_ratio: (expected > 0).then(|| delivered as f64 / expected as f64),
+        foreign_room_deliveries: stats.iter().map(|s| s.foreign).sum(),
+        latency_ms: describe(stats.iter().map(|s| &s.relay_latency)),
+    }
+}
