@@ -3,15 +3,23 @@
 //! (above `--client-queue` for longer than `--slow-grace`, or at the hard cap) it is closed
 //! with 1008 "too slow". Meanwhile a well-behaved client in the same room gets every
 //! snapshot on schedule and every relayed message.
+//!
+//! This test is a binary of its own rather than a module of `tests/it`: it asserts exact
+//! values of process-wide series (`ballroom_connections`, `ballroom_disconnects_total`,
+//! `ballroom_snapshots_skipped_total`, `ballroom_tick_lateness_seconds`), which the servers
+//! of the tests running beside it in one process would move.
 
-mod common;
+// The shared harness, of which this test uses a part.
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
 
 use std::time::Duration;
 
 use ballroom::server::outbox::HARD_FACTOR;
-use common::{Client, Server, WAIT, config, start};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use support::{Client, Server, WAIT, config, start};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::Instant;

@@ -1,10 +1,8 @@
 //! Native TLS: a `wss://` handshake with a certificate generated here, and a kick over it.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{config, start};
+use crate::support::{self, config, start};
 use futures_util::{SinkExt, StreamExt};
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
@@ -18,7 +16,7 @@ async fn next_of(
     ty: &str,
 ) -> Value {
     loop {
-        let msg = tokio::time::timeout(common::WAIT, ws.next())
+        let msg = tokio::time::timeout(support::WAIT, ws.next())
             .await
             .expect("message in time")
             .expect("open")

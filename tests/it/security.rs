@@ -1,9 +1,7 @@
 //! Handshake security: tokens and origins are checked before any room exists.
 
-mod common;
-
+use crate::support::{Server, config, start};
 use ballroom::auth::{Secret, mint};
-use common::{Server, config, start};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 

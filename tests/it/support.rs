@@ -1,6 +1,5 @@
 //! Test harness: a real server on 127.0.0.1:0 and real WebSocket clients.
 //! Every wait is bounded; nothing here talks to anything but loopback.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,11 +1,9 @@
 //! The authoritative physics path, over real WebSocket connections.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{ball, config, start, vec3};
+use crate::support::{ball, config, start, vec3};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -1,12 +1,10 @@
 //! The broadcast fallback: scenes written for a generic broadcast server work unchanged.
 //! Message shapes are those of the example scenes in shared/reference/example-scenes.md.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::support::{Client, config, start};
 use ballroom::Mode;
-use common::{Client, config, start};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -1,10 +1,8 @@
 //! Limits and keepalive: each limit is enforced with its reason, and nobody else notices.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config, start};
+use crate::support::{config, start};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

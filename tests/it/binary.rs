@@ -1,14 +1,14 @@
 //! The real binary: starts on its defaults (bar the port), serves, and exits 0 on SIGTERM.
 #![cfg(unix)]
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support;
+
 #[test]
 fn the_binary_serves_and_exits_cleanly_on_sigterm() {
-    let mut server = common::ServerProcess::start(&[]);
+    let mut server = support::ServerProcess::start(&[]);
     let addr = server.addr.clone();
 
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,11 +1,9 @@
 //! Every class of bad input gets a typed error (or a close frame with a reason) and
 //! harms nobody: the room keeps ticking and other clients keep their streams.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config, start};
+use crate::support::{config, start};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -1,13 +1,13 @@
 //! The `ballroom-load` binary against a real in-process server: its JSON summary must
 //! show real measurements. Every wait is bounded; nothing talks to anything but loopback.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::support;
 
 struct Outcome {
     code: Option<i32>,
@@ -75,7 +75,7 @@ fn num(v: &Value) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn physics_mode_measures_kicks_and_snapshots() {
-    let server = common::start(common::config()).await;
+    let server = support::start(support::config()).await;
     let addr = server.addr.to_string();
     let out = run_async(
         &[
@@ -136,7 +136,7 @@ async fn physics_mode_measures_kicks_and_snapshots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_mode_delivers_every_message_to_everyone() {
-    let server = common::start(common::config()).await;
+    let server = support::start(support::config()).await;
     let addr = server.addr.to_string();
     let out = run_async(
         &[
@@ -199,7 +199,7 @@ async fn a_remote_address_is_refused_before_connecting() {
 
 #[test]
 fn soak_mode_churns_and_checks_that_the_server_returns_to_its_baseline() {
-    let server = common::ServerProcess::start(&["--room-linger", "1", "--client-queue", "64"]);
+    let server = support::ServerProcess::start(&["--room-linger", "1", "--client-queue", "64"]);
     let pid = server.child.id().to_string();
     let args: Vec<String> = [
         "--mode",

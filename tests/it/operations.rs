@@ -1,10 +1,8 @@
 //! Operations: plain HTTP endpoints, room lifetime, graceful shutdown.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config, start};
+use crate::support::{config, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 

@@ -1,18 +1,16 @@
 //! A panic inside one room's simulation is contained: that room's clients are told and
 //! closed, every other room keeps ticking, and the room name can be joined afresh.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{config, start};
+use crate::support::{config, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// `kickballs`, set to panic at tick 30 (half a second in).
 fn fragile_assets() -> std::path::PathBuf {
     let mut scene: Value =
-        serde_json::from_str(include_str!("../assets/scenes/kickballs.json")).unwrap();
+        serde_json::from_str(include_str!("../../assets/scenes/kickballs.json")).unwrap();
     scene["name"] = json!("fragile");
     scene["fault_panic_at_tick"] = json!(30);
     let dir = std::env::temp_dir().join(format!("ballroom-fragile-{}", std::process::id()));

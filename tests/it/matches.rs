@@ -2,18 +2,16 @@
 //! clock jumps ahead whenever every task is idle, so a 20 s match takes well under a
 //! second of wall time while the server runs exactly as in production.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Client, Server, ball, config, start, vec3};
+use crate::support::{Client, Server, ball, config, start, vec3};
 use serde_json::{Value, json};
 
 /// A short football match: 20 s, 1 s goal pause, 2 s end pause.
 fn short_match_assets() -> PathBuf {
     let mut scene: Value =
-        serde_json::from_str(include_str!("../assets/scenes/football.json")).unwrap();
+        serde_json::from_str(include_str!("../../assets/scenes/football.json")).unwrap();
     scene["name"] = json!("shortball");
     scene["match"]["duration"] = json!(20);
     scene["match"]["goal_pause"] = json!(1);

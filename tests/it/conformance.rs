@@ -3,11 +3,9 @@
 //! frames between them, and a close handshake. tungstenite does the parsing; these tests
 //! make sure nothing in ballroom undoes it (for instance by relaying a bad frame).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Server, config, start};
+use crate::support::{self, Server, config, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -33,7 +31,7 @@ impl Raw {
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             let mut b = [0u8; 1];
-            tokio::time::timeout(common::WAIT, s.read_exact(&mut b))
+            tokio::time::timeout(support::WAIT, s.read_exact(&mut b))
                 .await
                 .expect("handshake timed out")
                 .unwrap();
@@ -63,7 +61,7 @@ impl Raw {
     /// The next frame from the server: (opcode, payload), or None at end of stream.
     async fn read(&mut self) -> Option<(u8, Vec<u8>)> {
         let mut h = [0u8; 2];
-        match tokio::time::timeout(common::WAIT, self.s.read_exact(&mut h)).await {
+        match tokio::time::timeout(support::WAIT, self.s.read_exact(&mut h)).await {
             Err(_) => panic!("no frame from the server in time"),
             Ok(Err(_)) => return None,
             Ok(Ok(_)) => {}
