@@ -241,6 +241,9 @@ fn codec(c: &mut Criterion) {
                 scene: &kickballs,
                 match_state: None,
                 player: None,
+                resume: "k3Jz0vQm8xYb1cRtE5wLpA",
+                resumed: false,
+                spectator: false,
             }),
         ),
     ];

@@ -62,6 +62,8 @@ error_codes! {
     RateLimited => "rate_limited",
     Teleport => "teleport",
     NoMatch => "no_match",
+    /// A spectator sent a kick, a pose or a team choice.
+    Spectating => "spectating",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -33,6 +33,12 @@ pub struct Welcome<'a> {
     pub match_state: Option<&'a MatchState>,
     /// The player id of the client's handshake token (with `--auth-secret`).
     pub player: Option<&'a str>,
+    /// The token that resumes this session on a new connection (`?resume=`).
+    pub resume: &'a str,
+    /// This connection resumed an earlier session.
+    pub resumed: bool,
+    /// The client watches only (`?spectate=1`).
+    pub spectator: bool,
 }
 
 /// A message from the server.
@@ -88,6 +94,9 @@ enum Json<'a> {
         match_state: Option<MatchJson<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         player: Option<&'a str>,
+        resume: &'a str,
+        resumed: bool,
+        spectator: bool,
     },
     Match(MatchJson<'a>),
     Goal {
@@ -159,6 +168,9 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 scene: w.scene,
                 match_state: w.match_state.map(MatchJson::from),
                 player: w.player,
+                resume: w.resume,
+                resumed: w.resumed,
+                spectator: w.spectator,
             },
             ServerMsg::Match(s) => Json::Match(MatchJson::from(s)),
             ServerMsg::Goal(g) => Json::Goal {

@@ -82,6 +82,19 @@ pub enum Input {
     JoinTeam(Option<Team>),
     /// The client left: forget its capsule, team, acks and queued kicks.
     Leave,
+    /// A client that left comes back on a new connection with what the room held of it
+    /// (from [`Room::session`] before it left): its team, pose and last acknowledged kick.
+    Resume(ClientSession),
+}
+
+/// What a room holds of one client that outlives its connection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientSession {
+    pub team: Option<Team>,
+    /// Feet position and rotation.
+    pub pose: Option<([f32; 3], [f32; 4])>,
+    /// The `seq` of its last applied kick.
+    pub last_ack: Option<u64>,
 }
 
 /// A kick the room applied.
@@ -210,48 +223,89 @@ impl Room {
                 }
             }
             Input::Pose { position, rotation } => {
-                if self.needs_ticks() {
-                    self.move_player(client, position)?;
-                }
-                let pose = (position, rotation);
-                let state = self.clients.entry(client).or_default();
-                // Avatars standing still report the same pose over and over: announce
-                // changes only.
-                if state.pose.replace(pose) != Some(pose) {
-                    self.poses_changed = true;
-                    effects.announcements.push(Announcement::Pose(PlayerPose {
-                        client,
-                        position,
-                        rotation,
-                    }));
-                }
+                self.pose(client, position, rotation, &mut effects)?;
             }
-            Input::JoinTeam(team) => {
-                let tick = self.tick;
-                let Some(game) = &mut self.game else {
-                    return Err(Refusal::NoMatch(self.scene.name.clone()));
-                };
-                let events = game.set_team(client, team, tick);
-                self.carry_out(events, &mut effects);
-            }
-            Input::Leave => {
-                if let Some(state) = self.clients.remove(&client) {
-                    self.poses_changed |= state.pose.is_some();
-                    if let Some(handle) = state.body {
-                        self.world.remove_body(handle);
-                        self.players_moved = true;
-                    }
+            Input::JoinTeam(team) => self.join_team(client, team, &mut effects)?,
+            Input::Leave => self.leave(client, &mut effects),
+            Input::Resume(session) => {
+                if let Some(seq) = session.last_ack {
+                    self.acks.insert(client, seq);
                 }
-                self.acks.remove(&client);
-                self.queued.retain(|k| k.client != client);
-                let tick = self.tick;
-                if let Some(game) = &mut self.game {
-                    let events = game.remove(client, tick);
-                    self.carry_out(events, &mut effects);
+                if let (Some(team), Some(_)) = (session.team, &self.game) {
+                    self.join_team(client, Some(team), &mut effects)?;
+                }
+                if let Some((position, rotation)) = session.pose {
+                    self.pose(client, position, rotation, &mut effects)?;
                 }
             }
         }
         Ok(effects)
+    }
+
+    /// What the room holds of `client` that a new connection may resume: its team, pose
+    /// and last acknowledged kick.
+    pub fn session(&self, client: ClientId) -> ClientSession {
+        ClientSession {
+            team: self.game.as_ref().and_then(|g| g.team_of(client)),
+            pose: self.clients.get(&client).and_then(|c| c.pose),
+            last_ack: self.acks.get(&client).copied(),
+        }
+    }
+
+    fn pose(
+        &mut self,
+        client: ClientId,
+        position: [f32; 3],
+        rotation: [f32; 4],
+        effects: &mut Effects,
+    ) -> Result<(), Refusal> {
+        if self.needs_ticks() {
+            self.move_player(client, position)?;
+        }
+        let pose = (position, rotation);
+        let state = self.clients.entry(client).or_default();
+        // Avatars standing still report the same pose over and over: announce changes only.
+        if state.pose.replace(pose) != Some(pose) {
+            self.poses_changed = true;
+            effects.announcements.push(Announcement::Pose(PlayerPose {
+                client,
+                position,
+                rotation,
+            }));
+        }
+        Ok(())
+    }
+
+    fn join_team(
+        &mut self,
+        client: ClientId,
+        team: Option<Team>,
+        effects: &mut Effects,
+    ) -> Result<(), Refusal> {
+        let tick = self.tick;
+        let Some(game) = &mut self.game else {
+            return Err(Refusal::NoMatch(self.scene.name.clone()));
+        };
+        let events = game.set_team(client, team, tick);
+        self.carry_out(events, effects);
+        Ok(())
+    }
+
+    fn leave(&mut self, client: ClientId, effects: &mut Effects) {
+        if let Some(state) = self.clients.remove(&client) {
+            self.poses_changed |= state.pose.is_some();
+            if let Some(handle) = state.body {
+                self.world.remove_body(handle);
+                self.players_moved = true;
+            }
+        }
+        self.acks.remove(&client);
+        self.queued.retain(|k| k.client != client);
+        let tick = self.tick;
+        if let Some(game) = &mut self.game {
+            let events = game.remove(client, tick);
+            self.carry_out(events, effects);
+        }
     }
 
     /// Advance one fixed tick.

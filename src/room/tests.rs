@@ -318,3 +318,32 @@ fn snapshots_carry_every_posed_player_and_follow_moving_players_at_rest() {
     r.apply(2, Input::Leave).unwrap();
     assert_eq!(r.snapshot().players.len(), 1);
 }
+
+#[test]
+fn a_session_taken_before_leaving_is_restored_by_resume() {
+    let mut r = room("football");
+    r.apply(4, Input::JoinTeam(Some(Team::Red))).unwrap();
+    stand(&mut r, 4, [0.0, 0.0, 2.0]).unwrap();
+    kick(&mut r, 4, 0, [0.0, 0.0, -1.0], None, Some(9)).unwrap();
+    r.tick();
+    let session = r.session(4);
+    assert_eq!(
+        session,
+        ClientSession {
+            team: Some(Team::Red),
+            pose: Some(([0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 1.0])),
+            last_ack: Some(9),
+        }
+    );
+    r.apply(4, Input::Leave).unwrap();
+    assert_eq!(r.session(4), ClientSession::default());
+    let back = r.apply(4, Input::Resume(session.clone())).unwrap();
+    assert_eq!(r.session(4), session);
+    assert!(
+        back.announcements
+            .iter()
+            .any(|a| matches!(a, Announcement::Pose(p) if p.client == 4)),
+        "the others see where it stands"
+    );
+    assert_eq!(r.snapshot().acks.get(&4), Some(&9));
+}

@@ -14,13 +14,12 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{Instrument, debug, info_span};
 
-use super::ServerState;
 use super::disconnect::DisconnectReason;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::{Outbox, outbox, write_loop};
 use super::registry::join;
 use super::room_task::{RoomHandle, RoomRequest};
-use crate::ids::ClientId;
+use super::{ConnectionId, ServerState};
 use crate::protocol::{CodedMessage, ErrorCode, Inbound, WireError, classify_text};
 use crate::telemetry;
 
@@ -33,9 +32,9 @@ pub async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let client = server.next_client_id();
+    let connection = server.next_connection_id();
     let room_name = request.as_ref().map(|r| r.room.clone()).unwrap_or_default();
-    let span = info_span!("conn", client, room = %room_name, %peer);
+    let span = info_span!("conn", connection, room = %room_name, %peer);
     async move {
         let (sink, stream) = ws.split();
         let (outbox, rx) = outbox(
@@ -47,24 +46,28 @@ pub async fn serve<S>(
         let _open = ConnectionGauge::open();
 
         let joined = match request {
-            Ok(req) => join(&server, client, &req, &outbox).await,
+            Ok(req) => join(&server, connection, &req, &outbox).await,
             Err(e) => Err(e),
         };
         match joined {
-            Ok(room) => {
-                debug!("connected");
+            Ok((room, joined)) => {
+                debug!(
+                    client = joined.client,
+                    resumed = joined.resumed,
+                    "connected"
+                );
                 let budget = Budget::new(
                     server.config.max_message_rate,
                     f64::from(server.config.message_burst),
                 );
-                let connection = Connection {
+                let reader = Connection {
                     server,
-                    client,
+                    connection,
                     room,
                     outbox,
                     budget,
                 };
-                connection.run(stream).await;
+                reader.run(stream).await;
                 debug!("disconnected");
             }
             Err(e) => {
@@ -82,7 +85,7 @@ pub async fn serve<S>(
 /// A client that is a member of its room.
 struct Connection {
     server: Arc<ServerState>,
-    client: ClientId,
+    connection: ConnectionId,
     room: RoomHandle,
     outbox: Outbox,
     budget: Budget,
@@ -125,7 +128,7 @@ impl Connection {
             self.outbox.disconnect(why);
         }
         let leave = RoomRequest::Leave {
-            client: self.client,
+            connection: self.connection,
         };
         let _ = self.room.requests.send(leave).await;
         self.outbox.disconnect(DisconnectReason::Gone); // no-op if a reason was already given
@@ -150,19 +153,22 @@ impl Connection {
         }
         let hot = telemetry::hot();
         hot.bytes_in.increment(frame.len() as u64);
-        let client = self.client;
+        let connection = self.connection;
         let Message::Text(text) = &frame else {
             hot.relays_in.increment(1);
-            return Some(RoomRequest::Relay { client, frame });
+            return Some(RoomRequest::Relay { connection, frame });
         };
         match classify_text(text) {
             Inbound::Command(command) => {
                 hot.commands_in.increment(1);
-                Some(RoomRequest::Command { client, command })
+                Some(RoomRequest::Command {
+                    connection,
+                    command,
+                })
             }
             Inbound::Relay => {
                 hot.relays_in.increment(1);
-                Some(RoomRequest::Relay { client, frame })
+                Some(RoomRequest::Relay { connection, frame })
             }
             Inbound::Reject(e) => {
                 hot.rejected_in.increment(1);

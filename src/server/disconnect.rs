@@ -34,6 +34,8 @@ pub enum DisconnectReason {
     RoomFailed,
     /// The server is shutting down.
     Shutdown,
+    /// Another connection resumed this session (`?resume=` with its token).
+    Resumed,
 }
 
 impl DisconnectReason {
@@ -50,6 +52,7 @@ impl DisconnectReason {
             DisconnectReason::IdleTimeout(_) => "idle_timeout",
             DisconnectReason::RoomFailed => "room_failed",
             DisconnectReason::Shutdown => "shutdown",
+            DisconnectReason::Resumed => "resumed_elsewhere",
         }
     }
 
@@ -78,6 +81,10 @@ impl DisconnectReason {
                 format!("idle timeout: nothing received for {} s", t.as_secs_f64()),
             ),
             DisconnectReason::Shutdown => (CloseCode::Away, "server shutting down".to_owned()),
+            DisconnectReason::Resumed => (
+                CloseCode::Policy,
+                "session resumed on another connection".to_owned(),
+            ),
         };
         Some(CloseFrame {
             code,
@@ -152,6 +159,7 @@ mod tests {
             DisconnectReason::IdleTimeout(Duration::from_secs(1)),
             DisconnectReason::RoomFailed,
             DisconnectReason::Shutdown,
+            DisconnectReason::Resumed,
         ];
         reasons.extend(joins.into_iter().map(DisconnectReason::JoinRefused));
         for r in &reasons {
@@ -165,7 +173,8 @@ mod tests {
                 | DisconnectReason::JoinRefused(_)
                 | DisconnectReason::IdleTimeout(_)
                 | DisconnectReason::RoomFailed
-                | DisconnectReason::Shutdown => {}
+                | DisconnectReason::Shutdown
+                | DisconnectReason::Resumed => {}
             }
         }
         reasons

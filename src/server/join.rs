@@ -20,6 +20,11 @@ pub struct JoinRequest {
     pub protocol: bool,
     /// The player id from the handshake token, with `--auth-secret`.
     pub player: Option<String>,
+    /// `?resume=`: the token of an earlier session to resume (an unknown one is ignored).
+    pub resume: Option<String>,
+    /// `?spectate=1`: watch only (a protocol client that cannot kick, move or join a team,
+    /// and is not listed as a player).
+    pub spectate: bool,
 }
 
 /// A join that cannot be served; the client gets an `error`, then a close frame with
@@ -98,6 +103,8 @@ impl JoinRequest {
             echo: true,
             protocol: subprotocol,
             player: None,
+            resume: None,
+            spectate: false,
         };
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -112,13 +119,12 @@ impl JoinRequest {
                     req.scene = Some(value.to_string());
                     req.protocol = true;
                 }
-                "echo" => {
-                    req.echo = match value.as_ref() {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(bad("true or false")),
-                    }
+                "echo" => req.echo = flag(&value).ok_or_else(|| bad("true or false"))?,
+                "spectate" => {
+                    req.spectate = flag(&value).ok_or_else(|| bad("true or false"))?;
+                    req.protocol |= req.spectate;
                 }
+                "resume" if !value.is_empty() => req.resume = Some(value.to_string()),
                 "protocol" => match value.as_ref() {
                     "json" => req.protocol = true,
                     _ => return Err(bad("json")),
@@ -127,6 +133,15 @@ impl JoinRequest {
             }
         }
         Ok(req)
+    }
+}
+
+/// A boolean query value: `true`/`1` or `false`/`0`.
+fn flag(value: &str) -> Option<bool> {
+    match value {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -146,6 +161,12 @@ mod tests {
         assert_eq!(r.room, "/broadcast/balls realm");
         assert_eq!(r.scene.as_deref(), Some("football"));
         assert!(!r.echo && r.protocol);
+
+        let watcher = JoinRequest::parse("/x", Some("spectate=1&resume=abc"), false, 256).unwrap();
+        assert!(watcher.spectate && watcher.protocol);
+        assert_eq!(watcher.resume.as_deref(), Some("abc"));
+        let e = JoinRequest::parse("/x", Some("spectate=yes"), false, 256).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadOption);
 
         let plain = JoinRequest::parse("/cubes", None, false, 256).unwrap();
         assert!(plain.echo && !plain.protocol);

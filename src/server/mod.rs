@@ -33,6 +33,10 @@ pub use disconnect::DisconnectReason;
 pub use join::{JoinError, JoinRequest};
 pub use tls::TlsError;
 
+/// Server-wide unique number of one WebSocket connection. A fresh session's client id is
+/// its connection's number; a resumed session keeps its first connection's.
+pub type ConnectionId = u64;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,7 +44,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::ids::ClientId;
 use crate::scene::SceneLibrary;
 use registry::Registry;
 
@@ -49,7 +52,7 @@ pub struct ServerState {
     pub config: Config,
     pub scenes: SceneLibrary,
     rooms: Registry,
-    next_client: AtomicU64,
+    next_connection: AtomicU64,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
 }
@@ -60,13 +63,13 @@ impl ServerState {
             config,
             scenes,
             rooms: Registry::default(),
-            next_client: AtomicU64::new(0),
+            next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         })
     }
 
-    pub fn next_client_id(&self) -> ClientId {
-        self.next_client.fetch_add(1, Ordering::Relaxed) + 1
+    pub fn next_connection_id(&self) -> ConnectionId {
+        self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
     }
 }

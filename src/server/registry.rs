@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::ConnectionId;
 use super::ServerState;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::Outbox;
-use super::room_task::{self, RoomHandle, RoomRequest};
+use super::room_task::{self, JoinAsk, Joined, RoomHandle, RoomRequest};
 use crate::config::Mode;
-use crate::ids::ClientId;
 use crate::protocol::RoomSummary;
 
 /// How long a connection waits for a room to take its join before giving up.
@@ -106,10 +106,10 @@ impl Registry {
 /// (its linger ran out) is retried with a fresh one.
 pub async fn join(
     server: &Arc<ServerState>,
-    client: ClientId,
+    connection: ConnectionId,
     req: &JoinRequest,
     outbox: &Outbox,
-) -> Result<RoomHandle, JoinError> {
+) -> Result<(RoomHandle, Joined), JoinError> {
     let attempt = async {
         loop {
             if server.shutdown.is_cancelled() {
@@ -119,17 +119,19 @@ pub async fn join(
                 .rooms
                 .room_handle(server, &req.room, req.scene.as_deref())?;
             let (accepted, answer) = oneshot::channel();
-            let join = RoomRequest::Join {
-                client,
+            let join = RoomRequest::Join(JoinAsk {
+                connection,
                 outbox: outbox.clone(),
                 protocol: req.protocol,
                 echo: req.echo,
                 player: req.player.clone(),
+                spectate: req.spectate,
+                resume: req.resume.clone(),
                 accepted,
-            };
+            });
             if room.requests.send(join).await.is_ok() {
                 match answer.await {
-                    Ok(Ok(())) => return Ok(room),
+                    Ok(Ok(joined)) => return Ok((room, joined)),
                     Ok(Err(refused)) => return Err(refused),
                     Err(_) => {} // the room closed meanwhile: try a fresh one
                 }

@@ -22,4 +22,5 @@ mod physics;
 mod relay;
 mod resilience;
 mod security;
+mod sessions;
 mod tls;

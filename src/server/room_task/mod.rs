@@ -1,57 +1,51 @@
 //! The room task: the single owner of one room's [`Room`] simulation and member list.
 //!
 //! Connections talk to it only through [`RoomRequest`]s on a bounded channel; it answers
-//! through each member's [`Outbox`]. It feeds commands to [`Room::apply`], ticks the room
+//! through each member's [`Outbox`](super::outbox::Outbox). It feeds commands to [`Room::apply`], ticks the room
 //! on a [`TickClock`], and passes on the [`Effects`] of both: each message encoded once,
 //! the same bytes handed to every protocol member. It never writes a socket itself, so a
 //! slow client cannot stall a tick.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 // tokio's clock, so tests can run rooms on paused (auto-advancing) time.
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::ServerState;
 use super::disconnect::DisconnectReason;
-use super::join::JoinError;
-use super::outbox::{Outbox, frame};
+use super::outbox::frame;
+use super::{ConnectionId, ServerState};
 use crate::clock::TickClock;
 use crate::ids::ClientId;
-use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, Welcome, WireError};
+use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::scene::Scene;
 use crate::telemetry;
 
-/// What a connection asks of its room task.
+mod membership;
+
+use membership::{DepartedSessions, Member};
+pub use membership::{JoinAsk, Joined};
+
+/// What a connection asks of its room task. Every request names the connection it comes
+/// from; the room knows which client that connection is.
 pub enum RoomRequest {
-    Join {
-        client: ClientId,
-        outbox: Outbox,
-        /// Receives server messages from the start (else only after its first command).
-        protocol: bool,
-        /// Receives its own relayed messages back.
-        echo: bool,
-        /// The authenticated player id, if any.
-        player: Option<String>,
-        /// Answered `Ok` once the client is a member, or why it cannot be.
-        accepted: oneshot::Sender<Result<(), JoinError>>,
-    },
+    Join(JoinAsk),
     Leave {
-        client: ClientId,
+        connection: ConnectionId,
     },
     Command {
-        client: ClientId,
+        connection: ConnectionId,
         command: Command,
     },
     /// A frame that is not ours, to relay verbatim.
     Relay {
-        client: ClientId,
+        connection: ConnectionId,
         frame: Message,
     },
 }
@@ -78,19 +72,16 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 /// Requests that may wait before a sender is held back.
 const ROOM_QUEUE: usize = 1024;
 
-struct Member {
-    outbox: Outbox,
-    protocol: bool,
-    echo: bool,
-    player: Option<String>,
-}
-
 struct RoomTask {
     name: String,
     id: u64,
     server: Arc<ServerState>,
     room: Room,
     members: BTreeMap<ClientId, Member>,
+    /// Which client each member's connection is.
+    connections: HashMap<ConnectionId, ClientId>,
+    /// Sessions whose connection ended, resumable by token for `--room-linger`.
+    departed: DepartedSessions,
     info: Arc<RoomInfo>,
     created: Instant,
 }
@@ -109,6 +100,8 @@ pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) 
         server: server.clone(),
         room: Room::new(scene.clone(), server.config.sim()),
         members: BTreeMap::new(),
+        connections: HashMap::new(),
+        departed: HashMap::new(),
         info: info.clone(),
         created: Instant::now(),
     };
@@ -211,68 +204,25 @@ impl RoomTask {
 
     fn handle(&mut self, request: RoomRequest) {
         match request {
-            RoomRequest::Join {
-                client,
-                outbox,
-                protocol,
-                echo,
-                player,
-                accepted,
-            } => {
-                let max = self.server.config.max_clients_per_room;
-                if self.members.len() >= max as usize {
-                    let _ = accepted.send(Err(JoinError::RoomFull(max)));
+            RoomRequest::Join(ask) => self.join(ask),
+            RoomRequest::Leave { connection } => self.leave(connection),
+            RoomRequest::Relay { connection, frame } => {
+                let Some(&client) = self.connections.get(&connection) else {
                     return;
-                }
-                if accepted.send(Ok(())).is_err() {
-                    return; // the connection gave up while queued
-                }
-                self.members.insert(
-                    client,
-                    Member {
-                        outbox,
-                        protocol: false,
-                        echo,
-                        player,
-                    },
-                );
-                self.info
-                    .clients
-                    .store(self.members.len(), Ordering::Relaxed);
-                debug!(client, protocol, echo, "joined");
-                if protocol {
-                    self.promote(client);
-                }
-                let joined = frame(&ServerMsg::Joined { client });
-                self.to_protocol_members(&joined, Some(client));
-            }
-            RoomRequest::Leave { client } => {
-                if self.members.remove(&client).is_none() {
-                    return;
-                }
-                self.info
-                    .clients
-                    .store(self.members.len(), Ordering::Relaxed);
-                debug!(client, "left");
-                let left = frame(&ServerMsg::Left { client });
-                self.to_protocol_members(&left, None);
-                // A leaver can pause, forfeit or reset the match: say so now.
-                match self.room.apply(client, Input::Leave) {
-                    Ok(effects) => self.publish(effects),
-                    Err(refusal) => debug!(client, %refusal, "leave refused"),
-                }
-            }
-            RoomRequest::Relay { client, frame } => {
+                };
                 for (&id, m) in &self.members {
                     if id != client || m.echo {
                         let _ = m.outbox.send(frame.clone());
                     }
                 }
             }
-            RoomRequest::Command { client, command } => {
-                if !self.members.contains_key(&client) {
+            RoomRequest::Command {
+                connection,
+                command,
+            } => {
+                let Some(&client) = self.connections.get(&connection) else {
                     return;
-                }
+                };
                 self.promote(client);
                 self.command(client, command);
             }
@@ -286,6 +236,14 @@ impl RoomTask {
                     Input::Kick(kick) => kick.seq,
                     _ => None,
                 };
+                if self.members.get(&client).is_some_and(|m| m.spectator) {
+                    let refusal = CodedMessage {
+                        code: ErrorCode::Spectating,
+                        message: "spectators watch: they cannot kick, move or join a team".into(),
+                    };
+                    self.members[&client].outbox.reject(&refusal, seq);
+                    return;
+                }
                 match self.room.apply(client, input) {
                     Ok(effects) => self.publish(effects),
                     Err(refusal) => {
@@ -305,38 +263,6 @@ impl RoomTask {
                 self.send_to(client, msg);
             }
             Command::State => self.snapshot_to(client),
-        }
-    }
-
-    /// Make `client` a protocol member: it gets `welcome` and the current snapshot.
-    fn promote(&mut self, client: ClientId) {
-        let Some(member) = self.members.get_mut(&client) else {
-            return;
-        };
-        if member.protocol {
-            return;
-        }
-        member.protocol = true;
-        let echo = member.echo;
-        let player = member.player.clone();
-        let config = &self.server.config;
-        let match_state = self.room.match_state();
-        let welcome = frame(&ServerMsg::Welcome(Welcome {
-            client,
-            room: &self.name,
-            tick: self.room.tick_count(),
-            time: self.clock(),
-            tick_rate: config.tick_rate,
-            snapshot_rate: config.sim().snapshot_rate,
-            echo,
-            clients: self.members.keys().copied().collect(),
-            scene: self.room.scene(),
-            match_state: match_state.as_ref(),
-            player: player.as_deref(),
-        }));
-        self.send_to(client, welcome);
-        if self.room.needs_ticks() {
-            self.snapshot_to(client);
         }
     }
 

@@ -1,0 +1,259 @@
+//! Who is in a room: joining (fresh, or resuming an earlier session by its token),
+//! promotion to protocol client with its `welcome`, spectators, and leaving (which keeps
+//! the session resumable for `--room-linger`).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::debug;
+
+use super::{RoomTask, frame};
+use crate::ids::ClientId;
+use crate::protocol::{ServerMsg, Welcome};
+use crate::room::{ClientSession, Input};
+use crate::server::ConnectionId;
+use crate::server::disconnect::DisconnectReason;
+use crate::server::join::JoinError;
+use crate::server::outbox::Outbox;
+
+/// One member of the room.
+pub(super) struct Member {
+    pub connection: ConnectionId,
+    pub outbox: Outbox,
+    /// Receives server messages (it opted in, or sent a command).
+    pub protocol: bool,
+    /// Receives its own relayed messages back.
+    pub echo: bool,
+    /// The authenticated player id, if any.
+    pub player: Option<String>,
+    /// Watches only: cannot kick, move or join a team; not listed as a player.
+    pub spectator: bool,
+    /// The token that resumes this session on a new connection.
+    pub resume: String,
+    /// This connection resumed an earlier session (said in its `welcome`).
+    pub resumed: bool,
+}
+
+/// A session whose connection ended, resumable until `until`.
+pub(super) struct Departed {
+    client: ClientId,
+    player: Option<String>,
+    spectator: bool,
+    session: ClientSession,
+    until: Instant,
+}
+
+/// A join request as the room task sees it.
+pub struct JoinAsk {
+    pub connection: ConnectionId,
+    pub outbox: Outbox,
+    /// Receives server messages from the start (else only after its first command).
+    pub protocol: bool,
+    pub echo: bool,
+    pub player: Option<String>,
+    pub spectate: bool,
+    /// The token of an earlier session to resume.
+    pub resume: Option<String>,
+    /// Answered once the client is a member, or with why it cannot be.
+    pub accepted: oneshot::Sender<Result<Joined, JoinError>>,
+}
+
+/// A connection's place in its room.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Joined {
+    /// The client id it has in the room: its own, or the resumed session's.
+    pub client: ClientId,
+    pub resumed: bool,
+}
+
+/// An unguessable session token: 128 random bits, base64url.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How a join relates to earlier sessions.
+enum Resumption {
+    Fresh,
+    /// The session's connection is still open: it is closed and the new one takes over
+    /// the client as it is.
+    TakeOver(ClientId),
+    /// The session's connection ended: the room gets its state back.
+    Restore(ClientId, ClientSession),
+}
+
+impl RoomTask {
+    pub(super) fn join(&mut self, ask: JoinAsk) {
+        let resumption = self.resumption(&ask);
+        let max = self.server.config.max_clients_per_room;
+        if !matches!(resumption, Resumption::TakeOver(_)) && self.members.len() >= max as usize {
+            let _ = ask.accepted.send(Err(JoinError::RoomFull(max)));
+            return;
+        }
+        let (client, restore) = match resumption {
+            Resumption::Fresh => (ask.connection, None),
+            Resumption::TakeOver(client) => {
+                if let Some(old) = self.members.remove(&client) {
+                    self.connections.remove(&old.connection);
+                    old.outbox.disconnect(DisconnectReason::Resumed);
+                }
+                (client, None)
+            }
+            Resumption::Restore(client, session) => (client, Some(session)),
+        };
+        let resumed = client != ask.connection;
+        let joined = Joined { client, resumed };
+        if ask.accepted.send(Ok(joined)).is_err() {
+            return; // the connection gave up while queued
+        }
+        let member = Member {
+            connection: ask.connection,
+            outbox: ask.outbox,
+            protocol: false,
+            echo: ask.echo,
+            player: ask.player,
+            spectator: ask.spectate,
+            resume: new_token(),
+            resumed,
+        };
+        let spectator = member.spectator;
+        self.members.insert(client, member);
+        self.connections.insert(ask.connection, client);
+        self.count_clients();
+        debug!(client, resumed, spectator, "joined");
+        if !spectator {
+            let joined = frame(&ServerMsg::Joined { client });
+            self.to_protocol_members(&joined, Some(client));
+        }
+        // Restored before the client's own welcome, which then shows it as it was; the
+        // others hear of its team and pose after its `joined`.
+        if let Some(session) = restore {
+            match self.room.apply(client, Input::Resume(session)) {
+                Ok(effects) => self.publish(effects),
+                Err(refusal) => debug!(client, %refusal, "session not fully restored"),
+            }
+        }
+        if ask.protocol {
+            self.promote(client);
+        }
+    }
+
+    /// Whether `ask` resumes a session: its token must name one that is still resumable
+    /// and belongs to the same authenticated player (if any). Anything else is a fresh
+    /// session, never an error.
+    fn resumption(&mut self, ask: &JoinAsk) -> Resumption {
+        let Some(token) = &ask.resume else {
+            return Resumption::Fresh;
+        };
+        let open = self
+            .members
+            .iter()
+            .find(|(_, m)| &m.resume == token)
+            .map(|(&client, m)| (client, m.player == ask.player, m.spectator == ask.spectate));
+        if let Some((client, same_player, same_role)) = open {
+            return if same_player && same_role {
+                Resumption::TakeOver(client)
+            } else {
+                Resumption::Fresh
+            };
+        }
+        let now = Instant::now();
+        self.departed.retain(|_, d| d.until > now);
+        match self.departed.remove(token) {
+            Some(d) if d.player == ask.player && d.spectator == ask.spectate => {
+                Resumption::Restore(d.client, d.session)
+            }
+            Some(d) => {
+                // Not this player's: leave it for its owner.
+                self.departed.insert(token.clone(), d);
+                Resumption::Fresh
+            }
+            None => Resumption::Fresh,
+        }
+    }
+
+    /// The connection ended: the client leaves the room, and its session stays resumable
+    /// for `--room-linger`.
+    pub(super) fn leave(&mut self, connection: ConnectionId) {
+        let Some(client) = self.connections.remove(&connection) else {
+            return; // taken over by a resumed connection, or never joined
+        };
+        let Some(member) = self.members.remove(&client) else {
+            return;
+        };
+        self.count_clients();
+        debug!(client, "left");
+        let departed = Departed {
+            client,
+            player: member.player,
+            spectator: member.spectator,
+            session: self.room.session(client),
+            until: Instant::now() + self.server.config.room_linger,
+        };
+        self.departed.insert(member.resume, departed);
+        if !member.spectator {
+            let left = frame(&ServerMsg::Left { client });
+            self.to_protocol_members(&left, None);
+        }
+        // A leaver can pause, forfeit or reset the match: say so now.
+        match self.room.apply(client, Input::Leave) {
+            Ok(effects) => self.publish(effects),
+            Err(refusal) => debug!(client, %refusal, "leave refused"),
+        }
+    }
+
+    /// Make `client` a protocol member: it gets `welcome` and the current snapshot.
+    pub(super) fn promote(&mut self, client: ClientId) {
+        let Some(member) = self.members.get_mut(&client) else {
+            return;
+        };
+        if member.protocol {
+            return;
+        }
+        member.protocol = true;
+        let member = &self.members[&client];
+        let config = &self.server.config;
+        let match_state = self.room.match_state();
+        let welcome = frame(&ServerMsg::Welcome(Welcome {
+            client,
+            room: &self.name,
+            tick: self.room.tick_count(),
+            time: self.clock(),
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.sim().snapshot_rate,
+            echo: member.echo,
+            clients: self.players(),
+            scene: self.room.scene(),
+            match_state: match_state.as_ref(),
+            player: member.player.as_deref(),
+            resume: &member.resume,
+            resumed: member.resumed,
+            spectator: member.spectator,
+        }));
+        self.send_to(client, welcome);
+        if self.room.needs_ticks() {
+            self.snapshot_to(client);
+        }
+    }
+
+    /// The members that are not spectators, ascending.
+    fn players(&self) -> Vec<ClientId> {
+        self.members
+            .iter()
+            .filter(|(_, m)| !m.spectator)
+            .map(|(&client, _)| client)
+            .collect()
+    }
+
+    fn count_clients(&self) {
+        self.info
+            .clients
+            .store(self.members.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Sessions that may be resumed, by token.
+pub(super) type DepartedSessions = HashMap<String, Departed>;
