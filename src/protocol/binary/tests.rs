@@ -1,0 +1,1 @@
+//! Round trips, error bounds and robustness of the binary snapshot codec.
