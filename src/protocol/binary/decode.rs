@@ -65,7 +65,10 @@ pub fn decode(
         Some(wanted) => {
             let b = baseline.ok_or(DecodeError::MissingBaseline { wanted })?;
             if b.tick != wanted {
-                return Err(DecodeError::WrongBaseline { wanted, have: b.tick });
+                return Err(DecodeError::WrongBaseline {
+                    wanted,
+                    have: b.tick,
+                });
             }
             if b.balls.len() != params.balls.len() {
                 return Err(DecodeError::BaselineBalls);
@@ -303,7 +306,8 @@ fn read_players(
     }
     let added = ids(r)?;
     for client in added {
-        let known = baseline.is_some_and(|old| old.binary_search_by_key(&client, |p| p.client).is_ok());
+        let known =
+            baseline.is_some_and(|old| old.binary_search_by_key(&client, |p| p.client).is_ok());
         if known {
             return Err(DecodeError::DuplicatePlayer(client));
         }

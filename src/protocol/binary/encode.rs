@@ -60,7 +60,12 @@ pub fn encode(
         }
     }
     if players {
-        write_players(&mut w, params, baseline.map(|b| &b.players[..]), &current.players);
+        write_players(
+            &mut w,
+            params,
+            baseline.map(|b| &b.players[..]),
+            &current.players,
+        );
     }
     if acks {
         write_acks(&mut w, baseline.map(|b| &b.acks), &current.acks);

@@ -48,10 +48,10 @@ pub(crate) const FLAG_RESERVED: u8 = 0x08;
 
 /// Exp-Golomb orders of the delta residuals, chosen by measuring real `kickballs`
 /// trajectories (see `tests/codec_v2.rs`).
-pub(crate) const K_LINVEL: u32 = 1;
-pub(crate) const K_ANGVEL: u32 = 1;
-pub(crate) const K_POSITION: u32 = 1;
-pub(crate) const K_ROTATION: u32 = 1;
+pub(crate) const K_LINVEL: u32 = 0;
+pub(crate) const K_ANGVEL: u32 = 0;
+pub(crate) const K_POSITION: u32 = 0;
+pub(crate) const K_ROTATION: u32 = 0;
 pub(crate) const K_PLAYER_POSITION: u32 = 4;
 
 /// Why a frame could not be decoded.

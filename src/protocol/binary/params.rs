@@ -144,7 +144,8 @@ impl Params {
         let g_len = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
         let height = f64::from(steps[1]) / f64::from(POSITION_RESOLUTION);
         // One full kick plus a fall through the whole height of the bounds.
-        let v_max = pow2_ceil(f64::from(scene.max_impulse) / min_mass + (2.0 * g_len * height).sqrt());
+        let v_max =
+            pow2_ceil(f64::from(scene.max_impulse) / min_mass + (2.0 * g_len * height).sqrt());
         // A kick at the surface of a solid ball spins it at up to 2.5 × v / r.
         let w_max = pow2_ceil(2.5 * v_max / min_radius);
 
@@ -275,9 +276,21 @@ fn rotated_extents(q: [f32; 4], h: [f64; 3]) -> [f64; 3] {
     let n = (x * x + y * y + z * z + w * w).sqrt();
     let (x, y, z, w) = (x / n, y / n, z / n, w / n);
     let r = [
-        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - z * w), 2.0 * (x * z + y * w)],
-        [2.0 * (x * y + z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - x * w)],
-        [2.0 * (x * z - y * w), 2.0 * (y * z + x * w), 1.0 - 2.0 * (x * x + y * y)],
+        [
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y - z * w),
+            2.0 * (x * z + y * w),
+        ],
+        [
+            2.0 * (x * y + z * w),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z - x * w),
+        ],
+        [
+            2.0 * (x * z - y * w),
+            2.0 * (y * z + x * w),
+            1.0 - 2.0 * (x * x + y * y),
+        ],
     ];
     std::array::from_fn(|i| (0..3).map(|j| r[i][j].abs() * h[j]).sum())
 }

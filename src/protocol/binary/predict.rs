@@ -55,10 +55,22 @@ pub(crate) fn velocities(
     let bp = &params.balls[i];
     let lin = std::array::from_fn(|a| {
         let g = if ballistic { params.gravity_q16[a] } else { 0 };
-        velocity(base.linvel[a], bp.linear_decay_q16, g, n, params.linvel.limit)
+        velocity(
+            base.linvel[a],
+            bp.linear_decay_q16,
+            g,
+            n,
+            params.linvel.limit,
+        )
     });
     let ang = std::array::from_fn(|a| {
-        velocity(base.angvel[a], bp.angular_decay_q16, 0, n, params.angvel.limit)
+        velocity(
+            base.angvel[a],
+            bp.angular_decay_q16,
+            0,
+            n,
+            params.angvel.limit,
+        )
     });
     (lin, ang)
 }
@@ -69,7 +81,13 @@ fn weighted(v0: [i32; 3], v1: [i32; 3], n: u64) -> [i64; 3] {
     std::array::from_fn(|a| (n - 1) * i64::from(v0[a]) + (n + 1) * i64::from(v1[a]))
 }
 
-pub(crate) fn position(params: &Params, p0: [u32; 3], v0: [i32; 3], v1: [i32; 3], n: u64) -> [u32; 3] {
+pub(crate) fn position(
+    params: &Params,
+    p0: [u32; 3],
+    v0: [i32; 3],
+    v1: [i32; 3],
+    n: u64,
+) -> [u32; 3] {
     let s = weighted(v0, v1, n);
     let num = i64::from(params.position.resolution);
     let den = 2 * i64::from(params.linvel.resolution) * i64::from(params.prediction_rate);
@@ -103,7 +121,13 @@ pub(crate) fn rotation(params: &Params, base: &QBall, w1: [i32; 3], n: u64) -> [
 }
 
 /// The predicted smallest-three components in the frame of `largest`.
-pub(crate) fn rotation_small(params: &Params, base: &QBall, w1: [i32; 3], n: u64, largest: u8) -> [i32; 3] {
+pub(crate) fn rotation_small(
+    params: &Params,
+    base: &QBall,
+    w1: [i32; 3],
+    n: u64,
+    largest: u8,
+) -> [i32; 3] {
     rotation_in_frame(params, rotation(params, base, w1, n), largest)
 }
 

@@ -117,12 +117,12 @@ pub fn quantize_ball(params: &Params, b: &BallState) -> QBall {
         sleeping: b.sleeping,
         position: quantize_position(params, b.position),
         rotation: quantize_rotation(params, b.rotation),
-        linvel: b.linvel.map(|v| {
-            quantize_velocity(v, params.linvel.resolution, params.linvel.limit)
-        }),
-        angvel: b.angvel.map(|v| {
-            quantize_velocity(v, params.angvel.resolution, params.angvel.limit)
-        }),
+        linvel: b
+            .linvel
+            .map(|v| quantize_velocity(v, params.linvel.resolution, params.linvel.limit)),
+        angvel: b
+            .angvel
+            .map(|v| quantize_velocity(v, params.angvel.resolution, params.angvel.limit)),
     }
 }
 
