@@ -9,7 +9,9 @@
 //! - [`error_code`]: the one vocabulary of `error.code` values, [`ErrorCode`], and the
 //!   [`WireError`] trait every refusal implements.
 //! - [`http`]: the JSON of the plain-HTTP endpoints.
+//! - [`binary`]: binary snapshots of the coming `ballroom.v2` (quantized, delta-encoded).
 
+pub mod binary;
 pub mod error_code;
 pub mod http;
 pub mod inbound;

@@ -1,0 +1,251 @@
+//! Quantization: the domain [`Snapshot`] (floats) to [`QuantizedSnapshot`] (integers only)
+//! and back. Every component is clamped to its declared range first, so nothing
+//! non-finite is ever sent: NaN positions go to the centre of the bounds, NaN velocities
+//! to 0, a non-finite or zero-length quaternion to the identity.
+
+use std::collections::BTreeMap;
+
+use super::params::{Params, rotation_max};
+use crate::ids::{ClientId, Team};
+use crate::room::{BallState, PlayerState, Snapshot};
+
+/// A snapshot as the wire carries it: integers only. The encoder quantizes, the decoder
+/// rebuilds exactly the same value, and deltas are taken between these, never between
+/// floats, so both ends agree bit for bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuantizedSnapshot {
+    pub tick: u64,
+    /// One per ball of [`Params::balls`], in that order.
+    pub balls: Vec<QBall>,
+    /// Ascending by client id, ids unique.
+    pub players: Vec<QPlayer>,
+    pub acks: BTreeMap<ClientId, u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QBall {
+    pub sleeping: bool,
+    /// `round((p - min) × resolution)`, in `0..=steps`.
+    pub position: [u32; 3],
+    pub rotation: QRot,
+    /// `round(v × resolution)`, in `-limit..=limit`.
+    pub linvel: [i32; 3],
+    pub angvel: [i32; 3],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QPlayer {
+    pub client: ClientId,
+    pub position: [u32; 3],
+    pub rotation: QRot,
+    pub team: Option<Team>,
+}
+
+/// A rotation, "smallest three": the index of the component of largest magnitude (made
+/// non-negative, and rebuilt as `sqrt(1 - a² - b² - c²)`), and the other three in index
+/// order, each `round(c × M × √2)` with `M = 2^(bits-1) - 1`, in `-M..=M`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QRot {
+    pub largest: u8,
+    pub small: [i32; 3],
+}
+
+impl QRot {
+    pub const IDENTITY: QRot = QRot {
+        largest: 3,
+        small: [0; 3],
+    };
+}
+
+/// A snapshot whose balls are not the scene's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the snapshot's balls {got:?} are not the scene's {expected:?}")]
+pub struct QuantizeError {
+    pub expected: Vec<u32>,
+    pub got: Vec<u32>,
+}
+
+/// `floor(x + 0.5)`: the rounding both ends use (JavaScript: `Math.floor(x + 0.5)`).
+pub(crate) fn round_half_up(x: f64) -> f64 {
+    (x + 0.5).floor()
+}
+
+/// `M × √2`: smallest-three component `c` is sent as `round(c × K)`.
+pub(crate) fn rotation_scale(params: &Params) -> f64 {
+    f64::from(rotation_max(params.rotation_bits)) * 2f64.sqrt()
+}
+
+pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
+    let ids_match = snapshot.balls.len() == params.balls.len()
+        && snapshot
+            .balls
+            .iter()
+            .zip(&params.balls)
+            .all(|(b, p)| b.id == p.id);
+    if !ids_match {
+        return Err(QuantizeError {
+            expected: params.balls.iter().map(|b| b.id).collect(),
+            got: snapshot.balls.iter().map(|b| b.id).collect(),
+        });
+    }
+    let mut players: Vec<QPlayer> = snapshot
+        .players
+        .iter()
+        .map(|p| QPlayer {
+            client: p.client,
+            position: quantize_position(params, p.position),
+            rotation: quantize_rotation(params, p.rotation),
+            team: p.team,
+        })
+        .collect();
+    players.sort_by_key(|p| p.client);
+    players.dedup_by_key(|p| p.client);
+    Ok(QuantizedSnapshot {
+        tick: snapshot.tick,
+        balls: snapshot
+            .balls
+            .iter()
+            .map(|b| quantize_ball(params, b))
+            .collect(),
+        players,
+        acks: snapshot.acks.clone(),
+    })
+}
+
+pub fn quantize_ball(params: &Params, b: &BallState) -> QBall {
+    QBall {
+        sleeping: b.sleeping,
+        position: quantize_position(params, b.position),
+        rotation: quantize_rotation(params, b.rotation),
+        linvel: b
+            .linvel
+            .map(|v| quantize_velocity(v, params.linvel.resolution, params.linvel.limit)),
+        angvel: b
+            .angvel
+            .map(|v| quantize_velocity(v, params.angvel.resolution, params.angvel.limit)),
+    }
+}
+
+pub fn quantize_position(params: &Params, p: [f32; 3]) -> [u32; 3] {
+    let pos = &params.position;
+    std::array::from_fn(|i| {
+        let steps = pos.steps[i];
+        let x = f64::from(p[i]);
+        if x.is_nan() {
+            return steps / 2;
+        }
+        let s = ((x - pos.min[i]) * f64::from(pos.resolution)).clamp(0.0, f64::from(steps));
+        round_half_up(s) as u32
+    })
+}
+
+pub fn quantize_velocity(v: f32, resolution: u32, limit: u32) -> i32 {
+    let v = f64::from(v);
+    if v.is_nan() {
+        return 0;
+    }
+    let limit = f64::from(limit);
+    round_half_up((v * f64::from(resolution)).clamp(-limit, limit)) as i32
+}
+
+pub fn quantize_rotation(params: &Params, q: [f32; 4]) -> QRot {
+    let q = q.map(f64::from);
+    let n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    if !n2.is_finite() || n2 < 1e-30 {
+        return QRot::IDENTITY;
+    }
+    let n = n2.sqrt();
+    let q = q.map(|c| c / n);
+    let mut largest = 0;
+    for i in 1..4 {
+        if q[i].abs() > q[largest].abs() {
+            largest = i;
+        }
+    }
+    QRot {
+        largest: largest as u8,
+        small: rotation_in_frame(params, q, largest as u8),
+    }
+}
+
+/// The three quantized smallest-three components of the unit quaternion `q` (f64) when
+/// component `largest` is the one left out: `q` is negated if `q[largest] < 0`, then each
+/// other component `c` becomes `floor(c × K + 0.5)` clamped to `-M..=M`. Used for
+/// quantization and, identically on both ends, for the predicted rotation.
+pub(crate) fn rotation_in_frame(params: &Params, q: [f64; 4], largest: u8) -> [i32; 3] {
+    let sign = if q[largest as usize] < 0.0 { -1.0 } else { 1.0 };
+    let k = rotation_scale(params);
+    let m = f64::from(rotation_max(params.rotation_bits));
+    let mut out = [0; 3];
+    let mut j = 0;
+    for (i, c) in q.iter().enumerate() {
+        if i == largest as usize {
+            continue;
+        }
+        let x = round_half_up(sign * c * k);
+        out[j] = if x.is_nan() { 0 } else { x.clamp(-m, m) as i32 };
+        j += 1;
+    }
+    out
+}
+
+/// The unit quaternion `[x, y, z, w]` of a quantized rotation, in f64: each small
+/// component is `s / K`; the largest is `sqrt(max(0, 1 - ((a·a + b·b) + c·c)))`.
+pub fn rotation_f64(params: &Params, r: QRot) -> [f64; 4] {
+    let k = rotation_scale(params);
+    let [a, b, c] = r.small.map(|s| f64::from(s) / k);
+    let w = (1.0 - ((a * a + b * b) + c * c)).max(0.0).sqrt();
+    let mut q = [0.0; 4];
+    let mut j = 0;
+    for (i, slot) in q.iter_mut().enumerate() {
+        if i == r.largest as usize {
+            *slot = w;
+        } else {
+            *slot = [a, b, c][j];
+            j += 1;
+        }
+    }
+    q
+}
+
+pub fn position_f64(params: &Params, p: [u32; 3]) -> [f64; 3] {
+    let pos = &params.position;
+    std::array::from_fn(|i| pos.min[i] + f64::from(p[i]) / f64::from(pos.resolution))
+}
+
+impl QuantizedSnapshot {
+    /// The domain snapshot these integers stand for (`time = tick / tick_rate`).
+    pub fn to_snapshot(&self, params: &Params) -> Snapshot {
+        let f = |x: f64| x as f32;
+        let lin = f64::from(params.linvel.resolution);
+        let ang = f64::from(params.angvel.resolution);
+        Snapshot {
+            tick: self.tick,
+            time: self.tick as f64 / params.tick_rate,
+            balls: self
+                .balls
+                .iter()
+                .zip(&params.balls)
+                .map(|(b, p)| BallState {
+                    id: p.id,
+                    position: position_f64(params, b.position).map(f),
+                    rotation: rotation_f64(params, b.rotation).map(f),
+                    linvel: b.linvel.map(|v| f(f64::from(v) / lin)),
+                    angvel: b.angvel.map(|v| f(f64::from(v) / ang)),
+                    sleeping: b.sleeping,
+                })
+                .collect(),
+            players: self
+                .players
+                .iter()
+                .map(|p| PlayerState {
+                    client: p.client,
+                    position: position_f64(params, p.position).map(f),
+                    rotation: rotation_f64(params, p.rotation).map(f),
+                    team: p.team,
+                })
+                .collect(),
+            acks: self.acks.clone(),
+        }
+    }
+}
