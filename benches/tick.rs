@@ -244,6 +244,8 @@ fn codec(c: &mut Criterion) {
                 resume: "k3Jz0vQm8xYb1cRtE5wLpA",
                 resumed: false,
                 spectator: false,
+                encoding: protocol::Encoding::Json,
+                binary: None,
             }),
         ),
     ];

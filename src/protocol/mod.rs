@@ -26,8 +26,30 @@ pub use inbound::{Command, DecodeError, Inbound, classify_text};
 pub use outbound::{ServerMsg, Welcome, encode};
 pub use vectors::{Quat, Vec3};
 
-/// The WebSocket subprotocol a protocol client may request.
+/// The WebSocket subprotocol of JSON protocol clients.
 pub const SUBPROTOCOL: &str = "ballroom.v1";
+
+/// The WebSocket subprotocol of clients that take binary snapshots.
+pub const SUBPROTOCOL_V2: &str = "ballroom.v2";
+
+/// How a protocol client receives snapshots (every other message is JSON either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// JSON text snapshots (`ballroom.v1`).
+    #[default]
+    Json,
+    /// Binary snapshots, one binary frame each (`ballroom.v2`, see [`binary`]).
+    Binary,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Json => "json",
+            Encoding::Binary => "binary",
+        }
+    }
+}
 
 /// Command types a client may send (`type` field).
 pub const COMMAND_TYPES: &[&str] = &["kick", "player", "ping", "state", "join_team"];

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde::ser::Serializer;
 
+use super::Encoding;
+use super::binary::Params;
 use super::error_code::ErrorCode;
 use crate::game::{Goal, MatchResult, MatchState, Phase, Score};
 use crate::ids::{BallId, ClientId, Team};
@@ -39,6 +41,10 @@ pub struct Welcome<'a> {
     pub resumed: bool,
     /// The client watches only (`?spectate=1`).
     pub spectator: bool,
+    /// How this client receives snapshots.
+    pub encoding: Encoding,
+    /// With binary snapshots: what a decoder needs (bounds, resolutions, ball ids).
+    pub binary: Option<&'a Params>,
 }
 
 /// A message from the server.
@@ -97,6 +103,9 @@ enum Json<'a> {
         resume: &'a str,
         resumed: bool,
         spectator: bool,
+        encoding: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        binary: Option<&'a Params>,
     },
     Match(MatchJson<'a>),
     Goal {
@@ -171,6 +180,8 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 resume: w.resume,
                 resumed: w.resumed,
                 spectator: w.spectator,
+                encoding: w.encoding.as_str(),
+                binary: w.binary,
             },
             ServerMsg::Match(s) => Json::Match(MatchJson::from(s)),
             ServerMsg::Goal(g) => Json::Goal {

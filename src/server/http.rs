@@ -26,7 +26,7 @@ use super::ServerState;
 use super::connection;
 use super::join::JoinRequest;
 use crate::auth::{self, AuthError};
-use crate::protocol::{self, SUBPROTOCOL};
+use crate::protocol::{self, Encoding, SUBPROTOCOL, SUBPROTOCOL_V2};
 use crate::telemetry;
 
 type Body = Full<Bytes>;
@@ -162,7 +162,16 @@ fn upgrade(
         return text(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
     };
     let accept = derive_accept_key(key.as_bytes());
-    let subprotocol = header_tokens(&req, header::SEC_WEBSOCKET_PROTOCOL).any(|p| p == SUBPROTOCOL);
+    // Binary snapshots when the client offers `ballroom.v2` (even beside `ballroom.v1`).
+    let offered =
+        |name: &str| header_tokens(&req, header::SEC_WEBSOCKET_PROTOCOL).any(|p| p == name);
+    let subprotocol = if offered(SUBPROTOCOL_V2) {
+        Some(Encoding::Binary)
+    } else if offered(SUBPROTOCOL) {
+        Some(Encoding::Json)
+    } else {
+        None
+    };
     let mut join = JoinRequest::parse(
         req.uri().path(),
         req.uri().query(),
@@ -211,10 +220,14 @@ fn upgrade(
         header::SEC_WEBSOCKET_ACCEPT,
         HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
     );
-    if subprotocol {
+    if let Some(encoding) = subprotocol {
+        let selected = match encoding {
+            Encoding::Json => SUBPROTOCOL,
+            Encoding::Binary => SUBPROTOCOL_V2,
+        };
         h.insert(
             header::SEC_WEBSOCKET_PROTOCOL,
-            HeaderValue::from_static(SUBPROTOCOL),
+            HeaderValue::from_static(selected),
         );
     }
     res

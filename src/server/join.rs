@@ -5,7 +5,7 @@
 use percent_encoding::percent_decode_str;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::protocol::{ErrorCode, WireError};
+use crate::protocol::{Encoding, ErrorCode, WireError};
 
 /// What a client asked for in its handshake URL and headers.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,8 @@ pub struct JoinRequest {
     pub player: Option<String>,
     /// `?resume=`: the token of an earlier session to resume (an unknown one is ignored).
     pub resume: Option<String>,
+    /// How snapshots reach the client: `ballroom.v2` or `?encoding=binary` for binary.
+    pub encoding: Encoding,
     /// `?spectate=1`: watch only (a protocol client that cannot kick, move or join a team,
     /// and is not listed as a player).
     pub spectate: bool,
@@ -82,12 +84,13 @@ impl JoinError {
 }
 
 impl JoinRequest {
-    /// Parse the request target (`/path?query`); `subprotocol` is whether the client
-    /// offered `ballroom.v1`. Unknown query keys are ignored (scenes add their own).
+    /// Parse the request target (`/path?query`); `subprotocol` is the ballroom subprotocol
+    /// the server selected, if the client offered one (`ballroom.v2` for binary snapshots,
+    /// `ballroom.v1` for JSON). Unknown query keys are ignored (scenes add their own).
     pub fn parse(
         path: &str,
         query: Option<&str>,
-        subprotocol: bool,
+        subprotocol: Option<Encoding>,
         max_room_name: u32,
     ) -> Result<Self, JoinError> {
         let room = percent_decode_str(path)
@@ -101,9 +104,10 @@ impl JoinRequest {
             room,
             scene: None,
             echo: true,
-            protocol: subprotocol,
+            protocol: subprotocol.is_some(),
             player: None,
             resume: None,
+            encoding: subprotocol.unwrap_or_default(),
             spectate: false,
         };
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -125,6 +129,14 @@ impl JoinRequest {
                     req.protocol |= req.spectate;
                 }
                 "resume" if !value.is_empty() => req.resume = Some(value.to_string()),
+                "encoding" => {
+                    req.encoding = match value.as_ref() {
+                        "json" => Encoding::Json,
+                        "binary" => Encoding::Binary,
+                        _ => return Err(bad("json or binary")),
+                    };
+                    req.protocol = true;
+                }
                 "protocol" => match value.as_ref() {
                     "json" => req.protocol = true,
                     _ => return Err(bad("json")),
@@ -154,7 +166,7 @@ mod tests {
         let r = JoinRequest::parse(
             "/broadcast/balls%20realm",
             Some("scene=football&echo=false&x=1"),
-            false,
+            None,
             256,
         )
         .unwrap();
@@ -162,33 +174,43 @@ mod tests {
         assert_eq!(r.scene.as_deref(), Some("football"));
         assert!(!r.echo && r.protocol);
 
-        let watcher = JoinRequest::parse("/x", Some("spectate=1&resume=abc"), false, 256).unwrap();
+        let watcher = JoinRequest::parse("/x", Some("spectate=1&resume=abc"), None, 256).unwrap();
         assert!(watcher.spectate && watcher.protocol);
         assert_eq!(watcher.resume.as_deref(), Some("abc"));
-        let e = JoinRequest::parse("/x", Some("spectate=yes"), false, 256).unwrap_err();
+        let binary = JoinRequest::parse("/x", Some("encoding=binary"), None, 256).unwrap();
+        assert!(binary.protocol && binary.encoding == Encoding::Binary);
+        let v2 = JoinRequest::parse("/x", None, Some(Encoding::Binary), 256).unwrap();
+        assert!(v2.protocol && v2.encoding == Encoding::Binary);
+        let e = JoinRequest::parse("/x", Some("encoding=xml"), None, 256).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadOption);
+        let e = JoinRequest::parse("/x", Some("spectate=yes"), None, 256).unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadOption);
 
-        let plain = JoinRequest::parse("/cubes", None, false, 256).unwrap();
+        let plain = JoinRequest::parse("/cubes", None, None, 256).unwrap();
         assert!(plain.echo && !plain.protocol);
         assert!(
-            JoinRequest::parse("/x", Some("protocol=json"), false, 256)
+            JoinRequest::parse("/x", Some("protocol=json"), None, 256)
                 .unwrap()
                 .protocol
         );
-        assert!(JoinRequest::parse("/x", None, true, 256).unwrap().protocol);
+        assert!(
+            JoinRequest::parse("/x", None, Some(Encoding::Json), 256)
+                .unwrap()
+                .protocol
+        );
     }
 
     #[test]
     fn bad_join_requests_have_codes() {
-        let e = JoinRequest::parse("/x", Some("echo=maybe"), false, 256).unwrap_err();
+        let e = JoinRequest::parse("/x", Some("echo=maybe"), None, 256).unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadOption);
-        let e = JoinRequest::parse("/x", Some("protocol=xml"), false, 256).unwrap_err();
+        let e = JoinRequest::parse("/x", Some("protocol=xml"), None, 256).unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadOption);
-        let e = JoinRequest::parse("/%FF", None, false, 256).unwrap_err();
+        let e = JoinRequest::parse("/%FF", None, None, 256).unwrap_err();
         assert_eq!(e, JoinError::BadRoom(256));
         let long = format!("/{}", "a".repeat(256));
         assert_eq!(
-            JoinRequest::parse(&long, None, false, 256).unwrap_err(),
+            JoinRequest::parse(&long, None, None, 256).unwrap_err(),
             JoinError::BadRoom(256)
         );
         assert_eq!(JoinError::RoomFull(2).close_code(), CloseCode::Again);

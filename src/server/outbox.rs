@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectReason;
+use super::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use crate::protocol::{self, ServerMsg, WireError};
 use crate::telemetry;
 
@@ -59,7 +60,7 @@ struct OutboxState {
     /// it is not above.
     over_since: AtomicU64,
     /// The one pending snapshot, taken by the writer.
-    snapshot: Mutex<Option<Message>>,
+    snapshot: Mutex<Option<SnapshotFrame>>,
     snapshot_ready: Notify,
     token: CancellationToken,
     why: Mutex<Option<DisconnectReason>>,
@@ -141,8 +142,8 @@ impl Outbox {
     }
 
     /// Replace the pending snapshot, if any, with this one.
-    pub fn send_snapshot(&self, msg: Message) {
-        let old = lock(&self.shared.snapshot).replace(msg);
+    pub fn send_snapshot(&self, snapshot: SnapshotFrame) {
+        let old = lock(&self.shared.snapshot).replace(snapshot);
         if old.is_some() {
             telemetry::hot().snapshots_skipped.increment(1);
         }
@@ -196,6 +197,7 @@ where
 {
     let shared = rx.shared.clone();
     let token = &shared.token;
+    let mut sent = SentSnapshots::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -222,7 +224,7 @@ where
                 }
             }
             let snapshot = lock(&shared.snapshot).take();
-            if let Some(snapshot) = snapshot {
+            if let Some(snapshot) = snapshot.map(|s| sent.message(s)) {
                 frames += 1;
                 bytes += snapshot.len();
                 sink.feed(snapshot).await?;
@@ -273,11 +275,12 @@ mod tests {
     async fn snapshots_are_latest_wins_and_the_hard_cap_disconnects() {
         let (tx, mut rx) = outbox(2, Duration::from_secs(3600), CancellationToken::new());
         for i in 0..5 {
-            tx.send_snapshot(Message::text(format!("snap {i}")));
+            tx.send_snapshot(SnapshotFrame::Json(Message::text(format!("snap {i}"))));
         }
-        assert_eq!(
-            lock(&rx.shared.snapshot).take(),
-            Some(Message::text("snap 4"))
+        let pending = lock(&rx.shared.snapshot).take();
+        assert!(
+            matches!(pending, Some(SnapshotFrame::Json(m)) if m == Message::text("snap 4")),
+            "latest wins"
         );
         // Above the soft limit of 2 but within the grace: kept, up to the hard cap.
         for i in 0..2 * HARD_FACTOR {

@@ -126,6 +126,7 @@ pub async fn join(
                 echo: req.echo,
                 player: req.player.clone(),
                 spectate: req.spectate,
+                encoding: req.encoding,
                 resume: req.resume.clone(),
                 accepted,
             });

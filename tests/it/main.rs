@@ -12,6 +12,7 @@ mod support;
 
 mod bad_input;
 mod binary;
+mod binary_snapshots;
 mod conformance;
 mod decoder_props;
 mod limits;

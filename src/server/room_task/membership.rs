@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::{RoomTask, frame};
 use crate::ids::ClientId;
-use crate::protocol::{ServerMsg, Welcome};
+use crate::protocol::{Encoding, ServerMsg, Welcome};
 use crate::room::{ClientSession, Input};
 use crate::server::ConnectionId;
 use crate::server::disconnect::DisconnectReason;
@@ -32,6 +32,8 @@ pub(super) struct Member {
     pub spectator: bool,
     /// The token that resumes this session on a new connection.
     pub resume: String,
+    /// How it receives snapshots.
+    pub encoding: Encoding,
     /// This connection resumed an earlier session (said in its `welcome`).
     pub resumed: bool,
 }
@@ -54,6 +56,7 @@ pub struct JoinAsk {
     pub echo: bool,
     pub player: Option<String>,
     pub spectate: bool,
+    pub encoding: Encoding,
     /// The token of an earlier session to resume.
     pub resume: Option<String>,
     /// Answered once the client is a member, or with why it cannot be.
@@ -118,6 +121,7 @@ impl RoomTask {
             spectator: ask.spectate,
             resume: new_token(),
             resumed,
+            encoding: ask.encoding,
         };
         let spectator = member.spectator;
         self.members.insert(client, member);
@@ -232,6 +236,8 @@ impl RoomTask {
             resume: &member.resume,
             resumed: member.resumed,
             spectator: member.spectator,
+            encoding: member.encoding,
+            binary: (member.encoding == Encoding::Binary).then_some(&*self.binary),
         }));
         self.send_to(client, welcome);
         if self.room.needs_ticks() {

@@ -19,10 +19,12 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::disconnect::DisconnectReason;
 use super::outbox::frame;
+use super::snapshot_frame::{BinarySnapshot, SnapshotFrame};
 use super::{ConnectionId, ServerState};
 use crate::clock::TickClock;
 use crate::ids::ClientId;
-use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, WireError};
+use crate::protocol::binary::{self, Params};
+use crate::protocol::{CodedMessage, Command, Encoding, ErrorCode, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::scene::Scene;
 use crate::telemetry;
@@ -82,6 +84,8 @@ struct RoomTask {
     connections: HashMap<ConnectionId, ClientId>,
     /// Sessions whose connection ended, resumable by token for `--room-linger`.
     departed: DepartedSessions,
+    /// What binary snapshots of this room's scene are made of (sent in binary welcomes).
+    binary: Arc<Params>,
     info: Arc<RoomInfo>,
     created: Instant,
 }
@@ -102,6 +106,7 @@ pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) 
         members: BTreeMap::new(),
         connections: HashMap::new(),
         departed: HashMap::new(),
+        binary: Arc::new(Params::for_scene(&scene, server.config.tick_rate)),
         info: info.clone(),
         created: Instant::now(),
     };
@@ -269,8 +274,9 @@ impl RoomTask {
     /// The current snapshot, to one member.
     fn snapshot_to(&self, client: ClientId) {
         if let Some(m) = self.members.get(&client) {
+            let snapshot = self.room.snapshot();
             m.outbox
-                .send_snapshot(frame(&ServerMsg::Snapshot(&self.room.snapshot())));
+                .send_snapshot(SnapshotEncodings::new(&self.binary, &snapshot).get(m.encoding));
         }
     }
 
@@ -280,7 +286,16 @@ impl RoomTask {
         for announcement in &effects.announcements {
             let (msg, except) = match announcement {
                 Announcement::Kick(k) => (ServerMsg::Kick(k), None),
-                Announcement::Pose(p) => (ServerMsg::Player(p), Some(p.client)),
+                Announcement::Pose(p) => {
+                    // Binary clients read every pose from the snapshots.
+                    let msg = frame(&ServerMsg::Player(p));
+                    for (&id, m) in &self.members {
+                        if m.protocol && m.encoding == Encoding::Json && id != p.client {
+                            let _ = m.outbox.send(msg.clone());
+                        }
+                    }
+                    continue;
+                }
                 Announcement::Match(s) => (ServerMsg::Match(s), None),
                 Announcement::Goal(g) => (ServerMsg::Goal(g), None),
                 Announcement::Result(r) => (ServerMsg::Result(r), None),
@@ -292,12 +307,12 @@ impl RoomTask {
         }
     }
 
-    /// Encode once; every protocol member gets the same bytes.
+    /// Encode once per encoding; every protocol member of an encoding gets the same bytes.
     fn broadcast_snapshot(&self, snapshot: &Snapshot) {
         let started = Instant::now();
-        let msg = frame(&ServerMsg::Snapshot(snapshot));
+        let mut frames = SnapshotEncodings::new(&self.binary, snapshot);
         for m in self.members.values().filter(|m| m.protocol) {
-            m.outbox.send_snapshot(msg.clone());
+            m.outbox.send_snapshot(frames.get(m.encoding));
         }
         telemetry::hot().fanout.record(started.elapsed());
     }
@@ -345,6 +360,44 @@ impl RoomTask {
             self.room.time()
         } else {
             self.created.elapsed().as_secs_f64()
+        }
+    }
+}
+
+/// One snapshot's frames, made on first need: the JSON text once, the quantized state
+/// once (each binary client's writer then takes its delta from it).
+struct SnapshotEncodings<'a> {
+    params: &'a Arc<Params>,
+    snapshot: &'a Snapshot,
+    json: Option<SnapshotFrame>,
+    binary: Option<SnapshotFrame>,
+}
+
+impl<'a> SnapshotEncodings<'a> {
+    fn new(params: &'a Arc<Params>, snapshot: &'a Snapshot) -> SnapshotEncodings<'a> {
+        SnapshotEncodings {
+            params,
+            snapshot,
+            json: None,
+            binary: None,
+        }
+    }
+
+    fn get(&mut self, encoding: Encoding) -> SnapshotFrame {
+        let (params, snapshot) = (self.params, self.snapshot);
+        match encoding {
+            Encoding::Json => self
+                .json
+                .get_or_insert_with(|| SnapshotFrame::Json(frame(&ServerMsg::Snapshot(snapshot))))
+                .clone(),
+            Encoding::Binary => self
+                .binary
+                .get_or_insert_with(|| {
+                    let quantized = binary::quantize(params, snapshot)
+                        .expect("a room's snapshots hold its scene's balls");
+                    SnapshotFrame::Binary(Arc::new(BinarySnapshot::new(params.clone(), quantized)))
+                })
+                .clone(),
         }
     }
 }
