@@ -73,6 +73,58 @@ fn num(v: &Value) -> f64 {
         .unwrap_or_else(|| panic!("expected a number, got {v}"))
 }
 
+/// The same physics load in each encoding, one after the other against one server: both
+/// measure, and binary snapshots are far smaller than JSON ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn physics_mode_decodes_binary_snapshots_and_sizes_both_encodings() {
+    let server = support::start(support::config()).await;
+    let addr = server.addr.to_string();
+    let mut per_ball = Vec::new();
+    for (encoding, prefix) in [("json", "enc-json-"), ("binary", "enc-binary-")] {
+        let args = [
+            "--addr",
+            &addr,
+            "--clients",
+            "4",
+            "--rooms",
+            "1",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--kick-interval",
+            "0.5",
+            "--encoding",
+            encoding,
+            "--room-prefix",
+            prefix,
+        ];
+        let out = run_async(&args, Duration::from_secs(40)).await;
+        let s = summary(&out);
+        assert_eq!(s["params"]["encoding"], encoding);
+        assert_eq!(s["connections"]["welcomed"], 4, "{s:#}");
+        assert_eq!(
+            s["connections"]["ended_early"], 0,
+            "every frame decoded: {s:#}"
+        );
+        assert_eq!(s["kicks"]["unacked"], 0, "{s:#}");
+        assert!(
+            num(&s["kicks"]["acked"]) > 0.0,
+            "acks read from {encoding} snapshots: {s:#}"
+        );
+        let size = &s["snapshots"]["size"];
+        assert!(num(&size["frames"]) > 40.0, "{s:#}");
+        assert!(num(&size["bytes_per_snapshot"]) > 0.0, "{s:#}");
+        per_ball.push(num(&size["bytes_per_ball"]));
+    }
+    assert!(
+        per_ball[1] * 5.0 < per_ball[0],
+        "binary {} against JSON {} bytes per ball",
+        per_ball[1],
+        per_ball[0]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn physics_mode_measures_kicks_and_snapshots() {
     let server = support::start(support::config()).await;

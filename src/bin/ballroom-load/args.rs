@@ -2,6 +2,14 @@
 
 use clap::{Parser, ValueEnum};
 
+/// The snapshot encoding physics clients ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Json,
+    Binary,
+}
+
 /// Most clients one run may open.
 const MAX_CLIENTS: u32 = 20_000;
 
@@ -42,6 +50,11 @@ pub struct Args {
     /// Scene requested with `?scene=` (physics mode).
     #[arg(long, default_value = "kickballs")]
     pub scene: String,
+
+    /// How physics clients take snapshots: `json` (ballroom.v1) or `binary` (ballroom.v2,
+    /// decoded with the crate's decoder).
+    #[arg(long, value_enum, default_value_t = Encoding::Json)]
+    pub encoding: Encoding,
 
     /// Player pose reports per second per client (physics mode; 0 = none).
     #[arg(long, default_value_t = 5.0, value_parser = rate_or_zero)]

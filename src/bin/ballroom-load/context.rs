@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Semaphore;
 
-use crate::args::Args;
+use crate::args::{Args, Encoding};
 use crate::progress::Live;
 use crate::rng::Rng;
 use crate::startup::Prepared;
@@ -78,9 +78,12 @@ impl Ctx {
         format!("{slash}{prefix}{room}?{query}")
     }
 
-    /// The query that joins a room as a physics client of `--scene`.
+    /// The query that joins a room as a physics client of `--scene`, in `--encoding`.
     pub fn scene_query(&self) -> String {
-        format!("scene={}", self.args.scene)
+        match self.args.encoding {
+            Encoding::Json => format!("scene={}", self.args.scene),
+            Encoding::Binary => format!("scene={}&encoding=binary", self.args.scene),
+        }
     }
 }
 

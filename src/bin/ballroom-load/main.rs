@@ -42,6 +42,7 @@ mod report;
 mod rng;
 mod run;
 mod server_watch;
+mod snapshots;
 mod soak;
 mod startup;
 mod stats;

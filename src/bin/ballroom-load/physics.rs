@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::connect::{Ended, Rx, Tx, account, close_reason, received, send};
 use crate::context::{Ctx, deadline, lock};
 use crate::rng::Rng;
+use crate::snapshots::{BallLite, BinaryDecoder, SnapshotView};
 use crate::stats::ClientStats;
 
 /// How long a physics client waits for its `welcome`.
@@ -34,17 +35,29 @@ struct Incoming {
     balls: Option<Vec<BallLite>>,
     acks: Option<HashMap<String, u64>>,
     scene: Option<Value>,
+    /// The binary snapshot parameters, in a binary client's welcome.
+    binary: Option<Value>,
     code: Option<String>,
     seq: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct BallLite {
-    id: u64,
-    #[serde(default)]
-    p: Option<[f64; 3]>,
-    #[serde(default)]
-    sleeping: bool,
+impl Incoming {
+    /// A decoded binary snapshot, in the shape of a JSON one (`my_key`: this client's id).
+    fn snapshot(view: SnapshotView, my_key: &str) -> Incoming {
+        Incoming {
+            kind: Some("snapshot".into()),
+            client: None,
+            tick: Some(view.tick),
+            tick_rate: None,
+            snapshot_rate: None,
+            balls: Some(view.balls),
+            acks: view.my_ack.map(|a| HashMap::from([(my_key.to_owned(), a)])),
+            scene: None,
+            binary: None,
+            code: None,
+            seq: None,
+        }
+    }
 }
 
 /// A ball of the scene as described in `welcome.scene.balls`.
@@ -141,6 +154,11 @@ pub async fn run(
     let interval_ticks = (tick_rate / snapshot_rate).round().max(1.0);
     let expected_gap = 1.0 / snapshot_rate;
     let homes = welcome.scene.as_ref().map(scene_balls).unwrap_or_default();
+    let mut decoder = match welcome.binary.map(serde_json::from_value) {
+        None => None,
+        Some(Ok(params)) => Some(BinaryDecoder::new(params)),
+        Some(Err(e)) => return Ended::Early(format!("bad binary parameters in welcome: {e}")),
+    };
 
     // 2. Which ball: (k mod n) for the k-th client of the room. Where to stand is decided
     // on the first snapshot, from where that ball is then (a lingering room keeps the
@@ -171,10 +189,21 @@ pub async fn run(
                     Ok(msg) => msg,
                     Err(ended) => return ended,
                 };
-                let Message::Text(text) = &msg else { continue };
-                let Ok(m) = serde_json::from_str::<Incoming>(text) else { continue };
+                let m = match &msg {
+                    Message::Binary(bytes) => match decoder.as_mut().map(|d| d.decode(bytes, my_id)) {
+                        Some(Ok(view)) => Incoming::snapshot(view, &my_key),
+                        Some(Err(e)) => return Ended::Early(format!("undecodable snapshot: {e}")),
+                        None => continue, // not ours: relayed binary
+                    },
+                    Message::Text(text) => match serde_json::from_str::<Incoming>(text) {
+                        Ok(m) => m,
+                        Err(_) => continue,
+                    },
+                    _ => continue,
+                };
                 match m.kind.as_deref() {
                     Some("snapshot") => {
+                        let bytes = msg.len() as u64;
                         let balls = m.balls.unwrap_or_default();
                         let tick = m.tick.unwrap_or(0);
                         let asleep = balls.iter().all(|b| b.sleeping);
@@ -190,6 +219,12 @@ pub async fn run(
                             }
                         }
                         let mut s = lock(stats);
+                        if ctx.in_window(now) {
+                            s.snapshot_bytes += bytes;
+                            s.snapshot_frames += 1;
+                            s.snapshot_balls += balls.len() as u64;
+                            s.snapshot_moving_balls += balls.iter().filter(|b| !b.sleeping).count() as u64;
+                        }
                         if let Some(&ack) = m.acks.as_ref().and_then(|a| a.get(&my_key)) {
                             let done: Vec<u64> =
                                 s.pending.keys().copied().filter(|&q| q <= ack).collect();

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::args::LoadMode;
+use crate::args::{Encoding, LoadMode};
 use crate::context::Ctx;
 use crate::server_watch::{CLK_TCK, ServerFigures};
 use crate::soak::SoakReport;
@@ -48,6 +48,7 @@ pub struct Params {
     pub rooms: u32,
     pub room_prefix: String,
     pub scene: Option<String>,
+    pub encoding: Option<Encoding>,
     pub pose_rate: Option<f64>,
     pub kick_interval: Option<f64>,
     pub impulse_min: Option<f64>,
@@ -105,6 +106,34 @@ pub struct SteadySnapshots {
     pub counts: SnapshotCounts,
     pub tick_jitter_ms: Distribution,
     pub clients_with_gaps: usize,
+    pub size: SnapshotSize,
+}
+
+/// What snapshots cost on the wire, over every steady client's snapshots in the window.
+#[derive(Serialize)]
+pub struct SnapshotSize {
+    pub frames: u64,
+    /// Mean payload bytes of one snapshot frame.
+    pub bytes_per_snapshot: Option<f64>,
+    /// Mean payload bytes per ball carried (a snapshot's bytes over its ball count).
+    pub bytes_per_ball: Option<f64>,
+    /// The share of those balls that were moving (not asleep).
+    pub moving_share: Option<f64>,
+}
+
+impl SnapshotSize {
+    fn of(stats: &[ClientStats]) -> SnapshotSize {
+        let sum = |f: fn(&ClientStats) -> u64| stats.iter().map(f).sum::<u64>();
+        let (frames, bytes) = (sum(|s| s.snapshot_frames), sum(|s| s.snapshot_bytes));
+        let (balls, moving) = (sum(|s| s.snapshot_balls), sum(|s| s.snapshot_moving_balls));
+        let ratio = |a: u64, b: u64| (b > 0).then(|| round3(a as f64 / b as f64));
+        SnapshotSize {
+            frames,
+            bytes_per_snapshot: ratio(bytes, frames),
+            bytes_per_ball: ratio(bytes, balls),
+            moving_share: ratio(moving, balls),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -163,6 +192,7 @@ impl Report {
             counts: SnapshotCounts::of(stats),
             tick_jitter_ms: describe(stats.iter().map(|s| &s.tick_jitter)),
             clients_with_gaps: with_gaps(stats),
+            size: SnapshotSize::of(stats),
         });
         let relay = (!physics).then(|| relay_figures(ctx, stats, &connected));
         let delivered = relay.as_ref().map(|r| r.delivered);
@@ -193,6 +223,7 @@ impl Report {
                 rooms: a.rooms,
                 room_prefix: a.room_prefix.clone(),
                 scene: physics.then(|| a.scene.clone()),
+                encoding: physics.then_some(a.encoding),
                 pose_rate: physics.then_some(a.pose_rate),
                 kick_interval: physics.then_some(a.kick_interval),
                 impulse_min: physics.then_some(a.impulse_min),

@@ -202,6 +202,12 @@ pub struct ClientStats {
     pub kick_errors: Tally,
     pub other_errors: Tally,
     pub snapshots: u64,
+    /// Snapshot frames received within the window: their payload bytes, and the balls
+    /// (moving ones too) they carried.
+    pub snapshot_frames: u64,
+    pub snapshot_bytes: u64,
+    pub snapshot_balls: u64,
+    pub snapshot_moving_balls: u64,
     pub jitter: Series,
     pub tick_jitter: Series,
     pub missed: u64,
