@@ -11,7 +11,9 @@
 //!   if it closes meanwhile); retiring them.
 //! - `connection.rs`: one WebSocket ([`connection::Connection::run`]): its reader, message
 //!   budget and idle timeout.
-//! - `room_task.rs`: the task that owns one [`Room`](crate::room::Room) and its members.
+//! - `room_task/`: the task that owns one [`Room`](crate::room::Room) and its members
+//!   (`membership.rs`: joins, resumed sessions, spectators, leaving).
+//! - `snapshot_frame.rs`: a pending snapshot, JSON or binary; the writer's baseline.
 //! - `outbox.rs`: one client's outbound queue and latest-snapshot slot, its writer task,
 //!   and encoding a message into a frame.
 //! - `disconnect.rs`: [`DisconnectReason`], the one list of why a connection ends and the
