@@ -47,8 +47,17 @@ impl BitWriter {
     pub fn exp_golomb(&mut self, value: u64, k: u32) {
         let m = u128::from(value) + (1u128 << k);
         let len = 128 - m.leading_zeros();
-        for _ in 0..(len - k - 1) {
-            self.bit(false);
+        // The zero prefix is the leading zeros of `m` written in `total` bits.
+        let total = 2 * len - k - 1;
+        if total <= 32 {
+            self.bits(m as u32, total);
+            return;
+        }
+        let mut zeros = len - k - 1;
+        while zeros > 0 {
+            let n = zeros.min(32);
+            self.bits(0, n);
+            zeros -= n;
         }
         let mut left = len;
         while left > 0 {

@@ -72,7 +72,8 @@ pub(crate) fn round_half_up(x: f64) -> f64 {
 
 /// `M × √2`: smallest-three component `c` is sent as `round(c × K)`.
 pub(crate) fn rotation_scale(params: &Params) -> f64 {
-    f64::from(rotation_max(params.rotation_bits)) * 2f64.sqrt()
+    // `SQRT_2` is the correctly rounded √2, the same value as `Math.sqrt(2)`.
+    f64::from(rotation_max(params.rotation_bits)) * std::f64::consts::SQRT_2
 }
 
 pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
