@@ -29,7 +29,7 @@ pub fn encode(
         Some(b) => (b.players != current.players, b.acks != current.acks),
         None => (!current.players.is_empty(), !current.acks.is_empty()),
     };
-    let mut out = Vec::with_capacity(16 + 12 * current.balls.len());
+    let mut out = Vec::with_capacity(16 + 24 * current.balls.len() + 12 * current.players.len());
     let mut flags = FORMAT_VERSION << 4;
     if baseline.is_some() {
         flags |= FLAG_DELTA;

@@ -1,5 +1,8 @@
 //! Round trips, error bounds and robustness of the binary snapshot codec.
 
+// Several arrays indexed by the same axis: index loops read best.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
