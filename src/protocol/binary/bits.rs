@@ -45,6 +45,13 @@ impl BitWriter {
     /// Exp-Golomb code of order `k` for `value`: with `m = value + 2^k`, `L` = bit length
     /// of `m`, write `L - k - 1` zero bits and then the `L` bits of `m`.
     pub fn exp_golomb(&mut self, value: u64, k: u32) {
+        if value < 1 << 15 && k < 15 {
+            // The common case in u32: at most 31 bits.
+            let m = value as u32 + (1 << k);
+            let len = 32 - m.leading_zeros();
+            self.bits(m, 2 * len - k - 1);
+            return;
+        }
         let m = u128::from(value) + (1u128 << k);
         let len = 128 - m.leading_zeros();
         // The zero prefix is the leading zeros of `m` written in `total` bits.
