@@ -23,19 +23,19 @@ impl BitWriter {
     }
 
     /// Write the low `n` bits of `value` (`n` ≤ 32).
+    #[inline]
     pub fn bits(&mut self, value: u32, n: u32) {
         debug_assert!(n <= 32);
-        if n == 0 {
-            return;
-        }
+        // `acc` holds fewer than 32 pending bits, so 32 more always fit.
         let value = u64::from(value) & ((1u64 << n) - 1);
         self.acc = (self.acc << n) | value;
         self.used += n;
-        while self.used >= 8 {
-            self.used -= 8;
-            self.bytes.push((self.acc >> self.used) as u8);
+        if self.used >= 32 {
+            self.used -= 32;
+            let word = (self.acc >> self.used) as u32;
+            self.bytes.extend_from_slice(&word.to_be_bytes());
+            self.acc &= (1u64 << self.used) - 1;
         }
-        self.acc &= (1u64 << self.used) - 1;
     }
 
     pub fn bit(&mut self, b: bool) {
@@ -81,9 +81,11 @@ impl BitWriter {
 
     /// Pad to a byte boundary with zero bits and return the bytes.
     pub fn finish(mut self) -> Vec<u8> {
-        if self.used > 0 {
-            let pad = 8 - self.used;
-            self.bits(0, pad);
+        let pad = (8 - self.used % 8) % 8;
+        self.bits(0, pad);
+        while self.used > 0 {
+            self.used -= 8;
+            self.bytes.push((self.acc >> self.used) as u8);
         }
         self.bytes
     }

@@ -137,15 +137,18 @@ pub fn quantize_ball(params: &Params, b: &BallState) -> QBall {
 
 pub fn quantize_position(params: &Params, p: [f32; 3]) -> [u32; 3] {
     let pos = &params.position;
-    std::array::from_fn(|i| {
-        let steps = pos.steps[i];
-        let x = f64::from(p[i]);
-        if x.is_nan() {
-            return steps / 2;
-        }
-        let s = ((x - pos.min[i]) * f64::from(pos.resolution)).clamp(0.0, f64::from(steps));
-        round_half_up(s) as u32
-    })
+    let res = f64::from(pos.resolution);
+    let mut out = [0; 3];
+    for a in 0..3 {
+        let steps = pos.steps[a];
+        let x = f64::from(p[a]);
+        out[a] = if x.is_nan() {
+            steps / 2
+        } else {
+            round_half_up(((x - pos.min[a]) * res).clamp(0.0, f64::from(steps))) as u32
+        };
+    }
+    out
 }
 
 pub fn quantize_velocity(v: f32, resolution: u32, limit: u32) -> i32 {
@@ -183,15 +186,17 @@ pub fn quantize_rotation(params: &Params, q: [f32; 4]) -> QRot {
 /// quantization and, identically on both ends, for the predicted rotation.
 pub(crate) fn rotation_in_frame(params: &Params, q: [f64; 4], largest: u8) -> [i32; 3] {
     const OTHERS: [[usize; 3]; 4] = [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]];
-    let others = OTHERS[usize::from(largest & 3)];
-    let k = if q[usize::from(largest & 3)] < 0.0 {
+    let l = usize::from(largest & 3);
+    let [i, j, k] = OTHERS[l];
+    let scale = if q[l] < 0.0 {
         -rotation_scale(params)
     } else {
         rotation_scale(params)
     };
     let m = rotation_max(params.rotation_bits);
     // `as i32` saturates and takes NaN to 0.
-    others.map(|i| (round_half_up(q[i] * k) as i32).clamp(-m, m))
+    let one = |c: f64| (round_half_up(c * scale) as i32).clamp(-m, m);
+    [one(q[i]), one(q[j]), one(q[k])]
 }
 
 /// The unit quaternion `[x, y, z, w]` of a quantized rotation, in f64: each small
