@@ -7,7 +7,9 @@
 //! - `at_rest`: a room whose balls sleep and that gets no input;
 //! - `fanout/N`: one snapshot encoded once and handed to N clients' outboxes;
 //! - `codec/*`: encode of every server message and decode of every command, plus the
-//!   classification of relayed and rejected frames.
+//!   classification of relayed and rejected frames; `codec/encode_snapshot_v2_{key,delta}`:
+//!   the binary snapshots of a 10-player room (quantize + encode) beside its JSON
+//!   (`encode_snapshot_json_10_players`).
 //!
 //! After criterion's own report, a summary prints the ratios from the medians it saved.
 
@@ -16,8 +18,8 @@ use std::sync::Arc;
 
 use ballroom::game::{Goal, MatchResult, Score};
 use ballroom::ids::Team;
-use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome};
-use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig};
+use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome, binary};
+use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig, Snapshot};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
 use criterion::{BenchmarkId, Criterion, criterion_group};
@@ -156,6 +158,43 @@ fn fanout(c: &mut Criterion) {
     g.finish();
 }
 
+/// A kickballs room with 10 players standing on the parcel and all balls kicked: the
+/// binary codec's parameters and two snapshots 3 ticks apart.
+fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
+    let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
+    for c in 0..10u64 {
+        let x = 1.0 + 1.5 * c as f32;
+        room.apply(
+            100 + c,
+            Input::Pose {
+                position: [x, 0.0, 1.0 + (c % 3) as f32],
+                rotation: [0.0, 0.38268343, 0.0, 0.9238795],
+            },
+        )
+        .unwrap();
+    }
+    for ball in 0..3u32 {
+        let k = Kick {
+            ball,
+            impulse: [20.0 - 15.0 * ball as f32, 10.0, 30.0],
+            point: None,
+            seq: Some(u64::from(ball)),
+        };
+        room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
+    }
+    for _ in 0..10 {
+        room.tick();
+    }
+    let baseline = room.snapshot();
+    for _ in 0..3 {
+        room.tick();
+    }
+    let current = room.snapshot();
+    assert_eq!(current.players.len(), 10);
+    let params = binary::Params::for_scene(room.scene(), 60.0);
+    (params, baseline, current)
+}
+
 fn codec(c: &mut Criterion) {
     let mut football = Room::new(scene("football"), SimConfig::default());
     football
@@ -254,6 +293,26 @@ fn codec(c: &mut Criterion) {
             b.iter(|| black_box(protocol::encode(black_box(msg))))
         });
     }
+    // Binary snapshots (`ballroom.v2`) of a 10-player kickballs room, quantization included,
+    // beside `encode_snapshot` (JSON): a keyframe, and a delta against the snapshot 3 ticks
+    // earlier. A room encodes once per distinct baseline, not per client.
+    let (params, baseline, current) = ten_player_snapshots();
+    let q_base = binary::quantize(&params, &baseline).unwrap();
+    g.bench_function("encode_snapshot_v2_key", |b| {
+        b.iter(|| {
+            let q = binary::quantize(&params, black_box(&current)).unwrap();
+            black_box(binary::encode(&params, None, &q))
+        })
+    });
+    g.bench_function("encode_snapshot_v2_delta", |b| {
+        b.iter(|| {
+            let q = binary::quantize(&params, black_box(&current)).unwrap();
+            black_box(binary::encode(&params, Some(&q_base), &q))
+        })
+    });
+    g.bench_function("encode_snapshot_json_10_players", |b| {
+        b.iter(|| black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&current)))))
+    });
     let decodes = [
         (
             "decode_kick",
@@ -362,6 +421,17 @@ mod summary {
                     per_sec / 60.0
                 );
             }
+        }
+        if let (Some(json), Some(key), Some(delta)) = (
+            median("codec", "encode_snapshot_json_10_players"),
+            median("codec", "encode_snapshot_v2_key"),
+            median("codec", "encode_snapshot_v2_delta"),
+        ) {
+            println!(
+                "10-player snapshot: JSON {json:.0} ns, v2 keyframe {key:.0} ns ({:.2} x), v2 delta {delta:.0} ns ({:.2} x) (target <= 1)",
+                key / json,
+                delta / json
+            );
         }
         let one = median("fanout", "1");
         if let (Some(one), Some(fifty)) = (one, median("fanout", "50")) {

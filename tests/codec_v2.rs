@@ -6,6 +6,7 @@
 //! reads the file, encodes and decodes, and compares.
 
 use std::collections::BTreeMap;
+use std::f32::consts::FRAC_1_SQRT_2;
 use std::sync::Arc;
 
 use ballroom::ids::Team;
@@ -315,7 +316,7 @@ fn cases() -> Vec<Case> {
                 client,
                 Input::Pose {
                     position: [x, 0.0, 0.5],
-                    rotation: [0.0, 0.7071068, 0.0, 0.7071068],
+                    rotation: [0.0, FRAC_1_SQRT_2, 0.0, FRAC_1_SQRT_2],
                 },
             )
             .unwrap();
@@ -381,7 +382,7 @@ fn vectors() {
                     "scene": c.scene,
                     "tick_rate": 60.0,
                     "params": params,
-                    "baseline": c.baseline.as_ref().map(|b| state_json(b)),
+                    "baseline": c.baseline.as_ref().map(state_json),
                     "current": state_json(&c.current),
                     "bytes": hex(&bytes),
                     "decoded": state_json(&cur.to_snapshot(&params)),

@@ -23,19 +23,19 @@ impl BitWriter {
     }
 
     /// Write the low `n` bits of `value` (`n` ≤ 32).
+    #[inline]
     pub fn bits(&mut self, value: u32, n: u32) {
         debug_assert!(n <= 32);
-        if n == 0 {
-            return;
-        }
+        // `acc` holds fewer than 32 pending bits, so 32 more always fit.
         let value = u64::from(value) & ((1u64 << n) - 1);
         self.acc = (self.acc << n) | value;
         self.used += n;
-        while self.used >= 8 {
-            self.used -= 8;
-            self.bytes.push((self.acc >> self.used) as u8);
+        if self.used >= 32 {
+            self.used -= 32;
+            let word = (self.acc >> self.used) as u32;
+            self.bytes.extend_from_slice(&word.to_be_bytes());
+            self.acc &= (1u64 << self.used) - 1;
         }
-        self.acc &= (1u64 << self.used) - 1;
     }
 
     pub fn bit(&mut self, b: bool) {
@@ -45,10 +45,26 @@ impl BitWriter {
     /// Exp-Golomb code of order `k` for `value`: with `m = value + 2^k`, `L` = bit length
     /// of `m`, write `L - k - 1` zero bits and then the `L` bits of `m`.
     pub fn exp_golomb(&mut self, value: u64, k: u32) {
+        if value < 1 << 15 && k < 15 {
+            // The common case in u32: at most 31 bits.
+            let m = value as u32 + (1 << k);
+            let len = 32 - m.leading_zeros();
+            self.bits(m, 2 * len - k - 1);
+            return;
+        }
         let m = u128::from(value) + (1u128 << k);
         let len = 128 - m.leading_zeros();
-        for _ in 0..(len - k - 1) {
-            self.bit(false);
+        // The zero prefix is the leading zeros of `m` written in `total` bits.
+        let total = 2 * len - k - 1;
+        if total <= 32 {
+            self.bits(m as u32, total);
+            return;
+        }
+        let mut zeros = len - k - 1;
+        while zeros > 0 {
+            let n = zeros.min(32);
+            self.bits(0, n);
+            zeros -= n;
         }
         let mut left = len;
         while left > 0 {
@@ -65,9 +81,11 @@ impl BitWriter {
 
     /// Pad to a byte boundary with zero bits and return the bytes.
     pub fn finish(mut self) -> Vec<u8> {
-        if self.used > 0 {
-            let pad = 8 - self.used;
-            self.bits(0, pad);
+        let pad = (8 - self.used % 8) % 8;
+        self.bits(0, pad);
+        while self.used > 0 {
+            self.used -= 8;
+            self.bytes.push((self.acc >> self.used) as u8);
         }
         self.bytes
     }

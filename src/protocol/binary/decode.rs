@@ -285,9 +285,9 @@ fn read_players(
                 continue;
             }
             let mut position = [0; 3];
-            for a in 0..3 {
+            for (a, slot) in position.iter_mut().enumerate() {
                 let hi = i64::from(params.position.steps[a]);
-                position[a] = add(
+                *slot = add(
                     r,
                     i64::from(o.position[a]),
                     K_PLAYER_POSITION,

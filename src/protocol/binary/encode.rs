@@ -29,7 +29,7 @@ pub fn encode(
         Some(b) => (b.players != current.players, b.acks != current.acks),
         None => (!current.players.is_empty(), !current.acks.is_empty()),
     };
-    let mut out = Vec::with_capacity(16 + 12 * current.balls.len());
+    let mut out = Vec::with_capacity(16 + 24 * current.balls.len() + 12 * current.players.len());
     let mut flags = FORMAT_VERSION << 4;
     if baseline.is_some() {
         flags |= FLAG_DELTA;
@@ -127,15 +127,16 @@ fn delta_ball(w: &mut BitWriter, params: &Params, i: usize, old: &QBall, new: &Q
     w.bit(true);
     w.bit(new.sleeping);
     // The encoder picks the cheaper of the two velocity predictions.
-    let rolling = predict::velocities(params, i, old, n, false);
-    let ballistic = predict::velocities(params, i, old, n, true);
+    let rolling = predict::linvel(params, i, old, n, false);
+    let ballistic = predict::linvel(params, i, old, n, true);
     let lin_cost = |p: [i32; 3]| -> u32 {
         (0..3)
             .map(|a| cost(i64::from(new.linvel[a]) - i64::from(p[a]), K_LINVEL))
             .sum()
     };
-    let use_ballistic = lin_cost(ballistic.0) < lin_cost(rolling.0);
-    let (lin, ang) = if use_ballistic { ballistic } else { rolling };
+    let use_ballistic = lin_cost(ballistic) < lin_cost(rolling);
+    let lin = if use_ballistic { ballistic } else { rolling };
+    let ang = predict::angvel(params, i, old, n);
     w.bit(use_ballistic);
     residuals(w, wide(new.linvel), wide(lin), K_LINVEL);
     residuals(w, wide(new.angvel), wide(ang), K_ANGVEL);

@@ -3,8 +3,7 @@
 //! order (IEEE 754 gives JavaScript the same bits). A delta carries the residual
 //! `actual - predicted` of every component.
 //!
-//! With `n` = ticks from the baseline to the snapshot (capped at [`MAX_PREDICTED_TICKS`]
-//! for the per-tick loops):
+//! With `n` = ticks from the baseline to the snapshot, capped at [`MAX_PREDICTED_TICKS`]:
 //!
 //! - velocity: `V = v0 × 2^16`; `n` times `V = divr((V + g) × decay, 2^16)` with `g` the
 //!   gravity step ([`Params::gravity_q16`]) when the ball's `ballistic` bit is set, else 0;
@@ -26,8 +25,8 @@
 use super::params::{Params, Q16};
 use super::quantize::{QBall, rotation_f64, rotation_in_frame};
 
-/// Ticks the per-tick velocity prediction runs at most; longer gaps predict as if 255
-/// ticks had passed.
+/// Ticks the prediction looks ahead at most; longer gaps predict as if 255 ticks had
+/// passed.
 pub const MAX_PREDICTED_TICKS: u64 = 255;
 
 /// Division rounded half up, `b > 0`.
@@ -52,32 +51,28 @@ pub(crate) fn velocities(
     n: u64,
     ballistic: bool,
 ) -> ([i32; 3], [i32; 3]) {
-    let bp = &params.balls[i];
-    let lin = std::array::from_fn(|a| {
+    (
+        linvel(params, i, base, n, ballistic),
+        angvel(params, i, base, n),
+    )
+}
+
+pub(crate) fn linvel(params: &Params, i: usize, base: &QBall, n: u64, ballistic: bool) -> [i32; 3] {
+    let decay = params.balls[i].linear_decay_q16;
+    std::array::from_fn(|a| {
         let g = if ballistic { params.gravity_q16[a] } else { 0 };
-        velocity(
-            base.linvel[a],
-            bp.linear_decay_q16,
-            g,
-            n,
-            params.linvel.limit,
-        )
-    });
-    let ang = std::array::from_fn(|a| {
-        velocity(
-            base.angvel[a],
-            bp.angular_decay_q16,
-            0,
-            n,
-            params.angvel.limit,
-        )
-    });
-    (lin, ang)
+        velocity(base.linvel[a], decay, g, n, params.linvel.limit)
+    })
+}
+
+pub(crate) fn angvel(params: &Params, i: usize, base: &QBall, n: u64) -> [i32; 3] {
+    let decay = params.balls[i].angular_decay_q16;
+    std::array::from_fn(|a| velocity(base.angvel[a], decay, 0, n, params.angvel.limit))
 }
 
 /// Weighted velocity sum `(n-1)·v0 + (n+1)·v1` per axis.
 fn weighted(v0: [i32; 3], v1: [i32; 3], n: u64) -> [i64; 3] {
-    let n = n as i64;
+    let n = n.min(MAX_PREDICTED_TICKS) as i64;
     std::array::from_fn(|a| (n - 1) * i64::from(v0[a]) + (n + 1) * i64::from(v1[a]))
 }
 

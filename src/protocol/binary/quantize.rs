@@ -67,12 +67,21 @@ pub struct QuantizeError {
 
 /// `floor(x + 0.5)`: the rounding both ends use (JavaScript: `Math.floor(x + 0.5)`).
 pub(crate) fn round_half_up(x: f64) -> f64 {
-    (x + 0.5).floor()
+    let y = x + 0.5;
+    // `y.floor()` without the libm call that baseline x86-64 (no SSE4.1) makes of it.
+    // Every f64 of magnitude ≥ 2^52 is an integer already (and NaN stays NaN).
+    if y.abs() < 4_503_599_627_370_496.0 {
+        let t = y as i64 as f64;
+        if t > y { t - 1.0 } else { t }
+    } else {
+        y
+    }
 }
 
 /// `M × √2`: smallest-three component `c` is sent as `round(c × K)`.
 pub(crate) fn rotation_scale(params: &Params) -> f64 {
-    f64::from(rotation_max(params.rotation_bits)) * 2f64.sqrt()
+    // `SQRT_2` is the correctly rounded √2, the same value as `Math.sqrt(2)`.
+    f64::from(rotation_max(params.rotation_bits)) * std::f64::consts::SQRT_2
 }
 
 pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
@@ -128,15 +137,18 @@ pub fn quantize_ball(params: &Params, b: &BallState) -> QBall {
 
 pub fn quantize_position(params: &Params, p: [f32; 3]) -> [u32; 3] {
     let pos = &params.position;
-    std::array::from_fn(|i| {
-        let steps = pos.steps[i];
-        let x = f64::from(p[i]);
-        if x.is_nan() {
-            return steps / 2;
-        }
-        let s = ((x - pos.min[i]) * f64::from(pos.resolution)).clamp(0.0, f64::from(steps));
-        round_half_up(s) as u32
-    })
+    let res = f64::from(pos.resolution);
+    let mut out = [0; 3];
+    for a in 0..3 {
+        let steps = pos.steps[a];
+        let x = f64::from(p[a]);
+        out[a] = if x.is_nan() {
+            steps / 2
+        } else {
+            round_half_up(((x - pos.min[a]) * res).clamp(0.0, f64::from(steps))) as u32
+        };
+    }
+    out
 }
 
 pub fn quantize_velocity(v: f32, resolution: u32, limit: u32) -> i32 {
@@ -173,20 +185,18 @@ pub fn quantize_rotation(params: &Params, q: [f32; 4]) -> QRot {
 /// other component `c` becomes `floor(c × K + 0.5)` clamped to `-M..=M`. Used for
 /// quantization and, identically on both ends, for the predicted rotation.
 pub(crate) fn rotation_in_frame(params: &Params, q: [f64; 4], largest: u8) -> [i32; 3] {
-    let sign = if q[largest as usize] < 0.0 { -1.0 } else { 1.0 };
-    let k = rotation_scale(params);
-    let m = f64::from(rotation_max(params.rotation_bits));
-    let mut out = [0; 3];
-    let mut j = 0;
-    for (i, c) in q.iter().enumerate() {
-        if i == largest as usize {
-            continue;
-        }
-        let x = round_half_up(sign * c * k);
-        out[j] = if x.is_nan() { 0 } else { x.clamp(-m, m) as i32 };
-        j += 1;
-    }
-    out
+    const OTHERS: [[usize; 3]; 4] = [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]];
+    let l = usize::from(largest & 3);
+    let [i, j, k] = OTHERS[l];
+    let scale = if q[l] < 0.0 {
+        -rotation_scale(params)
+    } else {
+        rotation_scale(params)
+    };
+    let m = rotation_max(params.rotation_bits);
+    // `as i32` saturates and takes NaN to 0.
+    let one = |c: f64| (round_half_up(c * scale) as i32).clamp(-m, m);
+    [one(q[i]), one(q[j]), one(q[k])]
 }
 
 /// The unit quaternion `[x, y, z, w]` of a quantized rotation, in f64: each small
@@ -247,5 +257,38 @@ impl QuantizedSnapshot {
                 .collect(),
             acks: self.acks.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_half_up;
+
+    #[test]
+    fn round_half_up_is_floor_of_x_plus_a_half() {
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.4999999,
+            -2.5000001,
+            1e15 + 0.5,
+            -1e15,
+            4.6e15,
+            -4.6e15,
+            1e300,
+            -1e300,
+            4095.5,
+            -4095.5,
+            0.49999999999999994,
+        ] {
+            assert_eq!(round_half_up(x), (x + 0.5).floor(), "{x}");
+        }
+        assert!(round_half_up(f64::NAN).is_nan());
+        assert_eq!(round_half_up(f64::INFINITY), f64::INFINITY);
+        assert_eq!(round_half_up(f64::NEG_INFINITY), f64::NEG_INFINITY);
     }
 }

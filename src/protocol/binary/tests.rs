@@ -1,5 +1,8 @@
 //! Round trips, error bounds and robustness of the binary snapshot codec.
 
+// Several arrays indexed by the same axis: index loops read best.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -442,6 +445,25 @@ fn truncated_and_padded_frames_are_refused() {
     for n in 0..bytes.len() {
         assert!(decode(&p, None, &bytes[..n]).is_err(), "{n}");
     }
+    // The largest tick gap there is still round-trips (the prediction caps it).
+    let mut far = q.clone();
+    far.tick = u64::MAX;
+    for b in &mut far.balls {
+        b.linvel = [4096, -4096, 17];
+        b.angvel = [-16384, 16384, 3];
+    }
+    let mut base = q.clone();
+    base.tick = 0;
+    let delta = encode(&p, Some(&base), &far);
+    assert_eq!(header(&delta).unwrap().baseline_tick, Some(0));
+    assert_eq!(decode(&p, Some(&base), &delta).unwrap(), far);
+    assert_eq!(
+        decode(&p, Some(&far), &encode(&p, Some(&base), &far)),
+        Err(DecodeError::WrongBaseline {
+            wanted: 0,
+            have: u64::MAX
+        })
+    );
     let mut longer = bytes.clone();
     longer.push(0);
     assert_eq!(decode(&p, None, &longer), Err(DecodeError::TrailingBytes));
