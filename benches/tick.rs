@@ -6,6 +6,8 @@
 //!   snapshot encoded when due), for room-ticks per second on one core;
 //! - `at_rest`: a room whose balls sleep and that gets no input;
 //! - `fanout/N`: one snapshot encoded once and handed to N clients' outboxes;
+//! - `fanout_v2/N`: one binary snapshot quantized once, handed to N outboxes, each
+//!   client's writer taking its delta (encoded once, shared);
 //! - `codec/*`: encode of every server message and decode of every command, plus the
 //!   classification of relayed and rejected frames; `codec/encode_snapshot_v2_{key,delta}`:
 //!   the binary snapshots of a 10-player room (quantize + encode) beside its JSON
@@ -22,6 +24,7 @@ use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome, binary};
 use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig, Snapshot};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
+use ballroom::server::snapshot_frame::{BinarySnapshot, SentSnapshots, SnapshotFrame};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -150,8 +153,44 @@ fn fanout(c: &mut Criterion) {
             b.iter(|| {
                 let msg = Message::text(protocol::encode(&ServerMsg::Snapshot(&snapshot)));
                 for (o, _) in &boxes {
-                    o.send_snapshot(msg.clone());
+                    o.send_snapshot(SnapshotFrame::Json(msg.clone()));
                 }
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Binary snapshots to N clients that all hold the same baseline: the room quantizes once
+/// and hands each outbox the same `Arc`; each client's writer takes its frame (the first
+/// one encodes the delta, the others share its bytes). Each client's writer also first
+/// takes the baseline itself (a cached frame), so that it has something to delta against.
+fn fanout_binary(c: &mut Criterion) {
+    let (params, baseline, current) = ten_player_snapshots();
+    let params = std::sync::Arc::new(params);
+    let base = std::sync::Arc::new(BinarySnapshot::new(
+        params.clone(),
+        binary::quantize(&params, &baseline).unwrap(),
+    ));
+    let mut g = c.benchmark_group("fanout_v2");
+    for n in [1usize, 10, 50] {
+        let token = CancellationToken::new();
+        let boxes: Vec<(Outbox, OutboxRx)> = (0..n)
+            .map(|_| outbox(64, std::time::Duration::from_secs(1), token.clone()))
+            .collect();
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let snapshot = std::sync::Arc::new(BinarySnapshot::new(
+                    params.clone(),
+                    binary::quantize(&params, &current).unwrap(),
+                ));
+                for (o, _) in &boxes {
+                    o.send_snapshot(SnapshotFrame::Binary(snapshot.clone()));
+                    let mut writer = SentSnapshots::default();
+                    black_box(writer.message(SnapshotFrame::Binary(base.clone())));
+                    black_box(writer.message(SnapshotFrame::Binary(snapshot.clone())));
+                }
+                assert_eq!(snapshot.encodings(), 1);
             })
         });
     }
@@ -347,7 +386,7 @@ fn codec(c: &mut Criterion) {
     ));
 }
 
-criterion_group!(benches, tick, fanout, codec);
+criterion_group!(benches, tick, fanout, fanout_binary, codec);
 
 fn main() {
     benches();
@@ -447,6 +486,13 @@ mod summary {
                     enc
                 );
             }
+        }
+        if let (Some(one), Some(fifty)) = (median("fanout_v2", "1"), median("fanout_v2", "50")) {
+            let per_client = (fifty - one) / 49.0;
+            println!(
+                "binary fan-out: quantize + delta + 1 client {:.0} ns, + 50 clients {:.0} ns: {:.1} ns per extra client (a shared frame)",
+                one, fifty, per_client
+            );
         }
     }
 }

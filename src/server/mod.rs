@@ -28,7 +28,7 @@ mod join;
 pub mod outbox;
 mod registry;
 mod room_task;
-mod snapshot_frame;
+pub mod snapshot_frame;
 mod tls;
 
 pub use accept::{StartError, bind, run};
