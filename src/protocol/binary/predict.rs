@@ -30,17 +30,24 @@ use super::quantize::{QBall, rotation_f64, rotation_in_frame};
 pub const MAX_PREDICTED_TICKS: u64 = 255;
 
 /// Division rounded half up, `b > 0`.
+#[inline]
 pub(crate) fn divr(a: i64, b: i64) -> i64 {
     (2 * a + b).div_euclid(2 * b)
+}
+
+/// `divr(a, 2^16)` as a shift (`>>` on a signed integer is floor division).
+#[inline]
+fn divr_q16(a: i64) -> i64 {
+    (a + (Q16 >> 1)) >> 16
 }
 
 pub(crate) fn velocity(v0: i32, decay_q16: i64, gravity_q16: i64, n: u64, limit: u32) -> i32 {
     let mut acc = i64::from(v0) * Q16;
     for _ in 0..n.min(MAX_PREDICTED_TICKS) {
-        acc = divr((acc + gravity_q16) * decay_q16, Q16);
+        acc = divr_q16((acc + gravity_q16) * decay_q16);
     }
     let limit = i64::from(limit);
-    divr(acc, Q16).clamp(-limit, limit) as i32
+    divr_q16(acc).clamp(-limit, limit) as i32
 }
 
 /// Predicted linear and angular velocity of ball `i` (index in `params.balls`).
@@ -129,6 +136,25 @@ pub(crate) fn rotation_small(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn divr_q16_is_divr_by_65536() {
+        for a in [
+            0,
+            1,
+            -1,
+            32767,
+            32768,
+            -32768,
+            -32769,
+            65536,
+            -65536,
+            1 << 40,
+            -(1 << 40) - 5,
+        ] {
+            assert_eq!(divr_q16(a), divr(a, Q16), "{a}");
+        }
+    }
 
     #[test]
     fn divr_rounds_half_up() {

@@ -166,8 +166,9 @@ pub fn quantize_rotation(params: &Params, q: [f32; 4]) -> QRot {
     if !n2.is_finite() || n2 < 1e-30 {
         return QRot::IDENTITY;
     }
-    let n = n2.sqrt();
-    let q = q.map(|c| c / n);
+    // Encoder only (the decoder never normalises floats): one division, then products.
+    let inv = 1.0 / n2.sqrt();
+    let q = q.map(|c| c * inv);
     let mut largest = 0;
     for i in 1..4 {
         if q[i].abs() > q[largest].abs() {
