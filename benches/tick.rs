@@ -24,7 +24,7 @@ use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome, binary};
 use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig, Snapshot};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
-use ballroom::server::snapshot_frame::{BinarySnapshot, SentSnapshots, SnapshotFrame};
+use ballroom::server::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -168,7 +168,7 @@ fn fanout(c: &mut Criterion) {
 fn fanout_binary(c: &mut Criterion) {
     let (params, baseline, current) = ten_player_snapshots();
     let params = std::sync::Arc::new(params);
-    let base = std::sync::Arc::new(BinarySnapshot::new(
+    let base = std::sync::Arc::new(binary::SnapshotFrames::new(
         params.clone(),
         binary::quantize(&params, &baseline).unwrap(),
     ));
@@ -180,7 +180,7 @@ fn fanout_binary(c: &mut Criterion) {
             .collect();
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                let snapshot = std::sync::Arc::new(BinarySnapshot::new(
+                let snapshot = std::sync::Arc::new(binary::SnapshotFrames::new(
                     params.clone(),
                     binary::quantize(&params, &current).unwrap(),
                 ));

@@ -8,64 +8,20 @@
 //! baseline is encoded once, by whichever writer asks for it first; in the normal case
 //! every client of a room shares one baseline and so one buffer.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::protocol::binary::{self, Params, QuantizedSnapshot};
+use crate::protocol::binary::{QuantizedSnapshot, SnapshotFrames};
 
 /// One pending snapshot.
 #[derive(Clone, Debug)]
 pub enum SnapshotFrame {
     /// JSON, the same bytes for every `ballroom.v1` client.
     Json(Message),
-    /// Binary: each writer asks for the frame against its own baseline.
-    Binary(Arc<BinarySnapshot>),
-}
-
-/// One room snapshot, quantized, with its binary frames by baseline tick.
-#[derive(Debug)]
-pub struct BinarySnapshot {
-    params: Arc<Params>,
-    quantized: Arc<QuantizedSnapshot>,
-    /// By baseline tick (`None`: the keyframe). A handful at most: a linear search.
-    frames: Mutex<Vec<(Option<u64>, Bytes)>>,
-}
-
-impl BinarySnapshot {
-    pub fn new(params: Arc<Params>, quantized: QuantizedSnapshot) -> BinarySnapshot {
-        BinarySnapshot {
-            params,
-            quantized: Arc::new(quantized),
-            frames: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The frame for a client that last received `baseline` (`None`: a keyframe), and the
-    /// snapshot that client then has, to use as its next baseline.
-    pub fn frame_for(
-        &self,
-        baseline: Option<&QuantizedSnapshot>,
-    ) -> (Bytes, Arc<QuantizedSnapshot>) {
-        let baseline = baseline.filter(|b| b.tick < self.quantized.tick);
-        let key = baseline.map(|b| b.tick);
-        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
-        let bytes = match frames.iter().find(|(k, _)| *k == key) {
-            Some((_, bytes)) => bytes.clone(),
-            None => {
-                let bytes = Bytes::from(binary::encode(&self.params, baseline, &self.quantized));
-                frames.push((key, bytes.clone()));
-                bytes
-            }
-        };
-        (bytes, self.quantized.clone())
-    }
-
-    /// How many encodings were made (one per distinct baseline asked for).
-    pub fn encodings(&self) -> usize {
-        self.frames.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
+    /// Binary: the room's quantized snapshot; each writer takes the frame against its own
+    /// baseline.
+    Binary(Arc<SnapshotFrames>),
 }
 
 /// What a writer knows of the snapshots it sent: the baseline for the next binary frame.
@@ -79,9 +35,9 @@ impl SentSnapshots {
     pub fn message(&mut self, frame: SnapshotFrame) -> Message {
         match frame {
             SnapshotFrame::Json(msg) => msg,
-            SnapshotFrame::Binary(snapshot) => {
-                let (bytes, now_has) = snapshot.frame_for(self.last_binary.as_deref());
-                self.last_binary = Some(now_has);
+            SnapshotFrame::Binary(frames) => {
+                let bytes = frames.frame(self.last_binary.as_deref());
+                self.last_binary = Some(frames.current().clone());
                 Message::Binary(bytes)
             }
         }
@@ -91,6 +47,7 @@ impl SentSnapshots {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::binary::{self, Params};
     use crate::room::{Room, SimConfig};
     use crate::scene::SceneLibrary;
 
@@ -104,7 +61,7 @@ mod tests {
                 .find(|e| e.snapshot.is_some())
                 .unwrap();
             let quantized = binary::quantize(&params, &effects.snapshot.unwrap()).unwrap();
-            Arc::new(BinarySnapshot::new(params.clone(), quantized))
+            Arc::new(SnapshotFrames::new(params.clone(), quantized))
         };
         let (first, second) = (snapshot(), snapshot());
         // Ten writers that all sent `first` share one delta buffer for `second`.
@@ -133,11 +90,11 @@ mod tests {
         };
         assert_eq!(second.encodings(), 2);
         assert_eq!(binary::header(&key).unwrap().baseline_tick, None);
-        let decoded = binary::decode(&params, Some(&first.quantized), a).unwrap();
-        assert_eq!(decoded, *second.quantized);
+        let decoded = binary::decode(&params, Some(first.current()), a).unwrap();
+        assert_eq!(decoded, **second.current());
         assert_eq!(
             binary::decode(&params, None, &key).unwrap(),
-            *second.quantized
+            **second.current()
         );
     }
 }

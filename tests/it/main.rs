@@ -13,6 +13,7 @@ mod support;
 mod bad_input;
 mod binary;
 mod binary_snapshots;
+mod codec_v2;
 mod conformance;
 mod decoder_props;
 mod limits;

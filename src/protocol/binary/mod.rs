@@ -23,9 +23,13 @@ pub mod decode;
 pub mod encode;
 pub mod params;
 mod predict;
+#[cfg(test)]
+mod property_tests;
 pub mod quantize;
 #[cfg(test)]
 mod tests;
+
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -47,7 +51,7 @@ pub(crate) const FLAG_ACKS: u8 = 0x04;
 pub(crate) const FLAG_RESERVED: u8 = 0x08;
 
 /// Exp-Golomb orders of the delta residuals, chosen by measuring real `kickballs`
-/// trajectories (see `tests/codec_v2.rs`).
+/// trajectories (see `tests/it/codec_v2.rs`).
 pub(crate) const K_LINVEL: u32 = 0;
 pub(crate) const K_ANGVEL: u32 = 0;
 pub(crate) const K_POSITION: u32 = 0;
@@ -89,40 +93,48 @@ pub enum DecodeError {
     UnknownAck(ClientId),
 }
 
-/// The frames of one snapshot, encoded once per distinct baseline: a room makes one
-/// `SnapshotFrames` per snapshot and asks it for each client's frame; clients that share a
-/// baseline tick share the bytes.
-pub struct SnapshotFrames<'a> {
-    params: &'a Params,
-    current: &'a QuantizedSnapshot,
+/// The frames of one snapshot, encoded once per distinct baseline: a room quantizes each
+/// snapshot once into a `SnapshotFrames`, shares it (behind an `Arc`) with every binary
+/// client's writer, and each writer asks it for the frame against the snapshot it last
+/// sent; writers that share a baseline tick share the bytes, and the first to ask encodes.
+#[derive(Debug)]
+pub struct SnapshotFrames {
+    params: Arc<Params>,
+    current: Arc<QuantizedSnapshot>,
     /// By baseline tick (`None`: the keyframe). Few entries: a linear search.
-    frames: Vec<(Option<u64>, Bytes)>,
+    frames: Mutex<Vec<(Option<u64>, Bytes)>>,
 }
 
-impl<'a> SnapshotFrames<'a> {
-    pub fn new(params: &'a Params, current: &'a QuantizedSnapshot) -> SnapshotFrames<'a> {
+impl SnapshotFrames {
+    pub fn new(params: Arc<Params>, current: QuantizedSnapshot) -> SnapshotFrames {
         SnapshotFrames {
             params,
-            current,
-            frames: Vec::new(),
+            current: Arc::new(current),
+            frames: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The snapshot itself: what a client holds once it has decoded any of its frames.
+    pub fn current(&self) -> &Arc<QuantizedSnapshot> {
+        &self.current
     }
 
     /// The frame for a client whose baseline is `baseline` (a snapshot of the same room:
     /// snapshots of one room are identified by their tick).
-    pub fn frame(&mut self, baseline: Option<&QuantizedSnapshot>) -> Bytes {
+    pub fn frame(&self, baseline: Option<&QuantizedSnapshot>) -> Bytes {
         let baseline = baseline.filter(|b| b.tick < self.current.tick);
         let key = baseline.map(|b| b.tick);
-        if let Some((_, bytes)) = self.frames.iter().find(|(k, _)| *k == key) {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, bytes)) = frames.iter().find(|(k, _)| *k == key) {
             return bytes.clone();
         }
-        let bytes = Bytes::from(encode(self.params, baseline, self.current));
-        self.frames.push((key, bytes.clone()));
+        let bytes = Bytes::from(encode(&self.params, baseline, &self.current));
+        frames.push((key, bytes.clone()));
         bytes
     }
 
     /// How many encodings were made (one per distinct baseline asked for).
     pub fn encodings(&self) -> usize {
-        self.frames.len()
+        self.frames.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }

@@ -19,11 +19,11 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::disconnect::DisconnectReason;
 use super::outbox::frame;
-use super::snapshot_frame::{BinarySnapshot, SnapshotFrame};
+use super::snapshot_frame::SnapshotFrame;
 use super::{ConnectionId, ServerState};
 use crate::clock::TickClock;
 use crate::ids::ClientId;
-use crate::protocol::binary::{self, Params};
+use crate::protocol::binary::{self, Params, SnapshotFrames};
 use crate::protocol::{CodedMessage, Command, Encoding, ErrorCode, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::scene::Scene;
@@ -395,7 +395,7 @@ impl<'a> SnapshotEncodings<'a> {
                 .get_or_insert_with(|| {
                     let quantized = binary::quantize(params, snapshot)
                         .expect("a room's snapshots hold its scene's balls");
-                    SnapshotFrame::Binary(Arc::new(BinarySnapshot::new(params.clone(), quantized)))
+                    SnapshotFrame::Binary(Arc::new(SnapshotFrames::new(params.clone(), quantized)))
                 })
                 .clone(),
         }

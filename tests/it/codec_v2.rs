@@ -2,7 +2,7 @@
 //! vectors in `tests/vectors/snapshots.json`.
 //!
 //! Regenerate the vectors deliberately (after a deliberate format change) with
-//! `BALLROOM_WRITE_VECTORS=1 cargo test --test codec_v2 vectors`; otherwise the test only
+//! `BALLROOM_WRITE_VECTORS=1 cargo test --test it codec_v2::vectors`; otherwise the test only
 //! reads the file, encodes and decodes, and compares.
 
 use std::collections::BTreeMap;
@@ -123,7 +123,7 @@ fn one_encoding_per_distinct_baseline() {
     let params = Params::for_scene(&scene("kickballs"), 60.0);
     let q = quantized(&params, &kickballs_run(2, 1));
     let current = q.last().unwrap();
-    let mut frames = SnapshotFrames::new(&params, current);
+    let frames = SnapshotFrames::new(Arc::new(params.clone()), current.clone());
     let baselines = [None, Some(&q[q.len() - 2]), Some(&q[q.len() - 3])];
     for i in 0..10 {
         let b = baselines[i % 3];
