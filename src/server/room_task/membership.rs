@@ -190,12 +190,16 @@ impl RoomTask {
         };
         self.count_clients();
         debug!(client, "left");
+        // Expired sessions go as new ones come, so the table holds at most the sessions
+        // that ended within the last `--room-linger`.
+        let now = Instant::now();
+        self.departed.retain(|_, d| d.until > now);
         let departed = Departed {
             client,
             player: member.player,
             spectator: member.spectator,
             session: self.room.session(client),
-            until: Instant::now() + self.server.config.room_linger,
+            until: now + self.server.config.room_linger,
         };
         self.departed.insert(member.resume, departed);
         if !member.spectator {
