@@ -43,10 +43,21 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Preferred first when a client offers several subprotocols.
+    pub const PREFERENCE: [Encoding; 2] = [Encoding::Binary, Encoding::Json];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Json => "json",
             Encoding::Binary => "binary",
+        }
+    }
+
+    /// The WebSocket subprotocol that asks for this encoding.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Encoding::Json => SUBPROTOCOL,
+            Encoding::Binary => SUBPROTOCOL_V2,
         }
     }
 }

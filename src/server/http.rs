@@ -26,7 +26,7 @@ use super::ServerState;
 use super::connection;
 use super::join::JoinRequest;
 use crate::auth::{self, AuthError};
-use crate::protocol::{self, Encoding, SUBPROTOCOL, SUBPROTOCOL_V2};
+use crate::protocol::{self, Encoding};
 use crate::telemetry;
 
 type Body = Full<Bytes>;
@@ -165,13 +165,9 @@ fn upgrade(
     // Binary snapshots when the client offers `ballroom.v2` (even beside `ballroom.v1`).
     let offered =
         |name: &str| header_tokens(&req, header::SEC_WEBSOCKET_PROTOCOL).any(|p| p == name);
-    let subprotocol = if offered(SUBPROTOCOL_V2) {
-        Some(Encoding::Binary)
-    } else if offered(SUBPROTOCOL) {
-        Some(Encoding::Json)
-    } else {
-        None
-    };
+    let subprotocol = Encoding::PREFERENCE
+        .into_iter()
+        .find(|e| offered(e.subprotocol()));
     let mut join = JoinRequest::parse(
         req.uri().path(),
         req.uri().query(),
@@ -221,13 +217,9 @@ fn upgrade(
         HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
     );
     if let Some(encoding) = subprotocol {
-        let selected = match encoding {
-            Encoding::Json => SUBPROTOCOL,
-            Encoding::Binary => SUBPROTOCOL_V2,
-        };
         h.insert(
             header::SEC_WEBSOCKET_PROTOCOL,
-            HeaderValue::from_static(selected),
+            HeaderValue::from_static(encoding.subprotocol()),
         );
     }
     res

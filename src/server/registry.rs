@@ -122,12 +122,7 @@ pub async fn join(
             let join = RoomRequest::Join(JoinAsk {
                 connection,
                 outbox: outbox.clone(),
-                protocol: req.protocol,
-                echo: req.echo,
-                player: req.player.clone(),
-                spectate: req.spectate,
-                encoding: req.encoding,
-                resume: req.resume.clone(),
+                request: req.clone(),
                 accepted,
             });
             if room.requests.send(join).await.is_ok() {

@@ -15,7 +15,7 @@ use crate::protocol::{Encoding, ServerMsg, Welcome};
 use crate::room::{ClientSession, Input};
 use crate::server::ConnectionId;
 use crate::server::disconnect::DisconnectReason;
-use crate::server::join::JoinError;
+use crate::server::join::{JoinError, JoinRequest};
 use crate::server::outbox::Outbox;
 
 /// One member of the room.
@@ -51,14 +51,9 @@ pub(super) struct Departed {
 pub struct JoinAsk {
     pub connection: ConnectionId,
     pub outbox: Outbox,
-    /// Receives server messages from the start (else only after its first command).
-    pub protocol: bool,
-    pub echo: bool,
-    pub player: Option<String>,
-    pub spectate: bool,
-    pub encoding: Encoding,
-    /// The token of an earlier session to resume.
-    pub resume: Option<String>,
+    /// What the client asked for in its URL: protocol, echo, encoding, spectating, the
+    /// session to resume, and its authenticated player.
+    pub request: JoinRequest,
     /// Answered once the client is a member, or with why it cannot be.
     pub accepted: oneshot::Sender<Result<Joined, JoinError>>,
 }
@@ -116,12 +111,12 @@ impl RoomTask {
             connection: ask.connection,
             outbox: ask.outbox,
             protocol: false,
-            echo: ask.echo,
-            player: ask.player,
-            spectator: ask.spectate,
+            echo: ask.request.echo,
+            player: ask.request.player,
+            spectator: ask.request.spectate,
             resume: new_token(),
             resumed,
-            encoding: ask.encoding,
+            encoding: ask.request.encoding,
         };
         let spectator = member.spectator;
         self.members.insert(client, member);
@@ -130,7 +125,7 @@ impl RoomTask {
         debug!(client, resumed, spectator, "joined");
         if !spectator {
             let joined = frame(&ServerMsg::Joined { client });
-            self.to_protocol_members(&joined, Some(client));
+            self.to_protocol_members(&joined, Some(client), None);
         }
         // Restored before the client's own welcome, which then shows it as it was; the
         // others hear of its team and pose after its `joined`.
@@ -140,7 +135,7 @@ impl RoomTask {
                 Err(refusal) => debug!(client, %refusal, "session not fully restored"),
             }
         }
-        if ask.protocol {
+        if ask.request.protocol {
             self.promote(client);
         }
     }
@@ -149,14 +144,20 @@ impl RoomTask {
     /// and belongs to the same authenticated player (if any). Anything else is a fresh
     /// session, never an error.
     fn resumption(&mut self, ask: &JoinAsk) -> Resumption {
-        let Some(token) = &ask.resume else {
+        let Some(token) = &ask.request.resume else {
             return Resumption::Fresh;
         };
         let open = self
             .members
             .iter()
             .find(|(_, m)| &m.resume == token)
-            .map(|(&client, m)| (client, m.player == ask.player, m.spectator == ask.spectate));
+            .map(|(&client, m)| {
+                (
+                    client,
+                    m.player == ask.request.player,
+                    m.spectator == ask.request.spectate,
+                )
+            });
         if let Some((client, same_player, same_role)) = open {
             return if same_player && same_role {
                 Resumption::TakeOver(client)
@@ -164,17 +165,14 @@ impl RoomTask {
                 Resumption::Fresh
             };
         }
+        // Someone else's session (or an expired one) is left where it is: `leave` prunes
+        // the expired ones.
         let now = Instant::now();
-        self.departed.retain(|_, d| d.until > now);
-        match self.departed.remove(token) {
-            Some(d) if d.player == ask.player && d.spectator == ask.spectate => {
-                Resumption::Restore(d.client, d.session)
-            }
-            Some(d) => {
-                // Not this player's: leave it for its owner.
-                self.departed.insert(token.clone(), d);
-                Resumption::Fresh
-            }
+        let resumable = self.departed.get(token).is_some_and(|d| {
+            d.until > now && d.player == ask.request.player && d.spectator == ask.request.spectate
+        });
+        match resumable.then(|| self.departed.remove(token)).flatten() {
+            Some(d) => Resumption::Restore(d.client, d.session),
             None => Resumption::Fresh,
         }
     }
@@ -204,7 +202,7 @@ impl RoomTask {
         self.departed.insert(member.resume, departed);
         if !member.spectator {
             let left = frame(&ServerMsg::Left { client });
-            self.to_protocol_members(&left, None);
+            self.to_protocol_members(&left, None, None);
         }
         // A leaver can pause, forfeit or reset the match: say so now.
         match self.room.apply(client, Input::Leave) {

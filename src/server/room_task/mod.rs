@@ -1,10 +1,10 @@
 //! The room task: the single owner of one room's [`Room`] simulation and member list.
 //!
 //! Connections talk to it only through [`RoomRequest`]s on a bounded channel; it answers
-//! through each member's [`Outbox`](super::outbox::Outbox). It feeds commands to [`Room::apply`], ticks the room
-//! on a [`TickClock`], and passes on the [`Effects`] of both: each message encoded once,
-//! the same bytes handed to every protocol member. It never writes a socket itself, so a
-//! slow client cannot stall a tick.
+//! through each member's [`Outbox`](super::outbox::Outbox). It feeds commands to
+//! [`Room::apply`], ticks the room on a [`TickClock`], and passes on the [`Effects`] of
+//! both: each message encoded once, the same bytes handed to every protocol member. It
+//! never writes a socket itself, so a slow client cannot stall a tick.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -284,23 +284,17 @@ impl RoomTask {
     /// once, then the snapshot.
     fn publish(&self, effects: Effects) {
         for announcement in &effects.announcements {
-            let (msg, except) = match announcement {
-                Announcement::Kick(k) => (ServerMsg::Kick(k), None),
+            let (msg, except, only) = match announcement {
+                Announcement::Kick(k) => (ServerMsg::Kick(k), None, None),
+                // Binary clients read every pose from the snapshots.
                 Announcement::Pose(p) => {
-                    // Binary clients read every pose from the snapshots.
-                    let msg = frame(&ServerMsg::Player(p));
-                    for (&id, m) in &self.members {
-                        if m.protocol && m.encoding == Encoding::Json && id != p.client {
-                            let _ = m.outbox.send(msg.clone());
-                        }
-                    }
-                    continue;
+                    (ServerMsg::Player(p), Some(p.client), Some(Encoding::Json))
                 }
-                Announcement::Match(s) => (ServerMsg::Match(s), None),
-                Announcement::Goal(g) => (ServerMsg::Goal(g), None),
-                Announcement::Result(r) => (ServerMsg::Result(r), None),
+                Announcement::Match(s) => (ServerMsg::Match(s), None, None),
+                Announcement::Goal(g) => (ServerMsg::Goal(g), None, None),
+                Announcement::Result(r) => (ServerMsg::Result(r), None, None),
             };
-            self.to_protocol_members(&frame(&msg), except);
+            self.to_protocol_members(&frame(&msg), except, only);
         }
         if let Some(snapshot) = &effects.snapshot {
             self.broadcast_snapshot(snapshot);
@@ -317,9 +311,10 @@ impl RoomTask {
         telemetry::hot().fanout.record(started.elapsed());
     }
 
-    fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>) {
+    /// `msg` to every protocol member but `except`, or only to those of encoding `only`.
+    fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>, only: Option<Encoding>) {
         for (&id, m) in &self.members {
-            if m.protocol && Some(id) != except {
+            if m.protocol && Some(id) != except && only.is_none_or(|e| e == m.encoding) {
                 let _ = m.outbox.send(msg.clone());
             }
         }
