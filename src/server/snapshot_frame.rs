@@ -97,4 +97,48 @@ mod tests {
             **second.current()
         );
     }
+
+    #[test]
+    fn two_baselines_of_one_tick_get_their_own_deltas() {
+        let scene = SceneLibrary::builtin().get("kickballs").unwrap();
+        let params = Arc::new(Params::for_scene(&scene, 60.0));
+        let mut room = Room::new(scene, SimConfig::default());
+        let mut next = || {
+            let effects = std::iter::repeat_with(|| room.tick())
+                .find(|e| e.snapshot.is_some())
+                .unwrap();
+            binary::quantize(&params, &effects.snapshot.unwrap()).unwrap()
+        };
+        // A broadcast snapshot and, at the same tick, another one (a promotion after a
+        // pose changed): different contents, one tick.
+        let broadcast = next();
+        let mut promotion = broadcast.clone();
+        promotion.balls[0].position[0] += 7;
+        let second = Arc::new(SnapshotFrames::new(params.clone(), next()));
+        let mut a = SentSnapshots::default();
+        let mut b = SentSnapshots::default();
+        let first_a = Arc::new(SnapshotFrames::new(params.clone(), broadcast.clone()));
+        let first_b = Arc::new(SnapshotFrames::new(params.clone(), promotion.clone()));
+        a.message(SnapshotFrame::Binary(first_a));
+        b.message(SnapshotFrame::Binary(first_b));
+        let Message::Binary(to_a) = a.message(SnapshotFrame::Binary(second.clone())) else {
+            panic!()
+        };
+        let Message::Binary(to_b) = b.message(SnapshotFrame::Binary(second.clone())) else {
+            panic!()
+        };
+        assert_eq!(
+            second.encodings(),
+            2,
+            "one delta per baseline, not per tick"
+        );
+        assert_eq!(
+            binary::decode(&params, Some(&broadcast), &to_a).unwrap(),
+            **second.current()
+        );
+        assert_eq!(
+            binary::decode(&params, Some(&promotion), &to_b).unwrap(),
+            **second.current()
+        );
+    }
 }

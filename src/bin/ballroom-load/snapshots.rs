@@ -50,8 +50,11 @@ impl BinaryDecoder {
         let baseline = match header.baseline_tick {
             None => None,
             Some(t) => Some(
+                // The newest of that tick: two snapshots can share a tick (a `state`
+                // reply), and the server's baseline is always the last one it sent.
                 self.history
                     .iter()
+                    .rev()
                     .find(|s| s.tick == t)
                     .ok_or_else(|| format!("a delta against tick {t}, which this client lacks"))?,
             ),

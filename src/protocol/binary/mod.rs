@@ -101,8 +101,11 @@ pub enum DecodeError {
 pub struct SnapshotFrames {
     params: Arc<Params>,
     current: Arc<QuantizedSnapshot>,
-    /// By baseline tick (`None`: the keyframe). Few entries: a linear search.
-    frames: Mutex<Vec<(Option<u64>, Bytes)>>,
+    /// By baseline (`None`: the keyframe). Keyed by the whole baseline, not its tick: two
+    /// snapshots of one tick can differ (a `state` reply or a promotion after a pose
+    /// changed between ticks), and a delta against one is garbage against the other.
+    /// Few entries: a linear search, whose equality test looks at the tick first.
+    frames: Mutex<Vec<(Option<QuantizedSnapshot>, Bytes)>>,
 }
 
 impl SnapshotFrames {
@@ -119,17 +122,16 @@ impl SnapshotFrames {
         &self.current
     }
 
-    /// The frame for a client whose baseline is `baseline` (a snapshot of the same room:
-    /// snapshots of one room are identified by their tick).
+    /// The frame for a client whose baseline is `baseline` (the last snapshot of this room
+    /// it received).
     pub fn frame(&self, baseline: Option<&QuantizedSnapshot>) -> Bytes {
         let baseline = baseline.filter(|b| b.tick < self.current.tick);
-        let key = baseline.map(|b| b.tick);
         let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, bytes)) = frames.iter().find(|(k, _)| *k == key) {
+        if let Some((_, bytes)) = frames.iter().find(|(k, _)| k.as_ref() == baseline) {
             return bytes.clone();
         }
         let bytes = Bytes::from(encode(&self.params, baseline, &self.current));
-        frames.push((key, bytes.clone()));
+        frames.push((baseline.cloned(), bytes.clone()));
         bytes
     }
 
