@@ -10,10 +10,10 @@
 //!   client's writer taking its delta (encoded once, shared);
 //! - `codec/*`: encode of every server message and decode of every command, plus the
 //!   classification of relayed and rejected frames; `codec/encode_snapshot_v2_{key,delta}`:
-//!   the binary snapshots of a 10-player room (quantize + encode; `_delta` through the
-//!   room's `Quantizer`, `_delta_cold` without) beside its JSON
-//!   (`encode_snapshot_json_10_players`, and `_json_and_poses`: with the `player` messages
-//!   a JSON room sends for the poses that binary snapshots carry).
+//!   the binary snapshots of a 10-player room (quantize + encode) beside its JSON
+//!   (`encode_snapshot_json_10_players`); `codec/encode_stream_{v2,json}`: what the room
+//!   task encodes per snapshot over 3 s of a 10-player room (binary through its
+//!   `Quantizer`; JSON with the `player` messages of the poses that changed).
 //!
 //! After criterion's own report, a summary prints the ratios from the medians it saved.
 
@@ -27,7 +27,7 @@ use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimCo
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
 use ballroom::server::snapshot_frame::{SentSnapshots, SnapshotFrame};
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -251,6 +251,63 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
     (params, baseline, current)
 }
 
+/// 60 consecutive snapshots (3 s at 20 Hz) of a kickballs room with 10 players, each
+/// sending a new pose 5 times a second (a quarter of them between two snapshots,
+/// staggered) and the balls kicked every second; with each snapshot, the poses that changed
+/// since the one before.
+fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
+    let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
+    let pose = |c: u64, step: u64| PlayerPose {
+        client: 100 + c,
+        position: [
+            1.0 + 1.5 * c as f32 + 0.05 * step as f32,
+            0.0,
+            1.0 + (c % 3) as f32,
+        ],
+        rotation: [0.0, 0.38268343, 0.0, 0.9238795],
+    };
+    let mut stream = Vec::new();
+    for step in 0..60u64 {
+        let mut moved = Vec::new();
+        for c in 0..10u64 {
+            if step == 0 || (step + c) % 4 == 0 {
+                let p = pose(c, step);
+                room.apply(
+                    p.client,
+                    Input::Pose {
+                        position: p.position,
+                        rotation: p.rotation,
+                    },
+                )
+                .unwrap();
+                moved.push(p);
+            }
+        }
+        if step % 20 == 0 {
+            for ball in 0..3u32 {
+                let k = Kick {
+                    ball,
+                    impulse: [
+                        20.0 - 15.0 * ball as f32,
+                        10.0,
+                        30.0 - 20.0 * (step / 20) as f32,
+                    ],
+                    point: None,
+                    seq: Some(step + u64::from(ball)),
+                };
+                room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
+            }
+        }
+        for _ in 0..3 {
+            room.tick();
+        }
+        stream.push((room.snapshot(), moved));
+    }
+    assert!(stream.iter().all(|(s, _)| s.players.len() == 10));
+    let params = binary::Params::for_scene(room.scene(), 60.0);
+    (params, stream)
+}
+
 fn codec(c: &mut Criterion) {
     let mut football = Room::new(scene("football"), SimConfig::default());
     football
@@ -351,13 +408,9 @@ fn codec(c: &mut Criterion) {
     }
     // Binary snapshots (`ballroom.v2`) of a 10-player kickballs room, quantization included,
     // beside its JSON: a keyframe, and a delta against the snapshot 3 ticks earlier (all
-    // balls and 3 players moved). A room encodes once per distinct baseline, not per
-    // client. `_delta` is the room task's path: its `Quantizer` saw the baseline, so it
-    // requantizes only what moved; `_delta_cold` quantizes everything.
+    // balls and 3 players moved). A room encodes once per distinct baseline, not per client.
     let (params, baseline, current) = ten_player_snapshots();
     let q_base = binary::quantize(&params, &baseline).unwrap();
-    let mut primed = binary::Quantizer::new(Arc::new(params.clone()));
-    primed.quantize(&baseline).unwrap();
     g.bench_function("encode_snapshot_v2_key", |b| {
         b.iter(|| {
             let q = binary::quantize(&params, black_box(&current)).unwrap();
@@ -365,16 +418,6 @@ fn codec(c: &mut Criterion) {
         })
     });
     g.bench_function("encode_snapshot_v2_delta", |b| {
-        b.iter_batched_ref(
-            || primed.clone(),
-            |quantizer| {
-                let q = quantizer.quantize(black_box(&current)).unwrap();
-                black_box(binary::encode(&params, Some(&q_base), &q))
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("encode_snapshot_v2_delta_cold", |b| {
         b.iter(|| {
             let q = binary::quantize(&params, black_box(&current)).unwrap();
             black_box(binary::encode(&params, Some(&q_base), &q))
@@ -383,24 +426,34 @@ fn codec(c: &mut Criterion) {
     g.bench_function("encode_snapshot_json_10_players", |b| {
         b.iter(|| black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&current)))))
     });
-    // What a JSON room encodes to carry the same news: the snapshot, and a `player` message
-    // for each of the 3 poses that changed (binary clients read those from the snapshot).
-    let poses: Vec<PlayerPose> = current
-        .players
-        .iter()
-        .filter(|p| !baseline.players.contains(p))
-        .map(|p| PlayerPose {
-            client: p.client,
-            position: p.position,
-            rotation: p.rotation,
-        })
-        .collect();
-    g.bench_function("encode_snapshot_json_and_poses", |b| {
+    // A room's stream, as the room task makes it: 60 consecutive snapshots (3 s) of a
+    // 10-player room, each iteration the next one. Binary: the room's `Quantizer` (which
+    // requantizes only what moved) and the delta against the one before (one keyframe per
+    // lap of 60). JSON: the snapshot and the `player` message of each pose that changed
+    // since the last snapshot (binary clients read poses from the snapshot).
+    let (params, stream) = ten_player_stream();
+    let mut quantizer = binary::Quantizer::new(Arc::new(params.clone()));
+    let mut previous: Option<binary::QuantizedSnapshot> = None;
+    let mut i = 0;
+    g.bench_function("encode_stream_v2", |b| {
         b.iter(|| {
-            black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&current))));
-            for pose in &poses {
+            let (snapshot, _) = &stream[i % stream.len()];
+            i += 1;
+            let q = quantizer.quantize(black_box(snapshot)).unwrap();
+            let bytes = binary::encode(&params, previous.as_ref(), &q);
+            previous = Some(q);
+            black_box(bytes)
+        })
+    });
+    let mut i = 0;
+    g.bench_function("encode_stream_json", |b| {
+        b.iter(|| {
+            let (snapshot, poses) = &stream[i % stream.len()];
+            i += 1;
+            for pose in poses {
                 black_box(protocol::encode(&ServerMsg::Player(black_box(pose))));
             }
+            black_box(protocol::encode(&ServerMsg::Snapshot(black_box(snapshot))))
         })
     });
     let decodes = [
@@ -522,18 +575,15 @@ mod summary {
                 key / json,
                 delta / json
             );
-            if let Some(cold) = median("codec", "encode_snapshot_v2_delta_cold") {
-                println!(
-                    "  v2 delta quantizing every body again: {cold:.0} ns ({:.2} x JSON)",
-                    cold / json
-                );
-            }
-            if let Some(with_poses) = median("codec", "encode_snapshot_json_and_poses") {
-                println!(
-                    "  JSON snapshot + the 3 player messages v2 carries inside: {with_poses:.0} ns; v2 delta = {:.2} x that (target <= 1)",
-                    delta / with_poses
-                );
-            }
+        }
+        if let (Some(json), Some(v2)) = (
+            median("codec", "encode_stream_json"),
+            median("codec", "encode_stream_v2"),
+        ) {
+            println!(
+                "10-player room, per snapshot of a 3 s stream: JSON snapshot + changed poses {json:.0} ns, v2 {v2:.0} ns = {:.2} x (target <= 1)",
+                v2 / json
+            );
         }
         let one = median("fanout", "1");
         if let (Some(one), Some(fifty)) = (one, median("fanout", "50")) {
