@@ -15,13 +15,13 @@ export interface InterpolationOptions {
   minIntervals?: number;
   /** Added to the measured need, seconds (default 0.01). */
   margin?: number;
-  /** Quantile of recent lateness the delay covers (default 0.98). */
+  /** Quantile of recent lateness the delay covers (default 1: the largest). */
   quantile?: number;
   /** Lateness samples kept (default 100: 5 s at 20 Hz). */
   window?: number;
   /** Longest extrapolation past the newest snapshot, seconds (default 0.25). */
   maxExtrapolation?: number;
-  /** How fast the delay may grow and shrink, seconds per second (defaults 0.1 and 0.02). */
+  /** How fast the delay may grow and shrink, seconds per second (defaults 0.25 and 0.02). */
   growRate?: number;
   shrinkRate?: number;
 }
@@ -54,9 +54,9 @@ export class AdaptiveDelay {
     this.o = {
       minIntervals: options.minIntervals ?? 2,
       margin: options.margin ?? 0.01,
-      quantile: options.quantile ?? 0.98,
+      quantile: options.quantile ?? 1,
       window: options.window ?? 100,
-      growRate: options.growRate ?? 0.1,
+      growRate: options.growRate ?? 0.25,
       shrinkRate: options.shrinkRate ?? 0.02,
     };
     this.current = this.minimum;
