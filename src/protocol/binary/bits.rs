@@ -38,12 +38,14 @@ impl BitWriter {
         }
     }
 
+    #[inline]
     pub fn bit(&mut self, b: bool) {
         self.bits(u32::from(b), 1);
     }
 
     /// Exp-Golomb code of order `k` for `value`: with `m = value + 2^k`, `L` = bit length
     /// of `m`, write `L - k - 1` zero bits and then the `L` bits of `m`.
+    #[inline]
     pub fn exp_golomb(&mut self, value: u64, k: u32) {
         if value < 1 << 15 && k < 15 {
             // The common case in u32: at most 31 bits.
@@ -52,6 +54,13 @@ impl BitWriter {
             self.bits(m, 2 * len - k - 1);
             return;
         }
+        self.exp_golomb_long(value, k);
+    }
+
+    /// [`BitWriter::exp_golomb`] of a value too large for the 32-bit path.
+    #[cold]
+    #[inline(never)]
+    fn exp_golomb_long(&mut self, value: u64, k: u32) {
         let m = u128::from(value) + (1u128 << k);
         let len = 128 - m.leading_zeros();
         // The zero prefix is the leading zeros of `m` written in `total` bits.
@@ -75,6 +84,7 @@ impl BitWriter {
     }
 
     /// A signed value as zigzag then Exp-Golomb of order `k`.
+    #[inline]
     pub fn signed(&mut self, value: i64, k: u32) {
         self.exp_golomb(zigzag(value), k);
     }

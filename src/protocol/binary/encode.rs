@@ -116,7 +116,7 @@ fn residuals(w: &mut BitWriter, actual: [i64; 3], predicted: [i64; 3], k: u32) {
 }
 
 fn wide<T: Into<i64> + Copy>(v: [T; 3]) -> [i64; 3] {
-    v.map(Into::into)
+    [v[0].into(), v[1].into(), v[2].into()]
 }
 
 fn delta_ball(w: &mut BitWriter, params: &Params, i: usize, old: &QBall, new: &QBall, n: u64) {
@@ -159,9 +159,9 @@ fn team_code(t: Option<Team>) -> u32 {
     }
 }
 
-/// Ascending ids as gaps: the first id itself, then `id - previous - 1`.
-fn ids(w: &mut BitWriter, ids: impl ExactSizeIterator<Item = ClientId>) {
-    w.exp_golomb(ids.len() as u64, 0);
+/// `count` ascending ids as gaps: the first id itself, then `id - previous - 1`.
+fn ids(w: &mut BitWriter, count: usize, ids: impl Iterator<Item = ClientId>) {
+    w.exp_golomb(count as u64, 0);
     let mut prev: Option<ClientId> = None;
     for id in ids {
         w.exp_golomb(prev.map_or(id, |p| id - p - 1), 0);
@@ -181,40 +181,65 @@ fn write_players(
     baseline: Option<&[QPlayer]>,
     current: &[QPlayer],
 ) {
-    let find = |list: &[QPlayer], id| {
-        list.binary_search_by_key(&id, |p: &QPlayer| p.client)
-            .ok()
-            .map(|i| list[i])
-    };
-    if let Some(old) = baseline {
-        let removed: Vec<ClientId> = old
-            .iter()
-            .filter(|p| find(current, p.client).is_none())
-            .map(|p| p.client)
-            .collect();
-        ids(w, removed.into_iter());
-        for o in old {
-            let Some(p) = find(current, o.client) else {
-                continue;
-            };
-            if p == *o {
-                w.bit(false);
-                continue;
-            }
-            w.bit(true);
-            residuals(w, wide(p.position), wide(o.position), K_PLAYER_POSITION);
-            rotation(w, params, p.rotation);
-            w.bits(team_code(p.team), 2);
-        }
+    let old = baseline.unwrap_or(&[]);
+    // Both lists ascend by id: each section is one merge walk, with no allocation.
+    if baseline.is_some() {
+        let removed = || {
+            merge(old, current).filter_map(|pair| match pair {
+                (Some(o), None) => Some(o.client),
+                _ => None,
+            })
+        };
+        ids(w, removed().count(), removed());
     }
-    let added: Vec<&QPlayer> = current
-        .iter()
-        .filter(|p| baseline.is_none_or(|old| find(old, p.client).is_none()))
-        .collect();
-    ids(w, added.iter().map(|p| p.client));
-    for p in added {
+    for pair in merge(old, current) {
+        let (Some(o), Some(p)) = pair else {
+            continue;
+        };
+        if p == o {
+            w.bit(false);
+            continue;
+        }
+        w.bit(true);
+        residuals(w, wide(p.position), wide(o.position), K_PLAYER_POSITION);
+        rotation(w, params, p.rotation);
+        w.bits(team_code(p.team), 2);
+    }
+    let added = || {
+        merge(old, current).filter_map(|pair| match pair {
+            (None, Some(p)) => Some(p),
+            _ => None,
+        })
+    };
+    ids(w, added().count(), added().map(|p| p.client));
+    for p in added() {
         full_player(w, params, p);
     }
+}
+
+/// The players of two id-ordered lists side by side: `(Some, None)` only in `old`,
+/// `(None, Some)` only in `new`, `(Some, Some)` in both.
+fn merge<'a>(
+    old: &'a [QPlayer],
+    new: &'a [QPlayer],
+) -> impl Iterator<Item = (Option<&'a QPlayer>, Option<&'a QPlayer>)> {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || match (old.get(i), new.get(j)) {
+        (None, None) => None,
+        (Some(o), Some(n)) if o.client == n.client => {
+            i += 1;
+            j += 1;
+            Some((Some(o), Some(n)))
+        }
+        (Some(o), n) if n.is_none_or(|n| o.client < n.client) => {
+            i += 1;
+            Some((Some(o), None))
+        }
+        (_, n) => {
+            j += 1;
+            Some((None, n))
+        }
+    })
 }
 
 fn write_acks(
@@ -223,20 +248,16 @@ fn write_acks(
     current: &BTreeMap<ClientId, u64>,
 ) {
     if let Some(old) = baseline {
-        let removed: Vec<ClientId> = old
-            .keys()
-            .filter(|k| !current.contains_key(k))
-            .copied()
-            .collect();
-        ids(w, removed.into_iter());
+        let removed = || old.keys().filter(|k| !current.contains_key(k)).copied();
+        ids(w, removed().count(), removed());
     }
-    let upserts: Vec<(ClientId, u64)> = current
-        .iter()
-        .filter(|(k, v)| baseline.is_none_or(|old| old.get(k) != Some(v)))
-        .map(|(&k, &v)| (k, v))
-        .collect();
-    ids(w, upserts.iter().map(|(k, _)| *k));
-    for (_, seq) in upserts {
+    let upserts = || {
+        current
+            .iter()
+            .filter(|(k, v)| baseline.is_none_or(|old| old.get(k) != Some(v)))
+    };
+    ids(w, upserts().count(), upserts().map(|(&k, _)| k));
+    for (_, &seq) in upserts() {
         w.exp_golomb(seq, 0);
     }
 }

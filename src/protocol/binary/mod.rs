@@ -7,12 +7,13 @@
 //! - [`params`]: [`Params`], derived from the scene and tick rate ([`Params::for_scene`]),
 //!   what the `welcome` must declare.
 //! - [`quantize`]: domain [`Snapshot`](crate::room::Snapshot) → [`QuantizedSnapshot`]
-//!   (integers, clamped, never NaN) and back ([`QuantizedSnapshot::to_snapshot`]).
+//!   (integers, clamped, never NaN) and back ([`QuantizedSnapshot::to_snapshot`]);
+//!   [`Quantizer`] does the same for a room's stream of snapshots, reusing unchanged bodies.
 //! - [`encode()`] / [`decode()`]: keyframes and deltas; [`SnapshotFrames`] encodes one
 //!   snapshot once per distinct baseline.
 //! - `predict`: the prediction both ends make from the baseline; `bits`: bit packing.
 //!
-//! Use: quantize each room snapshot once; for every client pick its baseline (the
+//! Use: quantize each room snapshot once (with the room's [`Quantizer`]); for every client pick its baseline (the
 //! quantized snapshot of the last frame its writer actually wrote, or `None` for a client
 //! that just joined, resumed, or whose pending snapshot was replaced by a newer one
 //! before it was written), and send `frames.frame(baseline)`. The client decodes with the
@@ -20,12 +21,15 @@
 
 mod bits;
 pub mod decode;
+#[cfg(test)]
+mod doc_tests;
 pub mod encode;
 pub mod params;
 mod predict;
 #[cfg(test)]
 mod property_tests;
 pub mod quantize;
+mod quantizer;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +41,7 @@ pub use decode::{FrameHeader, decode, header};
 pub use encode::encode;
 pub use params::{FORMAT_VERSION, Params};
 pub use quantize::{QBall, QPlayer, QRot, QuantizeError, QuantizedSnapshot, quantize};
+pub use quantizer::Quantizer;
 
 use crate::ids::ClientId;
 

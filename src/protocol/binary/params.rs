@@ -12,12 +12,14 @@ use crate::scene::{Scene, Shape};
 /// byte).
 pub const FORMAT_VERSION: u8 = 1;
 
-/// Position steps per metre: the grid is 1/512 m, so the error is at most 1/1024 m.
-pub const POSITION_RESOLUTION: u32 = 512;
-/// Linear velocity steps per m/s (error ≤ 1/128 m/s per component).
-pub const LINVEL_RESOLUTION: u32 = 64;
-/// Angular velocity steps per rad/s (error ≤ 1/128 rad/s per component).
-pub const ANGVEL_RESOLUTION: u32 = 64;
+/// Position steps per metre: the grid is 1/1024 m, so each component is off by at most
+/// 1/2048 m and the position (as a vector) by at most √3/2048 m = 0.85 mm < 1 mm.
+pub const POSITION_RESOLUTION: u32 = 1024;
+/// Linear velocity steps per m/s: each component off by ≤ 1/256 m/s, the vector by ≤
+/// √3/256 m/s = 0.68 cm/s < 1 cm/s.
+pub const LINVEL_RESOLUTION: u32 = 128;
+/// Angular velocity steps per rad/s: the vector off by ≤ √3/256 rad/s < 0.01 rad/s.
+pub const ANGVEL_RESOLUTION: u32 = 128;
 /// Bits of each of the three smallest quaternion components.
 pub const ROTATION_BITS: u32 = 12;
 /// Metres added around the scene's extents before rounding the bounds out to whole metres.
@@ -87,13 +89,13 @@ pub struct BallParams {
 /// Declared error bounds (each per component, against the input clamped to its range).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBounds {
-    /// Metres: half a position step.
+    /// Metres, the length of the position error vector: `√3 / 2` position steps.
     pub position: f64,
     /// Degrees: the rotation angle between the sent and the decoded orientation.
     pub rotation_degrees: f64,
-    /// m/s: half a step.
+    /// m/s, the length of the linear velocity error vector: `√3 / 2` steps.
     pub linvel: f64,
-    /// rad/s: half a step.
+    /// rad/s, the length of the angular velocity error vector: `√3 / 2` steps.
     pub angvel: f64,
 }
 
@@ -183,11 +185,11 @@ impl Params {
             }),
             balls,
             max_error: ErrorBounds {
-                position: 0.5 / f64::from(POSITION_RESOLUTION),
+                position: vector_bound(POSITION_RESOLUTION),
                 // First-order bound √6 / M radians (see the tests), rounded up.
                 rotation_degrees: ((6f64.sqrt() / m).to_degrees() * 1000.0).ceil() / 1000.0,
-                linvel: 0.5 / f64::from(LINVEL_RESOLUTION),
-                angvel: 0.5 / f64::from(ANGVEL_RESOLUTION),
+                linvel: vector_bound(LINVEL_RESOLUTION),
+                angvel: vector_bound(ANGVEL_RESOLUTION),
             },
         }
     }
@@ -208,6 +210,13 @@ impl VelocityParams {
 /// Largest magnitude of a smallest-three component: `2^(bits-1) - 1`.
 pub(crate) fn rotation_max(bits: u32) -> i32 {
     (1i32 << (bits - 1)) - 1
+}
+
+/// The length of the error vector when each of three components is off by at most half a
+/// step of `1 / resolution`: `√3 / (2 × resolution)`, rounded up in the 12th decimal so the
+/// JSON carries a bound the exact value never exceeds.
+fn vector_bound(resolution: u32) -> f64 {
+    (3f64.sqrt() / (2.0 * f64::from(resolution)) * 1e12).ceil() / 1e12
 }
 
 fn velocity(max: f64, resolution: u32) -> VelocityParams {

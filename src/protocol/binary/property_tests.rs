@@ -151,7 +151,13 @@ fn scene_and_ticks() -> impl Strategy<Value = (&'static str, u64, u64)> {
     )
 }
 
-/// Every decoded value lies within the declared bound of its clamped input.
+/// The length of a vector given by its components.
+fn norm(components: impl Iterator<Item = f64>) -> f64 {
+    components.map(|c| c * c).sum::<f64>().sqrt()
+}
+
+/// Every decoded value lies within the declared bound of its clamped input (for vectors,
+/// the length of the error vector).
 fn assert_within_bounds(p: &Params, input: &Snapshot, q: &QuantizedSnapshot) {
     let e = &p.max_error;
     let eps = 1e-9;
@@ -167,23 +173,21 @@ fn assert_within_bounds(p: &Params, input: &Snapshot, q: &QuantizedSnapshot) {
     };
     let check_pos = |x: [f32; 3], got: [u32; 3]| {
         let d = position_f64(p, got);
-        for a in 0..3 {
-            let want = clamp_pos(x[a], a);
-            // NaN goes to the centre step, within half a step of the centre.
-            assert!((d[a] - want).abs() <= e.position + eps, "{x:?} → {d:?}");
-        }
+        // NaN goes to the centre step, within half a step of the centre.
+        let err = norm((0..3).map(|a| d[a] - clamp_pos(x[a], a)));
+        assert!(err <= e.position + eps, "{x:?} → {d:?}: {err} m");
     };
     let check_vel = |v: [f32; 3], got: [i32; 3], vp: &params::VelocityParams, bound: f64| {
-        for a in 0..3 {
+        let err = norm((0..3).map(|a| {
             let x = f64::from(v[a]);
             let want = if x.is_nan() {
                 0.0
             } else {
                 x.clamp(-vp.max, vp.max)
             };
-            let d = f64::from(got[a]) / f64::from(vp.resolution);
-            assert!((d - want).abs() <= bound + eps, "{v:?} → {got:?}");
-        }
+            f64::from(got[a]) / f64::from(vp.resolution) - want
+        }));
+        assert!(err <= bound + eps, "{v:?} → {got:?}: {err}");
     };
     let check_rot = |r: [f32; 4], got: QRot| {
         let err = angle_degrees(normalized(r), rotation_f64(p, got));
@@ -265,6 +269,18 @@ proptest! {
         wrong.tick = wrong.tick.wrapping_add(1);
         let detected = matches!(decode(&p, Some(&wrong), &bytes), Err(DecodeError::WrongBaseline { .. }));
         prop_assert!(detected);
+    }
+
+    #[test]
+    fn the_quantizer_gives_what_quantize_gives(
+        (base, cur) in snapshot(vec![0, 1, 2]).prop_flat_map(|b| (Just(b.clone()), successor(b))),
+    ) {
+        let p = std::sync::Arc::new(params("kickballs"));
+        let mut quantizer = Quantizer::new(p.clone());
+        // Fresh, then reusing what the previous snapshot left, in both directions.
+        for s in [&base, &cur, &cur, &base] {
+            prop_assert_eq!(quantizer.quantize(s).unwrap(), quantize(&p, s).unwrap());
+        }
     }
 
     #[test]

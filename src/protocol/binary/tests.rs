@@ -20,29 +20,30 @@ fn kickballs_params_are_derived_from_the_scene() {
     // Walls reach x, z ∈ [-1, 17]; y from respawn_below (-20) to the ceiling (21); 1 m
     // margin, whole metres.
     assert_eq!(p.position.min, [-2.0, -21.0, -2.0]);
-    assert_eq!(p.position.steps, [20 * 512, 43 * 512, 20 * 512]);
+    assert_eq!(p.position.steps, [20 * 1024, 43 * 1024, 20 * 1024]);
     assert_eq!(
         [0, 1, 2].map(|a| p.position_bits(a)),
-        [14, 15, 14],
+        [15, 16, 15],
         "bits per axis"
     );
     // 150 N·s / 5 kg = 30 m/s, plus a fall through 43 m (29 m/s): 64 m/s.
     assert_eq!(
         (p.linvel.max, p.linvel.limit, p.linvel.bits()),
-        (64.0, 4096, 14)
+        (64.0, 8192, 15)
     );
     // 2.5 × 64 / 1 m = 160 rad/s: 256 rad/s.
     assert_eq!(
         (p.angvel.max, p.angvel.limit, p.angvel.bits()),
-        (256.0, 16384, 16)
+        (256.0, 32768, 17)
     );
     assert_eq!(p.balls.iter().map(|b| b.id).collect::<Vec<_>>(), [0, 1, 2]);
     // 1 / (1 + 0.4 / 60) = 0.993377 × 65536.
     assert_eq!(p.balls[0].linear_decay_q16, 65102);
-    // -9.82 (f32) × 64 / 60 × 65536.
-    assert_eq!(p.gravity_q16, [0, -686468, 0]);
-    assert_eq!(p.max_error.position, 0.0009765625);
-    assert!(p.max_error.rotation_degrees <= 0.1);
+    // -9.82 (f32) × 128 / 60 × 65536.
+    assert_eq!(p.gravity_q16, [0, -1372935, 0]);
+    // Bounds on the error vectors' lengths: √3 / 2 steps.
+    assert!((p.max_error.position - 3f64.sqrt() / 2048.0).abs() < 1e-11);
+    assert!(p.max_error.position <= 0.001 && p.max_error.rotation_degrees <= 0.1);
     assert!(p.max_error.linvel <= 0.01 && p.max_error.angvel <= 0.01);
     // The welcome carries them as JSON.
     let json = serde_json::to_string(&p).unwrap();

@@ -239,7 +239,7 @@ impl RoomTask {
             resumed: member.resumed,
             spectator: member.spectator,
             encoding: member.encoding,
-            binary: (member.encoding == Encoding::Binary).then_some(&*self.binary),
+            binary: (member.encoding == Encoding::Binary).then_some(&**self.quantizer.params()),
         }));
         self.send_to(client, welcome);
         if self.room.needs_ticks() {

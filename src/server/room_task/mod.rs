@@ -23,7 +23,7 @@ use super::snapshot_frame::SnapshotFrame;
 use super::{ConnectionId, ServerState};
 use crate::clock::TickClock;
 use crate::ids::ClientId;
-use crate::protocol::binary::{self, Params, SnapshotFrames};
+use crate::protocol::binary::{Params, Quantizer, SnapshotFrames};
 use crate::protocol::{CodedMessage, Command, Encoding, ErrorCode, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::scene::Scene;
@@ -84,8 +84,9 @@ struct RoomTask {
     connections: HashMap<ConnectionId, ClientId>,
     /// Sessions whose connection ended, resumable by token for `--room-linger`.
     departed: DepartedSessions,
-    /// What binary snapshots of this room's scene are made of (sent in binary welcomes).
-    binary: Arc<Params>,
+    /// Quantizes this room's snapshots for binary clients; its parameters (what binary
+    /// snapshots of this room's scene are made of) go out in binary welcomes.
+    quantizer: Quantizer,
     info: Arc<RoomInfo>,
     created: Instant,
 }
@@ -106,7 +107,7 @@ pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) 
         members: BTreeMap::new(),
         connections: HashMap::new(),
         departed: HashMap::new(),
-        binary: Arc::new(Params::for_scene(&scene, server.config.tick_rate)),
+        quantizer: Quantizer::new(Arc::new(Params::for_scene(&scene, server.config.tick_rate))),
         info: info.clone(),
         created: Instant::now(),
     };
@@ -272,17 +273,18 @@ impl RoomTask {
     }
 
     /// The current snapshot, to one member.
-    fn snapshot_to(&self, client: ClientId) {
+    fn snapshot_to(&mut self, client: ClientId) {
         if let Some(m) = self.members.get(&client) {
             let snapshot = self.room.snapshot();
-            m.outbox
-                .send_snapshot(SnapshotEncodings::new(&self.binary, &snapshot).get(m.encoding));
+            m.outbox.send_snapshot(
+                SnapshotEncodings::new(&mut self.quantizer, &snapshot).get(m.encoding),
+            );
         }
     }
 
     /// Tell the members what the room did: each announcement in order, each encoded
     /// once, then the snapshot.
-    fn publish(&self, effects: Effects) {
+    fn publish(&mut self, effects: Effects) {
         for announcement in &effects.announcements {
             let (msg, except, only) = match announcement {
                 Announcement::Kick(k) => (ServerMsg::Kick(k), None, None),
@@ -302,9 +304,9 @@ impl RoomTask {
     }
 
     /// Encode once per encoding; every protocol member of an encoding gets the same bytes.
-    fn broadcast_snapshot(&self, snapshot: &Snapshot) {
+    fn broadcast_snapshot(&mut self, snapshot: &Snapshot) {
         let started = Instant::now();
-        let mut frames = SnapshotEncodings::new(&self.binary, snapshot);
+        let mut frames = SnapshotEncodings::new(&mut self.quantizer, snapshot);
         for m in self.members.values().filter(|m| m.protocol) {
             m.outbox.send_snapshot(frames.get(m.encoding));
         }
@@ -362,16 +364,16 @@ impl RoomTask {
 /// One snapshot's frames, made on first need: the JSON text once, the quantized state
 /// once (each binary client's writer then takes its delta from it).
 struct SnapshotEncodings<'a> {
-    params: &'a Arc<Params>,
+    quantizer: &'a mut Quantizer,
     snapshot: &'a Snapshot,
     json: Option<SnapshotFrame>,
     binary: Option<SnapshotFrame>,
 }
 
 impl<'a> SnapshotEncodings<'a> {
-    fn new(params: &'a Arc<Params>, snapshot: &'a Snapshot) -> SnapshotEncodings<'a> {
+    fn new(quantizer: &'a mut Quantizer, snapshot: &'a Snapshot) -> SnapshotEncodings<'a> {
         SnapshotEncodings {
-            params,
+            quantizer,
             snapshot,
             json: None,
             binary: None,
@@ -379,7 +381,7 @@ impl<'a> SnapshotEncodings<'a> {
     }
 
     fn get(&mut self, encoding: Encoding) -> SnapshotFrame {
-        let (params, snapshot) = (self.params, self.snapshot);
+        let (quantizer, snapshot) = (&mut *self.quantizer, self.snapshot);
         match encoding {
             Encoding::Json => self
                 .json
@@ -388,9 +390,11 @@ impl<'a> SnapshotEncodings<'a> {
             Encoding::Binary => self
                 .binary
                 .get_or_insert_with(|| {
-                    let quantized = binary::quantize(params, snapshot)
+                    let quantized = quantizer
+                        .quantize(snapshot)
                         .expect("a room's snapshots hold its scene's balls");
-                    SnapshotFrame::Binary(Arc::new(SnapshotFrames::new(params.clone(), quantized)))
+                    let params = quantizer.params().clone();
+                    SnapshotFrame::Binary(Arc::new(SnapshotFrames::new(params, quantized)))
                 })
                 .clone(),
         }
