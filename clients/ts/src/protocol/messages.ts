@@ -1,0 +1,190 @@
+/** The server's JSON messages (docs/PROTOCOL.md, "Server messages"), as the client types them. */
+import type { Team } from "../types.js";
+
+export type Vec3Array = [number, number, number];
+export type QuatArray = [number, number, number, number];
+
+export type Shape =
+  | { type: "cuboid"; half_extents: Vec3Array }
+  | { type: "ball"; radius: number }
+  | { type: "capsule"; half_height: number; radius: number }
+  | { type: "cylinder"; half_height: number; radius: number };
+
+export interface SceneStatic {
+  name?: string;
+  shape: Shape;
+  position: Vec3Array;
+  rotation: QuatArray;
+  sensor: boolean;
+  friction: number;
+  restitution: number;
+}
+
+export interface SceneBall {
+  id: number;
+  radius: number;
+  mass: number;
+  position: Vec3Array;
+  linear_damping: number;
+  angular_damping: number;
+  friction: number;
+  restitution: number;
+}
+
+/** The room's scene as `welcome.scene` carries it, every default filled in. */
+export interface Scene {
+  name: string;
+  description: string;
+  gravity: Vec3Array;
+  max_impulse: number;
+  solver_iterations: number;
+  respawn_below: number;
+  player: { radius: number; height: number };
+  kick_rules: { reach: number; require_position: boolean; rate: number; burst: number; max_player_speed: number };
+  match?: Record<string, unknown>;
+  statics: SceneStatic[];
+  balls: SceneBall[];
+}
+
+export type Phase = "waiting" | "countdown" | "playing" | "paused" | "ended";
+
+export interface MatchState {
+  phase: Phase;
+  countdown?: string;
+  seconds_left: number;
+  score: { blue: number; red: number };
+  teams: { blue: number[]; red: number[] };
+  kickoff: Team | null;
+  min_players_per_team: number;
+  tick: number;
+}
+
+export interface WelcomeMessage {
+  type: "welcome";
+  client: number;
+  player?: string;
+  room: string;
+  tick: number;
+  time: number;
+  tick_rate: number;
+  snapshot_rate: number;
+  echo: boolean;
+  clients: number[];
+  resume: string;
+  resumed: boolean;
+  spectator: boolean;
+  encoding: "json" | "binary";
+  binary?: unknown;
+  scene: Scene;
+  match?: Omit<MatchState, never>;
+}
+
+export interface JsonBall {
+  id: number;
+  p: Vec3Array;
+  q: QuatArray;
+  v: Vec3Array;
+  w: Vec3Array;
+  sleeping: boolean;
+}
+
+export interface SnapshotMessage {
+  type: "snapshot";
+  tick: number;
+  time: number;
+  balls: JsonBall[];
+  acks: Record<string, number>;
+}
+
+export interface KickMessage {
+  type: "kick";
+  client: number;
+  ball: number;
+  impulse: Vec3Array;
+  point?: Vec3Array;
+  tick: number;
+  seq?: number;
+}
+
+export interface PlayerMessage {
+  type: "player";
+  client: number;
+  position: Vec3Array;
+  rotation: QuatArray;
+}
+
+export interface PongMessage {
+  type: "pong";
+  t: unknown;
+  tick: number;
+  server_time: number;
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+  seq?: number;
+}
+
+export interface GoalMessage {
+  type: "goal";
+  team: Team;
+  scorer: number | null;
+  ball: number;
+  score: { blue: number; red: number };
+  tick: number;
+}
+
+export interface ResultMessage {
+  type: "result";
+  score: { blue: number; red: number };
+  winner: Team | null;
+  forfeit: boolean;
+  tick: number;
+}
+
+export type ServerMessage =
+  | WelcomeMessage
+  | SnapshotMessage
+  | KickMessage
+  | PlayerMessage
+  | PongMessage
+  | ErrorMessage
+  | GoalMessage
+  | ResultMessage
+  | ({ type: "match" } & MatchState)
+  | { type: "joined"; client: number }
+  | { type: "left"; client: number };
+
+const SERVER_TYPES = new Set([
+  "welcome",
+  "snapshot",
+  "kick",
+  "player",
+  "joined",
+  "left",
+  "pong",
+  "error",
+  "match",
+  "goal",
+  "result",
+]);
+
+/**
+ * Parse a text frame. Returns `null` for anything that is not a server message (frames
+ * other clients relayed into the room: the caller hands those to `relay` listeners).
+ */
+export function parseServerMessage(text: string): ServerMessage | null {
+  if (!text.trimStart().startsWith("{")) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== "string" || !SERVER_TYPES.has(type)) return null;
+  return value as ServerMessage;
+}

@@ -1,0 +1,154 @@
+/**
+ * The TypeScript decoder against the repository's test vectors: for every vector, the
+ * bytes decode to exactly the integers the Rust encoder quantized, and to the same f32
+ * values the Rust decoder gives. Then the decoder's refusals: truncations, flipped bits
+ * and random bytes give a DecodeError, never another exception.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DecodeError } from "../src/protocol/binary/errors.js";
+import { SnapshotDecoder, decode, header } from "../src/protocol/binary/decode.js";
+import { parseParams } from "../src/protocol/binary/params.js";
+import { quantize } from "../src/protocol/binary/quantize.js";
+import { toSnapshot } from "../src/protocol/binary/quantized.js";
+import type { Snapshot } from "../src/types.js";
+import { loadVectors, type VectorSnapshot } from "./support/vectors.js";
+
+const vectors = loadVectors();
+const f32 = Math.fround;
+
+function quantized(params: ReturnType<typeof parseParams>, v: VectorSnapshot) {
+  return quantize(params, v.snapshot, { tick: v.tick, players: v.players, acks: v.acks });
+}
+
+function assertSameFloats(got: Snapshot, want: Snapshot, name: string): void {
+  assert.equal(got.time, want.time, `${name}: time`);
+  assert.equal(got.balls.length, want.balls.length);
+  got.balls.forEach((b, i) => {
+    const w = want.balls[i]!;
+    assert.equal(b.id, w.id);
+    assert.equal(b.sleeping, w.sleeping);
+    for (const key of ["position", "linvel", "angvel", "rotation"] as const) {
+      const g = b[key] as unknown as Record<string, number>;
+      const e = w[key] as unknown as Record<string, number>;
+      for (const c of Object.keys(e)) {
+        // The vectors write f32 values as JSON numbers: the same f32 after Math.fround.
+        assert.equal(g[c]! + 0, f32(e[c]!) + 0, `${name}: ball ${b.id} ${key}.${c}`);
+      }
+    }
+  });
+  const players = got.players ?? [];
+  assert.equal(players.length, (want.players ?? []).length, `${name}: players`);
+  players.forEach((p, i) => {
+    const w = want.players![i]!;
+    assert.equal(p.team, w.team);
+    for (const key of ["position", "rotation"] as const) {
+      const g = p[key] as unknown as Record<string, number>;
+      const e = w[key] as unknown as Record<string, number>;
+      for (const c of Object.keys(e)) assert.equal(g[c]! + 0, f32(e[c]!) + 0, `${name}: player ${key}.${c}`);
+    }
+  });
+}
+
+test("there are test vectors, keyframes and deltas among them", () => {
+  assert.ok(vectors.length >= 6, `only ${vectors.length} vectors`);
+  assert.ok(vectors.some((v) => v.baseline === null));
+  assert.ok(vectors.some((v) => v.baseline !== null));
+});
+
+for (const v of vectors) {
+  test(`vector ${v.name}: decodes to the encoder's integers and the Rust decoder's floats`, () => {
+    const params = parseParams(v.params);
+    const baseline = v.baseline === null ? null : quantized(params, v.baseline);
+    const got = decode(params, baseline, v.bytes);
+    // Integers: exactly what the Rust encoder quantized from `current`.
+    assert.deepEqual(got, quantized(params, v.current));
+    // Floats: exactly the Rust decoder's `decoded`.
+    assert.equal(got.tick, v.decoded.tick);
+    assert.deepEqual(
+      got.players.map((p) => p.client),
+      v.decoded.players,
+    );
+    assert.deepEqual(got.acks, v.decoded.acks);
+    assertSameFloats(toSnapshot(params, got), v.decoded.snapshot, v.name);
+    // The header names the baseline's tick.
+    assert.equal(header(v.bytes).baselineTick, baseline?.tick ?? null);
+  });
+}
+
+test("a SnapshotDecoder takes the baseline of the tick a delta names from its recent snapshots", () => {
+  for (const v of vectors.filter((x) => x.baseline !== null)) {
+    const params = parseParams(v.params);
+    const d = new SnapshotDecoder(params);
+    const baseline = quantized(params, v.baseline!);
+    // Prime it with the baseline then an unrelated later-decoded keyframe of another tick.
+    (d as unknown as { recent: unknown[] }).recent.push(baseline, { ...baseline, tick: baseline.tick + 1000n });
+    assert.deepEqual(d.decode(v.bytes), quantized(params, v.current), v.name);
+  }
+});
+
+test("a delta without its baseline, or against the wrong one, is refused", () => {
+  const v = vectors.find((x) => x.baseline !== null)!;
+  const params = parseParams(v.params);
+  assert.throws(() => decode(params, null, v.bytes), (e: unknown) => e instanceof DecodeError && e.kind === "missing_baseline");
+  const wrong = { ...quantized(params, v.baseline!), tick: 0n };
+  assert.throws(() => decode(params, wrong, v.bytes), (e: unknown) => e instanceof DecodeError && e.kind === "wrong_baseline");
+});
+
+test("every truncation and one trailing byte are refused", () => {
+  for (const v of vectors) {
+    const params = parseParams(v.params);
+    const baseline = v.baseline === null ? null : quantized(params, v.baseline);
+    for (let len = 0; len < v.bytes.length; len++) {
+      assert.throws(() => decode(params, baseline, v.bytes.subarray(0, len)), DecodeError, `${v.name} cut at ${len}`);
+    }
+    const longer = new Uint8Array(v.bytes.length + 1);
+    longer.set(v.bytes);
+    assert.throws(() => decode(params, baseline, longer), (e: unknown) => e instanceof DecodeError && e.kind === "trailing_bytes");
+  }
+});
+
+/** A small deterministic generator (xorshift32), so failures reproduce. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+test("flipped bits and random bytes give a DecodeError or a snapshot within range, never another error", () => {
+  const random = rng(0xba11);
+  let refused = 0;
+  let decoded = 0;
+  for (const v of vectors) {
+    const params = parseParams(v.params);
+    const baseline = v.baseline === null ? null : quantized(params, v.baseline);
+    for (let i = 0; i < 400; i++) {
+      const bytes = v.bytes.slice();
+      if (i % 2 === 0) {
+        const bit = Math.floor(random() * bytes.length * 8);
+        bytes[bit >> 3]! ^= 0x80 >> (bit & 7);
+      } else {
+        for (let j = 1; j < bytes.length; j++) bytes[j] = Math.floor(random() * 256);
+      }
+      try {
+        const s = decode(params, baseline, bytes);
+        decoded++;
+        for (const b of s.balls) {
+          b.position.forEach((p, a) => assert.ok(p >= 0 && p <= params.position.steps[a]!));
+          b.linvel.forEach((x) => assert.ok(Math.abs(x) <= params.linvel.limit));
+          b.angvel.forEach((x) => assert.ok(Math.abs(x) <= params.angvel.limit));
+        }
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        refused++;
+      }
+    }
+  }
+  assert.ok(refused > 0 && refused + decoded === vectors.length * 400);
+});
