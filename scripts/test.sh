@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: the Rust tests, then the TypeScript client's tests against the
-# server binary `cargo test` built. `TS_ONLY=1` skips cargo test (CI runs it as its own step).
+# server binary `cargo test` built. `TS_ONLY=1` skips cargo test (to rerun the client tests alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -107,11 +107,15 @@ export async function runJitterSession(
   const corrections: number[] = [];
   let lastArrival: number | null = null;
   let longestGap = 0;
+  let lastShowedMotion = false;
   player.on("snapshot", (s) => {
     const t = now();
     // The longest wait for a snapshot while the one before showed a ball moving.
-    if (lastArrival !== null && s.balls.some((b) => !b.sleeping)) longestGap = Math.max(longestGap, t - lastArrival);
+    // (A gap that ends in a kick's snapshot after the room rested is the at-rest cadence
+    // of one snapshot a second, not a stall.)
+    if (lastArrival !== null && lastShowedMotion) longestGap = Math.max(longestGap, t - lastArrival);
     lastArrival = t;
+    lastShowedMotion = s.balls.some((b) => !b.sleeping);
     if (player.stats.predictedBalls > 0) corrections.push(player.stats.lastCorrection);
   });
   let poll: ReturnType<typeof setInterval> | undefined;

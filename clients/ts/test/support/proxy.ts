@@ -23,15 +23,32 @@ export async function startProxy(
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const delayed = (from: net.Socket, to: net.Socket): void => {
+    // One FIFO and one timer per direction: chunks leave strictly in arrival order. (A
+    // timer per chunk does not keep that order: Node groups timers by duration, and two
+    // that fall due in the same millisecond may fire either way round, which reorders the
+    // byte stream and corrupts the WebSocket framing.)
+    const queue: { chunk: Buffer; releaseAt: number }[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
     let lastRelease = 0;
-    from.on("data", (chunk) => {
+    const flush = (): void => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && queue[0]!.releaseAt <= now) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, queue[0]!.releaseAt - now);
+    };
+    from.on("data", (chunk: Buffer) => {
       const now = performance.now();
       const delay = options.minDelay + (options.maxDelay - options.minDelay) * random();
       const releaseAt = Math.max(now + delay, lastRelease);
       lastRelease = releaseAt;
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, releaseAt - now);
+      queue.push({ chunk, releaseAt });
+      if (timer === undefined) timer = setTimeout(flush, releaseAt - now);
+    });
+    from.on("close", () => {
+      if (timer !== undefined) clearTimeout(timer);
     });
   };
   const server = net.createServer((client) => {
