@@ -10,7 +10,7 @@ export type {
   RenderedBall,
   RenderedPlayer,
   SmoothingOptions,
-} from "./client.js";
+} from "./api.js";
 export type { ClientStats } from "./stats.js";
 export type { ClockOptions } from "./clock.js";
 export type { InterpolationOptions } from "./interpolation.js";
