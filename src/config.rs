@@ -79,8 +79,11 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_MAX_ROOMS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rooms: u32,
 
-    /// Most clients in one room. One more gets `error` `room_full` and close code 1013.
-    #[arg(long, env = "BALLROOM_MAX_CLIENTS_PER_ROOM", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Most clients in one room (a scene's `max_clients` may set a lower cap for its rooms).
+    /// One more gets `error` `room_full` and close code 1013. The default takes a stadium:
+    /// the broadcast servers ballroom replaces have no cap at all, and `--max-connections`
+    /// still bounds the whole server.
+    #[arg(long, env = "BALLROOM_MAX_CLIENTS_PER_ROOM", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_clients_per_room: u32,
 
     /// Longest room name (the percent-decoded URL path), in bytes.

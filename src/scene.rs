@@ -53,6 +53,10 @@ pub struct Scene {
     pub statics: Vec<StaticCollider>,
     #[serde(default)]
     pub balls: Vec<Ball>,
+    /// Most clients in one room of this scene (spectators included). The server's
+    /// `--max-clients-per-room` still applies: a room takes the lower of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clients: Option<u32>,
     /// Fault injection for tests: the room panics on this tick. Only an operator's scene
     /// file can set it (clients cannot); never set it in a real scene.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,6 +311,9 @@ impl Scene {
                 Err(format!("{what} must be a positive number, got {x}"))
             }
         };
+        if self.max_clients == Some(0) {
+            return Err("max_clients must be at least 1".into());
+        }
         finite("gravity", &self.gravity)?;
         positive("max_impulse", self.max_impulse)?;
         finite("respawn_below", &[self.respawn_below])?;

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::support::{config, start};
+use ballroom::config::Mode;
 use futures_util::StreamExt;
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -51,6 +53,61 @@ async fn max_rooms_and_max_clients_per_room_refuse_with_1013() {
     // The members never noticed.
     a.send_text("hi").await;
     assert_eq!(a.next().await, Message::text("hi"));
+    server.stop().await;
+}
+
+/// The drop-in takes a stadium: `--mode broadcast` with every other flag at its default
+/// lets 1,000 plain clients into one room, and a message reaches all of them.
+#[tokio::test]
+async fn a_broadcast_room_takes_a_thousand_plain_clients_with_default_flags() {
+    // Two descriptors per client in this one process (client and server ends).
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let mut cfg = config();
+    cfg.mode = Mode::Broadcast;
+    let server = start(cfg).await;
+    let mut clients = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        clients.push(server.plain("/stadium").await);
+    }
+    clients[999].send_text("kick-off").await;
+    for c in &mut clients {
+        assert_eq!(c.next().await, Message::text("kick-off"));
+    }
+    let rooms: Value = serde_json::from_str(&server.get("/rooms").await.1).unwrap();
+    assert_eq!(rooms[0]["clients"], 1000, "{rooms}");
+    server.stop().await;
+}
+
+/// A scene's `max_clients` caps its rooms below `--max-clients-per-room`.
+#[tokio::test]
+async fn a_scene_sets_its_own_cap() {
+    let mut scene: Value =
+        serde_json::from_str(include_str!("../../assets/scenes/kickballs.json")).unwrap();
+    scene["name"] = json!("duel");
+    scene["max_clients"] = json!(2);
+    let dir = std::env::temp_dir().join(format!("ballroom-duel-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("scenes")).unwrap();
+    std::fs::write(dir.join("scenes/duel.json"), scene.to_string()).unwrap();
+    let mut cfg = config();
+    cfg.assets = Some(dir);
+    let server = start(cfg).await;
+    let (_a, welcome) = server.protocol("/duel?scene=duel").await;
+    assert_eq!(welcome["scene"]["max_clients"], 2);
+    let _b = server.plain("/duel").await;
+    let mut third = server.plain("/duel").await;
+    assert_eq!(third.next_json().await["code"], "room_full");
+    let close = third.expect_close().await.unwrap();
+    assert!(
+        close.reason.contains("full (2 clients)"),
+        "{}",
+        close.reason
+    );
+    // Other rooms keep the server's cap.
+    let _c = server.plain("/open").await;
+    let _d = server.plain("/open").await;
+    let mut e = server.plain("/open").await;
+    e.send_text("third is in").await;
+    assert_eq!(e.next().await, Message::text("third is in"));
     server.stop().await;
 }
 

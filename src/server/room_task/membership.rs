@@ -84,9 +84,15 @@ enum Resumption {
 }
 
 impl RoomTask {
+    /// The room's cap: `--max-clients-per-room`, or the scene's `max_clients` if lower.
+    fn max_clients(&self) -> u32 {
+        let flag = self.server.config.max_clients_per_room;
+        self.room.scene().max_clients.map_or(flag, |m| m.min(flag))
+    }
+
     pub(super) fn join(&mut self, ask: JoinAsk) {
         let resumption = self.resumption(&ask);
-        let max = self.server.config.max_clients_per_room;
+        let max = self.max_clients();
         if !matches!(resumption, Resumption::TakeOver(_)) && self.members.len() >= max as usize {
             let _ = ask.accepted.send(Err(JoinError::RoomFull(max)));
             return;
