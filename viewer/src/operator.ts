@@ -16,6 +16,8 @@ export interface OperatorPanel {
   stop(): void;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 function ms(v: number | null): string {
   if (v === null) return "–";
   if (!Number.isFinite(v)) return "> 250 ms";
@@ -69,7 +71,7 @@ export function operatorPanel(open: boolean): OperatorPanel {
         history.push(window.latenessP99Ms === null ? 0 : Math.min(window.latenessP99Ms, 250));
         if (history.length > HISTORY) history.shift();
         drawSpark(spark, history);
-        setText(summary, `Server: ${now.connections} connections · ${now.rooms} rooms · tick p99 ≤ ${ms(window.latenessP99Ms)}`);
+        setText(summary, `Server: ${plural(now.connections, "connection")} · ${plural(now.rooms, "room")} · tick p99 ≤ ${ms(window.latenessP99Ms)}`);
       }
       previous = now;
       setText(status, `updated ${new Date().toLocaleTimeString()}`);
