@@ -311,3 +311,27 @@ test("a football match: score, clock, phase and teams; playing picks a team", as
   await page.waitForFunction((id) => document.body.textContent!.includes(`playing as #${id}, team red`), id, { timeout: 5000 });
   await page.close();
 });
+
+test("without WebGL the page says so and still shows the room's figures", async () => {
+  const room = `/viewer-nogl-${process.pid}`;
+  const kicker = await scripted(room, { scene: "kickballs" });
+  const plain = await launch(["--disable-webgl", "--disable-3d-apis"]);
+  try {
+    const page = await plain.newPage(800, 450);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(roomHref(room));
+    await page.waitForFunction(() => window.__ballroom?.view === "room" && window.__ballroom.connection() === "open", undefined, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.__ballroom!.webgl), false);
+    assert.match((await page.locator("#message").textContent()) ?? "", /no WebGL/);
+    // A moving ball: 20 snapshots a second (at rest there would be one).
+    kicker.send({ type: "kick", ball: 0, impulse: [0, 30, 60] });
+    await page.waitForFunction(() => (window.__ballroom!.stats()?.snapshotsPerSecond ?? 0) >= 10, undefined, { timeout: 10_000 });
+    assert.match((await page.locator("#stats").textContent()) ?? "", /snapshots\/s ([5-9]|\d\d)/);
+    assert.equal(await page.locator("canvas.view3d").count(), 0);
+    assert.deepEqual(errors, []);
+    await screenshot(page, "no-webgl");
+  } finally {
+    await plain.close();
+  }
+});
