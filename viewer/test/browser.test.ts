@@ -104,6 +104,8 @@ test("lists a room a scripted client made, opens it, and draws the kicked ball m
   kicker.send({ type: "kick", ball: 1, impulse: [0, 25, 40], seq: 1 });
   await kicker.waitFor((m) => m.type === "kick" && m.ball === 1, 5000, "the kick event");
   await page.waitForTimeout(250); // the page draws ~100 ms behind the server
+  const framesAt = async (): Promise<[number, number]> => [performance.now(), (await page.evaluate(() => window.__ballroom!.stats()!.frames))];
+  const f0 = await framesAt();
   const a = await drawn(page, 1);
   const shot1 = await screenshot(page, "kick-1");
   const a2 = await drawn(page, 1);
@@ -111,6 +113,8 @@ test("lists a room a scripted client made, opens it, and draws the kicked ball m
   const b = await drawn(page, 1);
   const shot2 = await screenshot(page, "kick-2");
   const b2 = await drawn(page, 1);
+  const f1 = await framesAt();
+  const fps = ((f1[1] - f0[1]) * 1000) / (f1[0] - f0[0]);
 
   // State: the drawn ball moved, and is where the server's snapshots put it at the time it stands for.
   assert.ok(dist(a.position, b.position) > 1, `ball 1 moved ${dist(a.position, b.position).toFixed(2)} m between the shots`);
@@ -128,7 +132,9 @@ test("lists a room a scripted client made, opens it, and draws the kicked ball m
   const changed = changedFraction(shot1, shot2, moving);
   const floor = await page.evaluate(() => window.__ballroom!.project({ x: 13, y: 0, z: 4 })!);
   const still = changedFraction(shot1, shot2, around(floor, 20, shot1));
-  console.log(`kick: ball 1 moved ${dist(a.position, b.position).toFixed(2)} m; pixels changed around it ${(changed * 100).toFixed(1)} %, on still floor ${(still * 100).toFixed(1)} %`);
+  console.log(
+    `kick: ball 1 moved ${dist(a.position, b.position).toFixed(2)} m; pixels changed around it ${(changed * 100).toFixed(1)} %, on still floor ${(still * 100).toFixed(1)} %; ${fps.toFixed(1)} frames/s while screenshotting`,
+  );
   assert.ok(changed > 0.15, `pixels around the moving ball changed: ${(changed * 100).toFixed(1)} %`);
   assert.ok(still < 0.02, `still floor unchanged: ${(still * 100).toFixed(1)} %`);
 
