@@ -5,6 +5,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 # The built-in scenes are embedded in the binary (include_str!).
 COPY assets ./assets
+# So is the live viewer's built web app (include_bytes!; built from viewer/src and committed).
+COPY viewer/dist ./viewer/dist
 # Cargo.toml declares a bench target; the manifest does not load without its source.
 COPY benches ./benches
 RUN cargo build --release --locked --bin ballroom

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The one test command: the Rust tests, then the TypeScript client's tests against the
-# server binary `cargo test` built. `TS_ONLY=1` skips cargo test (to rerun the client tests alone).
+# The one test command: the Rust tests, then the TypeScript client's tests and the live
+# viewer's tests (unit tests, then headless Chromium) against the server binary `cargo test`
+# built, then a check that the committed viewer bundle (viewer/dist) is what its sources
+# build. `TS_ONLY=1` skips cargo test (to rerun the TypeScript tests alone).
+# The browser tests need Chromium: $CHROMIUM, else /usr/bin/chromium (Debian's `chromium`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,8 +16,28 @@ fi
 # cargo test builds the binary for the integration tests; build it anyway when skipped.
 cargo build --bin ballroom
 
-cd clients/ts
+cd "$root/clients/ts"
 if [[ ! -d node_modules ]]; then
     npm ci --no-audit --no-fund
 fi
 BALLROOM_BIN="$target/debug/ballroom" npm test
+
+cd "$root/viewer"
+if [[ ! -d node_modules ]]; then
+    npm ci --no-audit --no-fund
+fi
+started=$(date +%s)
+BALLROOM_BIN="$target/debug/ballroom" npm test
+echo "viewer tests (type check, unit and browser tests): $(($(date +%s) - started)) s; screenshots in $root/target/viewer-screenshots"
+
+# The server embeds viewer/dist: it must be exactly what viewer/src builds.
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    npm run build
+    untracked=$(git -C "$root" ls-files --others --exclude-standard -- viewer/dist)
+    if ! git -C "$root" diff --exit-code --stat -- viewer/dist || [[ -n $untracked ]]; then
+        echo "viewer/dist differs from a fresh build of viewer/src ${untracked:+(new files: $untracked)}:" \
+            "run 'npm run build' in viewer/ and commit viewer/dist" >&2
+        exit 1
+    fi
+    echo "viewer/dist matches a fresh build"
+fi

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 front of every TCP connection: WebSocket upgrades become room
-//! connections; `GET /healthz`, `GET /rooms` and `GET /metrics` are answered in plain HTTP.
+//! connections; `GET /healthz`, `GET /rooms` and `GET /metrics` are answered in plain HTTP,
+//! and `GET /` (with its files) is the live viewer (`viewer.rs`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use tracing::debug;
 use super::ServerState;
 use super::connection;
 use super::join::JoinRequest;
+use super::viewer;
 use crate::auth::{self, AuthError};
 use crate::protocol::{self, Encoding};
 use crate::telemetry;
@@ -96,6 +98,11 @@ fn route(
     if is_upgrade(&req) {
         return upgrade(server, peer, req, permit);
     }
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        if let Some(asset) = viewer::asset(req.uri().path()) {
+            return viewer::respond(asset, req.headers());
+        }
+    }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
         (&Method::GET, "/rooms") => json(
@@ -113,7 +120,7 @@ fn route(
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
-             plain HTTP serves GET /healthz, GET /rooms and GET /metrics\n",
+             plain HTTP serves GET / (the live viewer), GET /healthz, GET /rooms and GET /metrics\n",
         ),
     }
 }

@@ -4,7 +4,8 @@
 //! and passes the [`Effects`](crate::room::Effects) on, encoded once, to every member.
 //!
 //! - `accept.rs`: [`bind`], [`run`] (the accept loop, limits, TLS, graceful shutdown).
-//! - `http.rs`: the HTTP/1.1 front: upgrades, `/healthz`, `/rooms`, `/metrics`.
+//! - `http.rs`: the HTTP/1.1 front: upgrades, `/healthz`, `/rooms`, `/metrics`, and the
+//!   viewer's `GET /`.
 //! - `join.rs`: what a client asks for in its URL ([`JoinRequest`]) and why a join is
 //!   refused ([`JoinError`]).
 //! - `registry.rs`: the open rooms by name; joining one (creating it if needed, retrying
@@ -19,6 +20,7 @@
 //! - `disconnect.rs`: [`DisconnectReason`], the one list of why a connection ends and the
 //!   close frame each reason sends.
 //! - `tls.rs`: native TLS (rustls).
+//! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
 
 mod accept;
 mod connection;
@@ -30,6 +32,7 @@ mod registry;
 mod room_task;
 pub mod snapshot_frame;
 mod tls;
+mod viewer;
 
 pub use accept::{StartError, bind, run};
 pub use disconnect::DisconnectReason;

@@ -26,3 +26,4 @@ mod resilience;
 mod security;
 mod sessions;
 mod tls;
+mod viewer;

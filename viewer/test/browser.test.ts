@@ -1,0 +1,343 @@
+/**
+ * The viewer in a real browser (Debian's Chromium, headless, WebGL on SwiftShader) against
+ * the real server binary, with scripted protocol clients (raw WebSocket, JSON) as the
+ * server's witnesses: the room list, a kicked ball drawn moving (pixels and state, against
+ * the server's snapshots), playing (walk with the keyboard, click to kick, the kick seen by
+ * another client), hostile room names, a proxy's path prefix, and a football match (score,
+ * clock, phase, teams; its screenshot is the README's).
+ *
+ * Screenshots: target/viewer-screenshots/*.png from the repository root.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Page } from "playwright-core";
+import { type RunningServer, startServer } from "../../clients/ts/test/support/server.js";
+import { type Browser, SCREENSHOTS, around, changedFraction, launch, screenshot, type Region } from "./support/browser.js";
+import { type Message, ProtocolClient, roomPath } from "./support/protocol.js";
+import { startPrefixProxy } from "./support/proxy.js";
+
+type V3 = { x: number; y: number; z: number };
+
+let server: RunningServer;
+let browser: Browser;
+const clients: ProtocolClient[] = [];
+const began = performance.now();
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  await browser?.close();
+  await server?.stop();
+  console.log(`browser tests: ${((performance.now() - began) / 1000).toFixed(1)} s; screenshots in ${SCREENSHOTS}`);
+});
+
+const base = (): string => `http://127.0.0.1:${server.port}/`;
+const roomHref = (room: string): string => `${base()}?room=${encodeURIComponent(room)}`;
+const dist = (a: V3, b: V3): number => Math.hypot(a.x - b.x, a.y - b.y, a.z - b.z);
+
+async function scripted(room: string, query: Record<string, string>): Promise<ProtocolClient> {
+  const c = await ProtocolClient.connect(server.port, room, query);
+  clients.push(c);
+  return c;
+}
+
+async function openPage(width = 960, height = 540): Promise<Page> {
+  const page = await browser.newPage(width, height);
+  page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
+  return page;
+}
+
+/** The room view is connected, has drawn the balls and synced its clock. */
+async function roomReady(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const h = window.__ballroom;
+      return h?.view === "room" && h.connection() === "open" && h.balls().length > 0 && (h.stats()?.rttMs ?? 0) > 0;
+    },
+    undefined,
+    { timeout: 15_000 },
+  );
+}
+
+async function roomsNow(): Promise<{ room: string; scene: string; clients: number }[]> {
+  return (await (await fetch(`${base()}rooms`)).json()) as { room: string; scene: string; clients: number }[];
+}
+
+/** Ball `id` as the page drew it last, with its place on screen and its radius there. */
+async function drawn(page: Page, id: number) {
+  return page.evaluate((id) => {
+    const h = window.__ballroom!;
+    const b = h.balls().find((x) => x.id === id)!;
+    const screen = h.project(b.position)!;
+    const edge = h.project({ x: b.position.x + 1, y: b.position.y, z: b.position.z })!;
+    return { ...b, screen, pxPerMetre: Math.hypot(edge.x - screen.x, edge.y - screen.y) };
+  }, id);
+}
+
+function union(a: Region, b: Region): Region {
+  return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
+}
+
+test("lists a room a scripted client made, opens it, and draws the kicked ball moving", async () => {
+  const room = `/viewer-kick-${process.pid}`;
+  const kicker = await scripted(room, { scene: "kickballs" });
+  const page = await openPage();
+  await page.goto(base());
+  const link = page.locator("a.room-link").filter({ hasText: room });
+  await link.waitFor({ timeout: 10_000 });
+  const row = (await page.evaluate(() => window.__ballroom!.rooms())).find((r) => r.room === room);
+  assert.deepEqual({ scene: row?.scene, clients: row?.clients }, { scene: "kickballs", clients: 1 });
+  await screenshot(page, "rooms");
+
+  await link.click();
+  await page.waitForURL(/\?room=/);
+  await roomReady(page);
+  assert.equal(await page.evaluate(() => window.__ballroom!.webgl), true, "WebGL (SwiftShader) in headless Chromium");
+  assert.equal((await roomsNow()).find((r) => r.room === room)?.clients, 2, "the viewer watches the same room");
+
+  // Ball 1 from rest: 8 m/s along +z and 5 m/s up (40 and 25 N·s on 5 kg).
+  const fromSnapshot = kicker.snapshots.length;
+  kicker.send({ type: "kick", ball: 1, impulse: [0, 25, 40], seq: 1 });
+  await kicker.waitFor((m) => m.type === "kick" && m.ball === 1, 5000, "the kick event");
+  await page.waitForTimeout(250); // the page draws ~100 ms behind the server
+  const framesAt = async (): Promise<[number, number]> => [performance.now(), (await page.evaluate(() => window.__ballroom!.stats()!.frames))];
+  const f0 = await framesAt();
+  const a = await drawn(page, 1);
+  const shot1 = await screenshot(page, "kick-1");
+  const a2 = await drawn(page, 1);
+  await page.waitForTimeout(300);
+  const b = await drawn(page, 1);
+  const shot2 = await screenshot(page, "kick-2");
+  const b2 = await drawn(page, 1);
+  const f1 = await framesAt();
+  const fps = ((f1[1] - f0[1]) * 1000) / (f1[0] - f0[0]);
+
+  // State: the drawn ball moved, and is where the server's snapshots put it at the time it stands for.
+  assert.ok(dist(a.position, b.position) > 1, `ball 1 moved ${dist(a.position, b.position).toFixed(2)} m between the shots`);
+  await new Promise((r) => setTimeout(r, 200));
+  for (const s of [a, a2, b, b2]) {
+    const truth = kicker.ballAt(1, s.time);
+    assert.ok(truth, `a server snapshot brackets room time ${s.time} (${kicker.snapshots.length - fromSnapshot} since the kick)`);
+    const err = dist(s.position, { x: truth[0], y: truth[1], z: truth[2] });
+    assert.ok(err < 0.25, `drawn ball 1 is ${err.toFixed(3)} m from the server's trajectory at t=${s.time.toFixed(3)}`);
+  }
+
+  // Pixels: where the ball was and went changed; a patch of floor where nothing moves did not.
+  const half = Math.max(10, 1.2 * Math.max(a.pxPerMetre, b.pxPerMetre));
+  const moving = union(union(around(a.screen, half, shot1), around(a2.screen, half, shot1)), union(around(b.screen, half, shot1), around(b2.screen, half, shot1)));
+  const changed = changedFraction(shot1, shot2, moving);
+  const floor = await page.evaluate(() => window.__ballroom!.project({ x: 13, y: 0, z: 4 })!);
+  const still = changedFraction(shot1, shot2, around(floor, 20, shot1));
+  console.log(
+    `kick: ball 1 moved ${dist(a.position, b.position).toFixed(2)} m; pixels changed around it ${(changed * 100).toFixed(1)} %, on still floor ${(still * 100).toFixed(1)} %; ${fps.toFixed(1)} frames/s while screenshotting`,
+  );
+  assert.ok(changed > 0.15, `pixels around the moving ball changed: ${(changed * 100).toFixed(1)} %`);
+  assert.ok(still < 0.02, `still floor unchanged: ${(still * 100).toFixed(1)} %`);
+
+  // The stats overlay shows the client's figures.
+  const stats = await page.locator("#stats").textContent();
+  assert.match(stats ?? "", /RTT \d+\.\d ms/);
+  assert.match(stats ?? "", /snapshots\/s \d+/);
+  assert.match(stats ?? "", /interpolation delay \d+ ms/);
+  // And the operator panel the server's, from /metrics.
+  await page.waitForFunction(() => window.__ballroom!.operator().window !== null, undefined, { timeout: 10_000 });
+  const op = await page.evaluate(() => window.__ballroom!.operator());
+  assert.ok(op.scrape!.connections >= 2 && op.scrape!.rooms >= 1, JSON.stringify(op.scrape));
+  assert.ok(op.window!.ticksPerSecond > 0, `ticks/s ${op.window!.ticksPerSecond}`);
+  assert.match((await page.locator("#operator summary").textContent()) ?? "", /^Server: \d+ connections? · \d+ rooms? · tick p99 ≤ /);
+  await page.close();
+});
+
+test("plays: walks to a ball with the keyboard, clicks it, and a scripted client sees the kick", async () => {
+  const room = `/viewer-play-${process.pid}`;
+  const witness = await scripted(room, { scene: "kickballs" });
+  const page = await openPage();
+  await page.goto(roomHref(room));
+  await roomReady(page);
+  await page.click("#play");
+  await page.waitForFunction(
+    () => {
+      const h = window.__ballroom!;
+      return h.mode() === "play" && h.connection() === "open" && h.player() !== null && h.balls().length === 3;
+    },
+    undefined,
+    { timeout: 15_000 },
+  );
+  const id = (await page.evaluate(() => window.__ballroom!.clientId()))!;
+  await witness.waitFor((m) => m.type === "joined" && m.client === id, 5000, "the player joining");
+  const start = (await page.evaluate(() => window.__ballroom!.player()))!;
+
+  // Out of reach: the page says so and sends nothing.
+  assert.ok((await page.evaluate(() => window.__ballroom!.reachShortfall(1)))! > 0, "ball 1 starts out of reach");
+  const far = (await page.evaluate(() => window.__ballroom!.screenPositionOfBall(1)))!;
+  await page.mouse.click(far.x, far.y);
+  await page.waitForFunction(() => /out of reach/.test(document.getElementById("message")?.textContent ?? ""), undefined, { timeout: 5000 });
+  assert.equal(await page.evaluate(() => window.__ballroom!.lastKick()), null);
+
+  // Walk forward (away from the camera: +z) until ball 1 is well within reach.
+  await page.keyboard.down("KeyW");
+  await page.waitForFunction(() => (window.__ballroom!.reachShortfall(1) ?? 1) < -0.8, undefined, { timeout: 10_000 });
+  await page.keyboard.up("KeyW");
+  await page.waitForTimeout(300);
+  const end = (await page.evaluate(() => window.__ballroom!.player()))!;
+  assert.ok(end.z - start.z > 1 && Math.abs(end.x - start.x) < 0.01, `walked from ${JSON.stringify(start)} to ${JSON.stringify(end)}`);
+  // The server accepted the poses and passed them on.
+  const pose = await witness.waitFor(
+    (m) => m.type === "player" && m.client === id && Math.hypot((m.position as number[])[0]! - end.x, (m.position as number[])[2]! - end.z) < 0.05,
+    3000,
+    "the final pose",
+  );
+  assert.ok(pose);
+
+  const before = witness.messages.length;
+  const target = (await page.evaluate(() => window.__ballroom!.screenPositionOfBall(1)))!;
+  await page.mouse.click(target.x, target.y);
+  const kick = await witness.waitFor((m) => m.type === "kick" && m.client === id, 5000, "the viewer's kick", before);
+  assert.equal(kick.ball, 1);
+  const sent = (await page.evaluate(() => window.__ballroom!.lastKick()))!;
+  assert.equal(kick.seq, sent.seq);
+  const impulse = kick.impulse as number[];
+  assert.ok(impulse[2]! > 0, `kicked away from the avatar: ${JSON.stringify(impulse)}`);
+  const acked = await witness.waitFor(
+    (m) => m.type === "snapshot" && (m.acks as Record<string, number>)[String(id)] === sent.seq,
+    3000,
+    "a snapshot acknowledging the kick",
+    before,
+  );
+  const v = (acked.balls as { id: number; v: number[] }[]).find((b) => b.id === 1)!.v;
+  assert.ok(Math.hypot(v[0]!, v[1]!, v[2]!) > 5, `ball 1 moving after the kick: ${JSON.stringify(v)}`);
+  // The page predicted it (drawn from its own timeline until the server's word settles it).
+  const predicted = await page.evaluate(() => window.__ballroom!.balls().find((b) => b.id === 1)!.predicted);
+  assert.equal(predicted, true);
+  await page.waitForTimeout(200);
+  await screenshot(page, "play-kick");
+  await page.close();
+});
+
+test("hostile room names are listed and shown as text, and open the right room", async () => {
+  const names = [`/<img src=x onerror=window.__pwned=1>-${process.pid}`, `/odd name?x=1#y%z&<b>bold</b>-${process.pid}`];
+  for (const n of names) await scripted(n, { scene: "kickballs" });
+  const page = await openPage();
+  await page.goto(base());
+  await page.waitForFunction((names) => names.every((n) => window.__ballroom!.rooms().some((r) => r.room === n)), names, { timeout: 10_000 });
+  const texts = await page.locator("a.room-link").allTextContents();
+  for (const n of names) assert.ok(texts.includes(n), `listed as text: ${n} in ${JSON.stringify(texts)}`);
+  assert.equal(await page.locator("#rooms img, #rooms b").count(), 0, "no markup from room names");
+  assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+  await screenshot(page, "hostile-names");
+
+  for (const n of names) {
+    await page.locator("a.room-link").filter({ hasText: n }).click();
+    await roomReady(page);
+    assert.equal(await page.locator("#room-name").textContent(), n);
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.equal((await roomsNow()).find((r) => r.room === n)?.clients, 2, `the viewer joined ${n} itself`);
+    await page.goBack();
+    await page.waitForFunction(() => window.__ballroom?.view === "rooms");
+  }
+  await page.close();
+});
+
+test("works under a proxy's path prefix (relative URLs only)", async () => {
+  const proxy = await startPrefixProxy("/ballroom/", server.port);
+  try {
+    const room = `/viewer-prefix-${process.pid}`;
+    await scripted(room, { scene: "kickballs" });
+    const page = await openPage();
+    await page.goto(`http://127.0.0.1:${proxy.port}/ballroom/`);
+    const link = page.locator("a.room-link").filter({ hasText: room });
+    await link.waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => window.__ballroom!.operator().window !== null, undefined, { timeout: 10_000 });
+    assert.match((await page.locator("#operator").innerText()) ?? "", /connections \d+ · rooms \d+\s+ticks\/s \d+/);
+    await link.click();
+    await roomReady(page);
+    assert.equal((await roomsNow()).find((r) => r.room === room)?.clients, 2, "the viewer joined through the proxy");
+    const outside = proxy.seen.filter((p) => !p.startsWith("/ballroom/"));
+    assert.deepEqual(outside, [], "every request stayed under the prefix");
+    for (const want of ["/ballroom/viewer.js", "/ballroom/viewer.css", "/ballroom/rooms", "/ballroom/metrics"]) {
+      assert.ok(proxy.seen.includes(want), `${want} in ${JSON.stringify(proxy.seen.slice(0, 12))}`);
+    }
+    assert.ok(proxy.seen.some((p) => p.startsWith(`/ballroom${roomPath(room)}?`)), "the room's WebSocket under the prefix");
+    await page.close();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a football match: score, clock, phase and teams; playing picks a team", async () => {
+  const room = `/viewer-match-${process.pid}`;
+  const blue = await scripted(room, { scene: "football" });
+  const red = await scripted(room, { scene: "football" });
+  // Both next to the ball at the centre (reach 2.5 m), out of its way to blue's goal.
+  blue.send({ type: "player", position: [-1.6, 0, 2] });
+  red.send({ type: "player", position: [1.6, 0, -2] });
+  blue.send({ type: "join_team", team: "blue" });
+  red.send({ type: "join_team", team: "red" });
+  const page = await openPage(800, 450);
+  await page.goto(roomHref(room));
+  await roomReady(page);
+  await page.waitForFunction(() => window.__ballroom!.match()?.phase === "playing", undefined, { timeout: 10_000 });
+
+  // Red scores into blue's goal (x < 0), then blue takes the kick-off.
+  red.send({ type: "kick", ball: 0, impulse: [-25, 1, 0], seq: 1 });
+  await red.waitFor((m) => m.type === "goal" && m.team === "red", 5000, "red's goal");
+  await page.waitForFunction(() => window.__ballroom!.match()?.score.red === 1, undefined, { timeout: 5000 });
+  await blue.waitFor((m: Message) => m.type === "match" && m.kickoff === "blue", 5000, "blue's kick-off");
+  const kicks = blue.messages.length;
+  blue.send({ type: "kick", ball: 0, impulse: [7, 1.5, -4], seq: 1 });
+  await blue.waitFor((m) => m.type === "kick" && m.client === blue.id, 3000, "blue's kick-off kick", kicks);
+  // The page draws a few hundred ms behind the server (more on a software renderer): let the ball get going.
+  await page.waitForTimeout(1200);
+  await screenshot(page, "match");
+
+  assert.equal(await page.locator("#match .score.blue").textContent(), "0");
+  assert.equal(await page.locator("#match .score.red").textContent(), "1");
+  assert.match((await page.locator("#match .clock").textContent()) ?? "", /^4:5\d$/);
+  assert.match((await page.locator("#match .phase").textContent()) ?? "", /^playing/);
+  const players = await page.evaluate(() => window.__ballroom!.players());
+  assert.deepEqual(
+    players.map((p) => [p.client, p.team]).sort(),
+    [
+      [blue.id, "blue"],
+      [red.id, "red"],
+    ].sort(),
+  );
+
+  await page.click("#play");
+  await page.waitForFunction(() => window.__ballroom!.mode() === "play" && window.__ballroom!.connection() === "open", undefined, { timeout: 15_000 });
+  const id = (await page.evaluate(() => window.__ballroom!.clientId()))!;
+  assert.equal(await page.locator("#team-red").isVisible(), true, "team buttons in a match scene");
+  const from = blue.messages.length;
+  await page.click("#team-red");
+  await blue.waitFor((m) => m.type === "match" && (m.teams as { red: number[] }).red.includes(id), 5000, "the viewer on red", from);
+  await page.waitForFunction((id) => document.body.textContent!.includes(`playing as #${id}, team red`), id, { timeout: 5000 });
+  await page.close();
+});
+
+test("without WebGL the page says so and still shows the room's figures", async () => {
+  const room = `/viewer-nogl-${process.pid}`;
+  const kicker = await scripted(room, { scene: "kickballs" });
+  const plain = await launch(["--disable-webgl", "--disable-3d-apis"]);
+  try {
+    const page = await plain.newPage(800, 450);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(roomHref(room));
+    await page.waitForFunction(() => window.__ballroom?.view === "room" && window.__ballroom.connection() === "open", undefined, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.__ballroom!.webgl), false);
+    assert.match((await page.locator("#message").textContent()) ?? "", /no WebGL/);
+    // A moving ball: 20 snapshots a second (at rest there would be one).
+    kicker.send({ type: "kick", ball: 0, impulse: [0, 30, 60] });
+    await page.waitForFunction(() => (window.__ballroom!.stats()?.snapshotsPerSecond ?? 0) >= 10, undefined, { timeout: 10_000 });
+    assert.match((await page.locator("#stats").textContent()) ?? "", /snapshots\/s ([5-9]|\d\d)/);
+    assert.equal(await page.locator("canvas.view3d").count(), 0);
+    assert.deepEqual(errors, []);
+    await screenshot(page, "no-webgl");
+  } finally {
+    await plain.close();
+  }
+});
