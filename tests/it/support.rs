@@ -1,6 +1,7 @@
 //! Test harness: a real server on 127.0.0.1:0 and real WebSocket clients.
 //! Every wait is bounded; nothing here talks to anything but loopback.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -84,8 +85,21 @@ impl Server {
 
     /// A plain HTTP GET; returns (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = self.request("GET", path, "").await;
+        (status, body)
+    }
+
+    /// A plain HTTP request with `extra` header lines (each ending in CRLF); returns
+    /// (status, lower-cased headers, body).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &str,
+    ) -> (u16, HashMap<String, String>, String) {
         let mut s = TcpStream::connect(self.addr).await.unwrap();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await.unwrap();
         let mut buf = Vec::new();
         tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
@@ -93,9 +107,14 @@ impl Server {
             .expect("http response timed out")
             .unwrap();
         let text = String::from_utf8(buf).unwrap();
-        let status = text[9..12].parse().unwrap();
-        let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
-        (status, body)
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap()[9..12].parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        (status, headers, body.to_owned())
     }
 
     /// Trigger graceful shutdown and wait for `run` to return.

@@ -1,45 +1,15 @@
 //! The live viewer on `GET /`: the page, its bundle and style with their headers, and a
 //! WebSocket upgrade on `/` that still joins the room `/`.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::support::{Server, WAIT, config, start};
-
-/// A plain HTTP request; returns (status, lower-cased headers, body).
-async fn request(
-    server: &Server,
-    method: &str,
-    path: &str,
-    extra: &str,
-) -> (u16, HashMap<String, String>, String) {
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
-        .await
-        .expect("http response timed out")
-        .unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap()[9..12].parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
-}
+use crate::support::{config, start};
 
 #[tokio::test]
 async fn get_root_serves_the_page_with_a_strict_csp() {
     let server = start(config()).await;
     for path in ["/", "/?room=%2Flobby", "/?room=%2F%3Cimg%3E&scene=football"] {
-        let (status, h, body) = request(&server, "GET", path, "").await;
+        let (status, h, body) = server.request("GET", path, "").await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(h["content-type"], "text/html; charset=utf-8");
         let csp = &h["content-security-policy"];
@@ -59,7 +29,7 @@ async fn get_root_serves_the_page_with_a_strict_csp() {
 #[tokio::test]
 async fn the_bundle_and_style_are_served_and_revalidated() {
     let server = start(config()).await;
-    let (status, h, js) = request(&server, "GET", "/viewer.js", "").await;
+    let (status, h, js) = server.request("GET", "/viewer.js", "").await;
     assert_eq!(status, 200);
     assert_eq!(h["content-type"], "text/javascript; charset=utf-8");
     assert!(
@@ -69,29 +39,25 @@ async fn the_bundle_and_style_are_served_and_revalidated() {
     );
     assert!(h.contains_key("content-security-policy"));
     let etag = h["etag"].clone();
-    let (status, _, body) = request(
-        &server,
-        "GET",
-        "/viewer.js",
-        &format!("If-None-Match: {etag}\r\n"),
-    )
-    .await;
+    let (status, _, body) = server
+        .request("GET", "/viewer.js", &format!("If-None-Match: {etag}\r\n"))
+        .await;
     assert_eq!((status, body.as_str()), (304, ""));
 
-    let (status, h, css) = request(&server, "GET", "/viewer.css", "").await;
+    let (status, h, css) = server.request("GET", "/viewer.css", "").await;
     assert_eq!(status, 200);
     assert_eq!(h["content-type"], "text/css; charset=utf-8");
     assert!(css.contains(".hud"));
 
-    let (status, h, body) = request(&server, "HEAD", "/", "").await;
+    let (status, h, body) = server.request("HEAD", "/", "").await;
     assert_eq!((status, body.as_str()), (200, ""));
     assert_eq!(h["content-type"], "text/html; charset=utf-8");
 
     // Other paths are unchanged: a hint that they take WebSockets.
-    let (status, _, body) = request(&server, "GET", "/viewer.js/x", "").await;
+    let (status, _, body) = server.request("GET", "/viewer.js/x", "").await;
     assert_eq!(status, 426);
     assert!(body.contains("GET / (the live viewer)"), "{body}");
-    let (status, _, _) = request(&server, "POST", "/", "Content-Length: 0\r\n").await;
+    let (status, _, _) = server.request("POST", "/", "Content-Length: 0\r\n").await;
     assert_eq!(status, 426);
     server.stop().await;
 }

@@ -88,19 +88,26 @@ pub(crate) fn rotation_scale(params: &Params) -> f64 {
     f64::from(rotation_max(params.rotation_bits)) * std::f64::consts::SQRT_2
 }
 
-pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
+/// The snapshot's balls are the scene's, in [`Params::balls`] order.
+pub(crate) fn check_balls(params: &Params, snapshot: &Snapshot) -> Result<(), QuantizeError> {
     let ids_match = snapshot.balls.len() == params.balls.len()
         && snapshot
             .balls
             .iter()
             .zip(&params.balls)
             .all(|(b, p)| b.id == p.id);
-    if !ids_match {
-        return Err(QuantizeError {
+    if ids_match {
+        Ok(())
+    } else {
+        Err(QuantizeError {
             expected: params.balls.iter().map(|b| b.id).collect(),
             got: snapshot.balls.iter().map(|b| b.id).collect(),
-        });
+        })
     }
+}
+
+pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
+    check_balls(params, snapshot)?;
     let mut players: Vec<QPlayer> = snapshot
         .players
         .iter()

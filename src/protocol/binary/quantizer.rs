@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::params::Params;
 use super::quantize::{
-    QBall, QPlayer, QuantizeError, QuantizedSnapshot, quantize_ball, quantize_position,
-    quantize_rotation,
+    QBall, QPlayer, QuantizeError, QuantizedSnapshot, check_balls, quantize_ball,
+    quantize_position, quantize_rotation,
 };
 use crate::room::{BallState, PlayerState, Snapshot};
 
@@ -46,18 +46,7 @@ impl Quantizer {
     /// [`quantize`] of `snapshot`, taking unchanged bodies from the previous call.
     pub fn quantize(&mut self, snapshot: &Snapshot) -> Result<QuantizedSnapshot, QuantizeError> {
         let params = &*self.params;
-        let ids_match = snapshot.balls.len() == params.balls.len()
-            && snapshot
-                .balls
-                .iter()
-                .zip(&params.balls)
-                .all(|(b, p)| b.id == p.id);
-        if !ids_match {
-            return Err(QuantizeError {
-                expected: params.balls.iter().map(|b| b.id).collect(),
-                got: snapshot.balls.iter().map(|b| b.id).collect(),
-            });
-        }
+        check_balls(params, snapshot)?;
         self.balls.truncate(snapshot.balls.len());
         let mut balls = Vec::with_capacity(snapshot.balls.len());
         for (i, b) in snapshot.balls.iter().enumerate() {
