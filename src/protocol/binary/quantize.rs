@@ -111,12 +111,7 @@ pub fn quantize(params: &Params, snapshot: &Snapshot) -> Result<QuantizedSnapsho
     let mut players: Vec<QPlayer> = snapshot
         .players
         .iter()
-        .map(|p| QPlayer {
-            client: p.client,
-            position: quantize_position(params, p.position),
-            rotation: quantize_rotation(params, p.rotation),
-            team: p.team,
-        })
+        .map(|p| quantize_player(params, p))
         .collect();
     // The room lists its players in id order already; sort only what is not.
     if !players.is_sorted_by_key(|p| p.client) {
@@ -142,6 +137,15 @@ pub fn quantize_ball(params: &Params, b: &BallState) -> QBall {
         rotation: quantize_rotation(params, b.rotation),
         linvel: quantize_velocities(b.linvel, params.linvel.resolution, params.linvel.limit),
         angvel: quantize_velocities(b.angvel, params.angvel.resolution, params.angvel.limit),
+    }
+}
+
+pub fn quantize_player(params: &Params, p: &PlayerState) -> QPlayer {
+    QPlayer {
+        client: p.client,
+        position: quantize_position(params, p.position),
+        rotation: quantize_rotation(params, p.rotation),
+        team: p.team,
     }
 }
 

@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use super::params::Params;
 use super::quantize::{
-    QBall, QPlayer, QuantizeError, QuantizedSnapshot, check_balls, quantize_ball,
-    quantize_position, quantize_rotation,
+    QBall, QPlayer, QuantizeError, QuantizedSnapshot, check_balls, quantize_ball, quantize_player,
 };
 use crate::room::{BallState, PlayerState, Snapshot};
 
@@ -25,8 +24,6 @@ pub struct Quantizer {
     balls: Vec<(BallState, QBall)>,
     /// The last snapshot's players, ascending by client id, with their inputs.
     players: Vec<(PlayerState, QPlayer)>,
-    /// The next `players`, built while the last is read (kept to reuse its allocation).
-    next_players: Vec<(PlayerState, QPlayer)>,
 }
 
 impl Quantizer {
@@ -35,7 +32,6 @@ impl Quantizer {
             params,
             balls: Vec::new(),
             players: Vec::new(),
-            next_players: Vec::new(),
         }
     }
 
@@ -65,20 +61,14 @@ impl Quantizer {
         }
 
         let mut players: Vec<QPlayer> = Vec::with_capacity(snapshot.players.len());
-        let mut remembered = std::mem::take(&mut self.next_players);
-        remembered.clear();
+        let mut remembered = Vec::with_capacity(snapshot.players.len());
         let mut previous = self.players.iter().peekable();
         for p in &snapshot.players {
             // Both lists ascend by id (a snapshot's usually do): one merge walk.
             while previous.next_if(|(old, _)| old.client < p.client).is_some() {}
             let q = match previous.peek() {
                 Some((old, q)) if old == p => *q,
-                _ => QPlayer {
-                    client: p.client,
-                    position: quantize_position(params, p.position),
-                    rotation: quantize_rotation(params, p.rotation),
-                    team: p.team,
-                },
+                _ => quantize_player(params, p),
             };
             players.push(q);
             remembered.push((p.clone(), q));
@@ -89,7 +79,7 @@ impl Quantizer {
             remembered.clear();
         }
         players.dedup_by_key(|p| p.client);
-        self.next_players = std::mem::replace(&mut self.players, remembered);
+        self.players = remembered;
         Ok(QuantizedSnapshot {
             tick: snapshot.tick,
             balls,
