@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{config, start};
+use crate::support::{config, scene_assets, start};
 use ballroom::config::Mode;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -81,15 +81,10 @@ async fn a_broadcast_room_takes_a_thousand_plain_clients_with_default_flags() {
 /// A scene's `max_clients` caps its rooms below `--max-clients-per-room`.
 #[tokio::test]
 async fn a_scene_sets_its_own_cap() {
-    let mut scene: Value =
-        serde_json::from_str(include_str!("../../assets/scenes/kickballs.json")).unwrap();
-    scene["name"] = json!("duel");
-    scene["max_clients"] = json!(2);
-    let dir = std::env::temp_dir().join(format!("ballroom-duel-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("scenes")).unwrap();
-    std::fs::write(dir.join("scenes/duel.json"), scene.to_string()).unwrap();
     let mut cfg = config();
-    cfg.assets = Some(dir);
+    cfg.assets = Some(scene_assets("kickballs", "duel", |s| {
+        s["max_clients"] = json!(2)
+    }));
     let server = start(cfg).await;
     let (_a, welcome) = server.protocol("/duel?scene=duel").await;
     assert_eq!(welcome["scene"]["max_clients"], 2);

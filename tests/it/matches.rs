@@ -5,31 +5,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::support::{Client, Server, ball, config, start, vec3};
+use crate::support::{Client, Server, ball, config, scene_assets, start, vec3};
 use serde_json::{Value, json};
 
 /// A short football match: 20 s, 1 s goal pause, 2 s end pause.
 fn short_match_assets() -> PathBuf {
-    let mut scene: Value =
-        serde_json::from_str(include_str!("../../assets/scenes/football.json")).unwrap();
-    scene["name"] = json!("shortball");
-    scene["match"]["duration"] = json!(20);
-    scene["match"]["goal_pause"] = json!(1);
-    scene["match"]["end_pause"] = json!(2);
-    let dir = std::env::temp_dir().join(format!(
-        "ballroom-matches-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(dir.join("scenes")).unwrap();
-    std::fs::write(dir.join("scenes/shortball.json"), scene.to_string()).unwrap();
-    dir
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+    scene_assets("football", "shortball", |s| {
+        s["match"]["duration"] = json!(20);
+        s["match"]["goal_pause"] = json!(1);
+        s["match"]["end_pause"] = json!(2);
+    })
 }
 
 async fn server() -> Server {

@@ -3,20 +3,15 @@
 
 use std::time::Duration;
 
-use crate::support::{config, start};
+use crate::support::{config, scene_assets, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// `kickballs`, set to panic at tick 30 (half a second in).
 fn fragile_assets() -> std::path::PathBuf {
-    let mut scene: Value =
-        serde_json::from_str(include_str!("../../assets/scenes/kickballs.json")).unwrap();
-    scene["name"] = json!("fragile");
-    scene["fault_panic_at_tick"] = json!(30);
-    let dir = std::env::temp_dir().join(format!("ballroom-fragile-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("scenes")).unwrap();
-    std::fs::write(dir.join("scenes/fragile.json"), scene.to_string()).unwrap();
-    dir
+    scene_assets("kickballs", "fragile", |s| {
+        s["fault_panic_at_tick"] = json!(30)
+    })
 }
 
 #[tokio::test]

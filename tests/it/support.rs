@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ballroom::Config;
@@ -26,6 +27,27 @@ pub fn config() -> Config {
     let mut c = Config::defaults();
     c.addr = "127.0.0.1:0".parse().unwrap();
     c
+}
+
+/// An `--assets` directory holding one scene file: the built-in scene `base`, renamed
+/// `name` and changed by `edit`. Every call gets a directory of its own.
+pub fn scene_assets(base: &str, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let scene = ballroom::scene::SceneLibrary::builtin()
+        .get(base)
+        .expect("a built-in scene");
+    let mut json = serde_json::to_value(&*scene).unwrap();
+    json["name"] = Value::from(name);
+    edit(&mut json);
+    let dir = std::env::temp_dir().join(format!(
+        "ballroom-{name}-{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(dir.join("scenes")).unwrap();
+    std::fs::write(dir.join(format!("scenes/{name}.json")), json.to_string()).unwrap();
+    dir
 }
 
 pub struct Server {
