@@ -199,20 +199,34 @@ fn fanout_binary(c: &mut Criterion) {
     g.finish();
 }
 
+/// Player `100 + c` of the 10-player benches, standing in a row along x from `x0`, in one
+/// of three lines along z.
+fn standing(c: u64, x0: f32, rotation: [f32; 4]) -> PlayerPose {
+    PlayerPose {
+        client: 100 + c,
+        position: [x0 + 1.5 * c as f32, 0.0, 1.0 + (c % 3) as f32],
+        rotation,
+    }
+}
+
+/// Report `pose` to the room as its player's position.
+fn stand(room: &mut Room, pose: &PlayerPose) {
+    let input = Input::Pose {
+        position: pose.position,
+        rotation: pose.rotation,
+    };
+    room.apply(pose.client, input).unwrap();
+}
+
 /// A kickballs room with 10 players standing on the parcel and all balls kicked: the
 /// binary codec's parameters and two snapshots 3 ticks apart.
 fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
     let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
     for c in 0..10u64 {
-        let x = 1.0 + 1.5 * c as f32;
-        room.apply(
-            100 + c,
-            Input::Pose {
-                position: [x, 0.0, 1.0 + (c % 3) as f32],
-                rotation: [0.0, 0.38268343, 0.0, 0.9238795],
-            },
-        )
-        .unwrap();
+        stand(
+            &mut room,
+            &standing(c, 1.0, [0.0, 0.38268343, 0.0, 0.9238795]),
+        );
     }
     for ball in 0..3u32 {
         let k = Kick {
@@ -230,15 +244,10 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
     // Poses at 5 Hz against snapshots at 20 Hz: about a quarter of the players move
     // between two snapshots. Three do here.
     for c in 0..3u64 {
-        let x = 1.25 + 1.5 * c as f32;
-        room.apply(
-            100 + c,
-            Input::Pose {
-                position: [x, 0.0, 1.0 + (c % 3) as f32],
-                rotation: [0.0, 0.42261826, 0.0, 0.9063078],
-            },
-        )
-        .unwrap();
+        stand(
+            &mut room,
+            &standing(c, 1.25, [0.0, 0.42261826, 0.0, 0.9063078]),
+        );
     }
     for _ in 0..3 {
         room.tick();
@@ -257,14 +266,12 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
 /// since the one before.
 fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
     let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
-    let pose = |c: u64, step: u64| PlayerPose {
-        client: 100 + c,
-        position: [
-            1.0 + 1.5 * c as f32 + 0.05 * step as f32,
-            0.0,
-            1.0 + (c % 3) as f32,
-        ],
-        rotation: [0.0, 0.38268343, 0.0, 0.9238795],
+    let pose = |c: u64, step: u64| {
+        standing(
+            c,
+            1.0 + 0.05 * step as f32,
+            [0.0, 0.38268343, 0.0, 0.9238795],
+        )
     };
     let mut stream = Vec::new();
     for step in 0..60u64 {
@@ -272,14 +279,7 @@ fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
         for c in 0..10u64 {
             if step == 0 || (step + c) % 4 == 0 {
                 let p = pose(c, step);
-                room.apply(
-                    p.client,
-                    Input::Pose {
-                        position: p.position,
-                        rotation: p.rotation,
-                    },
-                )
-                .unwrap();
+                stand(&mut room, &p);
                 moved.push(p);
             }
         }
