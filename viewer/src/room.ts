@@ -5,7 +5,8 @@
  * interpolated remote state, predicted own kicks).
  */
 import { animate } from "../../clients/ts/src/browser.js";
-import { BallroomClient, type RenderedBall } from "../../clients/ts/src/client.js";
+import type { RenderedBall } from "../../clients/ts/src/api.js";
+import { BallroomClient } from "../../clients/ts/src/client.js";
 import type { Scene, WelcomeMessage } from "../../clients/ts/src/protocol/messages.js";
 import type { Team, Vec3 } from "../../clients/ts/src/types.js";
 import { el } from "./dom.js";

@@ -33,7 +33,7 @@ import {
   type BufferGeometry,
   type Material,
 } from "three";
-import type { RenderedBall, RenderedPlayer } from "../../clients/ts/src/client.js";
+import type { RenderedBall, RenderedPlayer } from "../../clients/ts/src/api.js";
 import type { Scene, SceneStatic, Shape } from "../../clients/ts/src/protocol/messages.js";
 import type { Quat, Team, Vec3 } from "../../clients/ts/src/types.js";
 

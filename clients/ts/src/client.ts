@@ -55,10 +55,8 @@ import type {
   ConnectionState,
   RenderedBall,
   RenderedPlayer,
-  SmoothingOptions,
 } from "./api.js";
 
-export type { ClientEvents, ClientOptions, ConnectionState, RenderedBall, RenderedPlayer, SmoothingOptions };
 
 interface BallView {
   predicted: boolean;

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { BallroomClient, RenderedBall } from "../src/client.js";
+import type { RenderedBall } from "../src/api.js";
+import type { BallroomClient } from "../src/client.js";
 import { distance } from "../src/math.js";
 import type { BallState, Snapshot } from "../src/types.js";
 import { freshRoom, makeClient } from "./support/clients.js";

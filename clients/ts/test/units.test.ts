@@ -9,7 +9,7 @@ import { rapierPhysics } from "../src/physics/rapier.js";
 import { Backoff, shouldRetry } from "../src/reconnect.js";
 import type { Scene } from "../src/protocol/messages.js";
 import type { Snapshot } from "../src/types.js";
-import { seeded } from "./support/jitter.js";
+import { seeded } from "./support/random.js";
 
 test("clock sync keeps the lowest-RTT samples: queued pongs do not bias the offset", () => {
   const clock = new ClockSync();

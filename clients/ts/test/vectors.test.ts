@@ -12,6 +12,7 @@ import { parseParams } from "../src/protocol/binary/params.js";
 import { quantize } from "../src/protocol/binary/quantize.js";
 import { toSnapshot } from "../src/protocol/binary/quantized.js";
 import type { Snapshot } from "../src/types.js";
+import { seeded } from "./support/random.js";
 import { loadVectors, type VectorSnapshot } from "./support/vectors.js";
 
 const vectors = loadVectors();
@@ -108,21 +109,8 @@ test("every truncation and one trailing byte are refused", () => {
   }
 });
 
-/** A small deterministic generator (xorshift32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 test("flipped bits and random bytes give a DecodeError or a snapshot within range, never another error", () => {
-  const random = rng(0xba11);
+  const random = seeded(0xba11);
   let refused = 0;
   let decoded = 0;
   for (const v of vectors) {

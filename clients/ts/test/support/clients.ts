@@ -1,6 +1,7 @@
 /** Clients for the tests: `ws` as the WebSocket, the monotonic clock, no surprises. */
 import WebSocket from "ws";
-import { BallroomClient, type ClientOptions } from "../../src/client.js";
+import type { ClientOptions } from "../../src/api.js";
+import { BallroomClient } from "../../src/client.js";
 import type { SocketConstructor } from "../../src/connection.js";
 import { now } from "./frames.js";
 

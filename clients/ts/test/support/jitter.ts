@@ -10,7 +10,8 @@
  *   (linear between truth samples at most 3 ticks apart).
  */
 import RAPIER from "@dimforge/rapier3d-compat";
-import type { BallroomClient, RenderedBall } from "../../src/client.js";
+import type { RenderedBall } from "../../src/api.js";
+import type { BallroomClient } from "../../src/client.js";
 import { distance } from "../../src/math.js";
 import { ballisticPhysics } from "../../src/physics/ballistic.js";
 import type { PhysicsFactory } from "../../src/physics/model.js";
@@ -19,6 +20,7 @@ import type { Snapshot, Vec3 } from "../../src/types.js";
 import { freshRoom, makeClient } from "./clients.js";
 import { now, runFor, runFrames } from "./frames.js";
 import { startProxy } from "./proxy.js";
+import { seeded } from "./random.js";
 import type { RunningServer } from "./server.js";
 
 export interface Distribution {
@@ -61,19 +63,6 @@ function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { samples: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
-}
-
-/** xorshift32: the session's kicks and delays repeat for a seed. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
 }
 
 export async function physicsByName(name: "ballistic" | "rapier"): Promise<PhysicsFactory> {
