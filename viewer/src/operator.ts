@@ -6,6 +6,7 @@
  */
 import { el, formatBytes, setText } from "./dom.js";
 import { between, scrape, type Scrape, type Window } from "./metrics.js";
+import { poll } from "./poll.js";
 
 const PERIOD_MS = 2000;
 const HISTORY = 60;
@@ -59,44 +60,31 @@ export function operatorPanel(open: boolean): OperatorPanel {
   let previous: Scrape | null = null;
   let window: Window | null = null;
   const history: number[] = [];
-  let stopped = false;
 
-  const read = async (): Promise<void> => {
-    try {
-      const res = await fetch("metrics", { cache: "no-store" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const now = scrape(await res.text(), performance.now() / 1000);
-      setText(fields.connections, String(now.connections));
-      setText(fields.rooms, String(now.rooms));
-      if (previous) {
-        window = between(previous, now);
-        setText(fields.ticks, window.ticksPerSecond.toFixed(0));
-        setText(fields.mean, ms(window.latenessMeanMs));
-        setText(fields.p99, bound(window.latenessP99Ms));
-        setText(fields.dropped, `${window.ticksDropped} (total ${now.ticksDropped})`);
-        setText(fields.out, `${formatBytes(window.bytesOutPerSecond)}/s`);
-        history.push(window.latenessP99Ms === null ? 0 : Math.min(window.latenessP99Ms, 250));
-        if (history.length > HISTORY) history.shift();
-        drawSpark(spark, history);
-        setText(summary, `Server: ${plural(now.connections, "connection")} · ${plural(now.rooms, "room")} · tick p99 ≤ ${bound(window.latenessP99Ms)}`);
-      }
-      previous = now;
-      setText(status, `updated ${new Date().toLocaleTimeString()}`);
-    } catch (e) {
-      setText(status, `cannot read metrics: ${e instanceof Error ? e.message : String(e)}`);
+  const request = (): Promise<Response> => fetch("metrics", { cache: "no-store" });
+  const stop = poll("metrics", PERIOD_MS, status, request, async (res) => {
+    const now = scrape(await res.text(), performance.now() / 1000);
+    setText(fields.connections, String(now.connections));
+    setText(fields.rooms, String(now.rooms));
+    if (previous) {
+      window = between(previous, now);
+      setText(fields.ticks, window.ticksPerSecond.toFixed(0));
+      setText(fields.mean, ms(window.latenessMeanMs));
+      setText(fields.p99, bound(window.latenessP99Ms));
+      setText(fields.dropped, `${window.ticksDropped} (total ${now.ticksDropped})`);
+      setText(fields.out, `${formatBytes(window.bytesOutPerSecond)}/s`);
+      history.push(window.latenessP99Ms === null ? 0 : Math.min(window.latenessP99Ms, 250));
+      if (history.length > HISTORY) history.shift();
+      drawSpark(spark, history);
+      setText(summary, `Server: ${plural(now.connections, "connection")} · ${plural(now.rooms, "room")} · tick p99 ≤ ${bound(window.latenessP99Ms)}`);
     }
-  };
-  void read();
-  const timer = setInterval(() => {
-    if (!stopped) void read();
-  }, PERIOD_MS);
+    previous = now;
+    setText(status, `updated ${new Date().toLocaleTimeString()}`);
+  });
   return {
     node,
     last: () => ({ scrape: previous, window }),
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
+    stop,
   };
 }
 

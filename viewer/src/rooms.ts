@@ -4,6 +4,7 @@
  * scene (the viewer's spectator connection creates it).
  */
 import { el, setText } from "./dom.js";
+import { poll } from "./poll.js";
 import { roomPageHref } from "./urls.js";
 
 export interface RoomRow {
@@ -63,7 +64,6 @@ export function roomList(): RoomList {
   ]);
 
   let rows: RoomRow[] = [];
-  let stopped = false;
   // Rows are kept by room name and only their cells' text changes, so a link is never
   // replaced under the pointer between a press and its release.
   const shown = new Map<string, { tr: HTMLTableRowElement; cells: HTMLTableCellElement[] }>();
@@ -89,29 +89,17 @@ export function roomList(): RoomList {
       if (body.children[i] !== row.tr) body.insertBefore(row.tr, body.children[i] ?? null);
     });
   };
-  const read = async (): Promise<void> => {
-    try {
-      const res = await fetch("rooms", { cache: "no-store" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const data: unknown = await res.json();
-      if (!Array.isArray(data)) throw new Error("not a list");
-      rows = data.filter(isRow);
-      render();
-      setText(status, rows.length === 0 ? "No rooms yet: open one below, or connect a scene." : `${rows.length} room${rows.length === 1 ? "" : "s"}, refreshed every second`);
-    } catch (e) {
-      setText(status, `cannot read rooms: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
-  void read();
-  const timer = setInterval(() => {
-    if (!stopped) void read();
-  }, PERIOD_MS);
+  const request = (): Promise<Response> => fetch("rooms", { cache: "no-store" });
+  const stop = poll("rooms", PERIOD_MS, status, request, async (res) => {
+    const data: unknown = await res.json();
+    if (!Array.isArray(data)) throw new Error("not a list");
+    rows = data.filter(isRow);
+    render();
+    setText(status, rows.length === 0 ? "No rooms yet: open one below, or connect a scene." : `${rows.length} room${rows.length === 1 ? "" : "s"}, refreshed every second`);
+  });
   return {
     node,
     rows: () => rows,
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
+    stop,
   };
 }
