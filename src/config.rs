@@ -118,6 +118,13 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Seconds between reads of --tls-cert and --tls-key (symlinks followed): contents other
+    /// than those last tried are loaded for new connections, as SIGHUP always does. Open
+    /// connections keep theirs; a pair that fails to load is logged and counted and the
+    /// previous certificate stays. 0: reload on SIGHUP only.
+    #[arg(long, env = "BALLROOM_TLS_RELOAD_INTERVAL", default_value = "60", value_parser = seconds)]
+    pub tls_reload_interval: Duration,
+
     /// Require, at the WebSocket handshake, an HS256 JSON Web Token signed with this
     /// secret (at least 16 bytes), in `?token=` or a `bearer.<token>` subprotocol. Without
     /// it the server is open. Never logged.
@@ -184,6 +191,7 @@ mod tests {
         assert_eq!(c.room_linger, Duration::from_secs(30));
         assert_eq!(c.slow_grace, Duration::from_secs(1));
         assert_eq!(c.send_buffer, 65536);
+        assert_eq!(c.tls_reload_interval, Duration::from_secs(60));
     }
 
     #[test]

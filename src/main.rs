@@ -1,4 +1,5 @@
-//! The `ballroom` binary: configuration, logging, bind, serve until SIGINT/SIGTERM.
+//! The `ballroom` binary: configuration, logging, bind, serve until SIGINT/SIGTERM (with
+//! native TLS, SIGHUP reloads the certificate).
 
 use std::io::IsTerminal;
 
@@ -19,6 +20,14 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
     let shutdown = shutdown_signal();
+    // With native TLS, SIGHUP reloads the certificate (`server::run` listens for it). Claim
+    // it before the server announces itself, so that an early SIGHUP is ignored (the
+    // certificate is read afterwards anyway) instead of terminating the process. tokio keeps
+    // a signal's handler for the life of the process.
+    #[cfg(unix)]
+    if config.tls_cert.is_some() {
+        let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    }
     let listener = ballroom::server::bind(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, scene = %config.scene, mode = ?config.mode, "listening");

@@ -28,6 +28,7 @@ pub const DISCONNECTS: &str = "ballroom_disconnects_total";
 pub const REJECTED: &str = "ballroom_rejected_total";
 pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
 pub const TASKS: &str = "ballroom_tokio_tasks";
+pub const TLS_RELOADS: &str = "ballroom_tls_reloads_total";
 
 /// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
 const BUCKETS: &[f64] = &[
@@ -170,5 +171,10 @@ fn describe() {
     describe_counter!(
         ROOM_PANICS,
         "Rooms closed because their simulation panicked."
+    );
+    describe_counter!(
+        TLS_RELOADS,
+        "TLS certificate reloads (SIGHUP or changed files), by result: ok, or failed (the \
+         previous certificate is still presented)."
     );
 }

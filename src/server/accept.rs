@@ -1,5 +1,5 @@
-//! Accepting TCP connections: the listener, the connection limit, TLS, and the graceful
-//! shutdown that ends every room and connection.
+//! Accepting TCP connections: the listener, the connection limit, TLS (and the task that
+//! reloads its certificate), and the graceful shutdown that ends every room and connection.
 //!
 //! [`run`] accepts connections until `shutdown` resolves, then cancels every room and
 //! connection (clients receive a close frame, 1001) and waits for their tasks to end.
@@ -65,12 +65,23 @@ pub async fn run(
             return Err(StartError::UnknownDefaultScene(needed.to_owned(), known));
         }
     }
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+    telemetry::handle();
+    let server = ServerState::new(config, scenes);
+    let tls = match (&server.config.tls_cert, &server.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = tls::CertificateFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            let (acceptor, reloader) = tls::start(files)?;
+            let every = server.config.tls_reload_interval;
+            server
+                .tasks
+                .spawn(reloader.run(every, server.shutdown.clone()));
+            Some(acceptor)
+        }
         _ => None,
     };
-    let server = ServerState::new(config, scenes);
-    telemetry::handle();
     let upkeep = server.shutdown.clone();
     server.tasks.spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));

@@ -19,7 +19,8 @@
 //!   and encoding a message into a frame.
 //! - `disconnect.rs`: [`DisconnectReason`], the one list of why a connection ends and the
 //!   close frame each reason sends.
-//! - `tls.rs`: native TLS (rustls).
+//! - `tls/`: native TLS (rustls): the certificate every handshake presents (`mod.rs`), and
+//!   reloading it on SIGHUP or when its files change (`reload.rs`).
 //! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
 
 mod accept;
