@@ -137,6 +137,15 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Keep rooms across a restart: at shutdown (SIGTERM, SIGINT) every physics room is
+    /// written here, one file each (atomically: temporary file, fsync, rename), and at start
+    /// every file is read back and removed. Clients resume with their tokens within
+    /// --room-linger of the restart and find the room as it was: balls, match, score and
+    /// clock. A file that cannot be read is moved aside as `*.bad-<time>` and reported;
+    /// the start goes on.
+    #[arg(long, env = "BALLROOM_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
     /// Most ticks a room runs back to back to catch up after a stall; time beyond
     /// that is dropped (and logged) rather than replayed.
     #[arg(long, env = "BALLROOM_MAX_CATCH_UP", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]

@@ -12,6 +12,7 @@
 //! ```text
 //!   main ─► server ─► protocol ─► room ─► game ─► scene ─► ids
 //!              │          └──────► scene      └─► ids
+//!              ├─► persist ─► room, scene, ids
 //!              ├─► clock, auth, telemetry, config
 //! ```
 //!
@@ -25,6 +26,8 @@
 //! - [`clock`]: the fixed-timestep clock (no drift, bounded catch-up).
 //! - [`protocol`]: the wire layer, the only module that knows formats: it decodes client
 //!   frames into room inputs and encodes the room's effects, and owns the error codes.
+//! - [`persist`]: a saved room as bytes (the one format for `--state-dir` and the
+//!   cluster's store), and the state directory that keeps rooms across a restart.
 //! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
 //!   `/metrics`, upgrades), per-connection reader and writer, the room registry, the room
 //!   task that owns each [`room::Room`], and graceful shutdown. Knows nothing of physics
@@ -42,6 +45,7 @@ pub mod config;
 mod doc_tables;
 pub mod game;
 pub mod ids;
+pub mod persist;
 pub mod protocol;
 pub mod room;
 pub mod scene;

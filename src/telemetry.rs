@@ -29,6 +29,8 @@ pub const REJECTED: &str = "ballroom_rejected_total";
 pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
 pub const TASKS: &str = "ballroom_tokio_tasks";
 pub const TLS_RELOADS: &str = "ballroom_tls_reloads_total";
+pub const ROOMS_SAVED: &str = "ballroom_rooms_saved_total";
+pub const ROOMS_RESTORED: &str = "ballroom_rooms_restored_total";
 
 /// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
 const BUCKETS: &[f64] = &[
@@ -176,5 +178,14 @@ fn describe() {
         TLS_RELOADS,
         "TLS certificate reloads (SIGHUP or changed files), by result: ok, or failed (the \
          previous certificate is still presented)."
+    );
+    describe_counter!(
+        ROOMS_SAVED,
+        "Rooms written to --state-dir at shutdown, by result: ok, or failed."
+    );
+    describe_counter!(
+        ROOMS_RESTORED,
+        "Rooms read back from --state-dir at start, by result: ok, or bad (the file was \
+         moved aside)."
     );
 }

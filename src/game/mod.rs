@@ -14,6 +14,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{BallId, ClientId, Team};
 use crate::scene::{MatchRules, OnTeamEmpty};
 
@@ -23,7 +25,7 @@ mod types;
 
 pub use types::{Goal, MatchEvent, MatchRefusal, MatchResult, MatchState, Phase, Score, Teams};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 enum State {
     Waiting,
     /// `step` of `rules.countdown` shown; the next step is due at `next_at`.
@@ -39,7 +41,8 @@ enum State {
     },
 }
 
-/// One room's match.
+/// One room's match. Serde is for saving a room (`room::SavedRoom`), nothing else.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Match {
     rules: MatchRules,
     tick_rate: f64,
@@ -53,6 +56,7 @@ pub struct Match {
     /// After a goal: when the ball goes back to the centre, and who kicks off.
     reset: Option<(u64, Team)>,
     /// What the call being served has to tell; handed to its caller when it returns.
+    #[serde(skip)]
     events: Vec<MatchEvent>,
 }
 

@@ -45,7 +45,7 @@ pub enum Phase {
     Ended,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Score {
     pub blue: u32,
     pub red: u32,

@@ -12,7 +12,8 @@
 //! (unless everything is asleep and nothing changed), detects goals from the sensor
 //! colliders' intersection events, advances the match and carries out what it asks
 //! (balls back to kick-off), and decides whether a snapshot is due (`snapshot.rs`).
-//! Everything an input must pass is in `referee.rs`; building the world in `world.rs`.
+//! Everything an input must pass is in `referee.rs`; building the world in `world.rs`;
+//! saving a whole room and restoring it elsewhere in `saved.rs`.
 //!
 //! The room knows nothing of the wire: the protocol layer turns its types into messages.
 
@@ -26,12 +27,14 @@ use crate::ids::{BallId, ClientId, Team};
 use crate::scene::Scene;
 
 mod referee;
+mod saved;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 mod world;
 
 pub use referee::Refusal;
+pub use saved::{RestoreError, SavedRoom};
 pub use snapshot::{BallState, PlayerState, Snapshot};
 
 use referee::{ClientState, QueuedKick};
@@ -88,7 +91,7 @@ pub enum Input {
 }
 
 /// What a room holds of one client that outlives its connection.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClientSession {
     pub team: Option<Team>,
     /// Feet position and rotation.

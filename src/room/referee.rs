@@ -41,7 +41,7 @@ pub enum Refusal {
 }
 
 /// What the room knows of one client.
-#[derive(Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct ClientState {
     /// Last accepted feet position and the tick it was reported on.
     pub position: Option<(Vector, u64)>,
@@ -54,6 +54,7 @@ pub(super) struct ClientState {
 }
 
 /// A kick that passed the referee, waiting for the next tick.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct QueuedKick {
     pub client: ClientId,
     /// Index into the room's balls.

@@ -51,7 +51,7 @@ pub struct Snapshot {
 }
 
 /// When the last snapshot went out, to decide when the next one is due.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct SnapshotSchedule {
     every: u64,
     /// Tick of the last snapshot and whether the room was at rest then.
@@ -63,6 +63,15 @@ impl SnapshotSchedule {
         SnapshotSchedule {
             every: (tick_rate / snapshot_rate).round().max(1.0) as u64,
             last: None,
+        }
+    }
+
+    /// The same schedule (its last snapshot kept) at another rate: a restored room keeps
+    /// its own last snapshot but takes this server's rates.
+    pub fn at_rate(self, tick_rate: f64, snapshot_rate: f64) -> SnapshotSchedule {
+        SnapshotSchedule {
+            last: self.last,
+            ..SnapshotSchedule::new(tick_rate, snapshot_rate)
         }
     }
 

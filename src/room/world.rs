@@ -10,6 +10,7 @@ use crate::ids::{BallId, ClientId, Team};
 use crate::scene::{Scene, Shape as SceneShape};
 
 /// One ball of the scene and its rapier handles.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct BallBody {
     pub id: BallId,
     pub handle: RigidBodyHandle,

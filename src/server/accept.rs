@@ -12,8 +12,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
-use super::{ServerState, http, tls};
+use super::{ServerState, http, restore, tls};
 use crate::config::Config;
+use crate::persist::{StateDir, StateDirError};
 use crate::scene::{SceneError, SceneLibrary};
 use crate::telemetry;
 
@@ -32,6 +33,8 @@ pub enum StartError {
     UnknownDefaultScene(String, String),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
 }
 
 /// Pending connections the kernel may queue before `accept`. The default (128) overflows
@@ -66,7 +69,15 @@ pub async fn run(
         }
     }
     telemetry::handle();
-    let server = ServerState::new(config, scenes);
+    let state_dir = config
+        .state_dir
+        .as_deref()
+        .map(StateDir::open)
+        .transpose()?;
+    let server = ServerState::new(config, scenes, state_dir.clone());
+    if let Some(dir) = &state_dir {
+        restore::restore_rooms(&server, dir)?;
+    }
     let tls = match (&server.config.tls_cert, &server.config.tls_key) {
         (Some(cert), Some(key)) => {
             let files = tls::CertificateFiles {

@@ -19,6 +19,7 @@
 //!   and encoding a message into a frame.
 //! - `disconnect.rs`: [`DisconnectReason`], the one list of why a connection ends and the
 //!   close frame each reason sends.
+//! - `restore.rs`: rooms written to `--state-dir` at shutdown and read back at start.
 //! - `tls/`: native TLS (rustls): the certificate every handshake presents (`mod.rs`), and
 //!   reloading it on SIGHUP or when its files change (`reload.rs`).
 //! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
@@ -30,6 +31,7 @@ mod http;
 mod join;
 pub mod outbox;
 mod registry;
+mod restore;
 mod room_task;
 pub mod snapshot_frame;
 mod tls;
@@ -51,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::persist::StateDir;
 use crate::scene::SceneLibrary;
 use registry::Registry;
 
@@ -58,6 +61,8 @@ use registry::Registry;
 pub struct ServerState {
     pub config: Config,
     pub scenes: SceneLibrary,
+    /// `--state-dir`: where rooms are written at shutdown.
+    pub state_dir: Option<StateDir>,
     rooms: Registry,
     next_connection: AtomicU64,
     pub shutdown: CancellationToken,
@@ -65,10 +70,11 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    fn new(config: Config, scenes: SceneLibrary) -> Arc<ServerState> {
+    fn new(config: Config, scenes: SceneLibrary, state_dir: Option<StateDir>) -> Arc<ServerState> {
         Arc::new(ServerState {
             config,
             scenes,
+            state_dir,
             rooms: Registry::default(),
             next_connection: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
@@ -78,5 +84,11 @@ impl ServerState {
 
     pub fn next_connection_id(&self) -> ConnectionId {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Hand out connection ids above `client` from now on: a restored session keeps its
+    /// client id, which no new connection may take.
+    fn reserve_ids_through(&self, client: crate::ids::ClientId) {
+        self.next_connection.fetch_max(client, Ordering::Relaxed);
     }
 }

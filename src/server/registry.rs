@@ -13,9 +13,10 @@ use super::ConnectionId;
 use super::ServerState;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::Outbox;
-use super::room_task::{self, JoinAsk, Joined, RoomHandle, RoomRequest};
+use super::room_task::{self, DepartedSessions, JoinAsk, Joined, RoomHandle, RoomRequest};
 use crate::config::Mode;
 use crate::protocol::RoomSummary;
+use crate::room::Room;
 
 /// How long a connection waits for a room to take its join before giving up.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,9 +64,24 @@ impl Registry {
         }
         .expect("the relay and default scenes are checked at start-up");
         let id = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let room = room_task::spawn(server, id, name, scene);
+        let room = Room::new(scene, config.sim());
+        let room = room_task::spawn(server, id, name, room, DepartedSessions::default());
         rooms.insert(name.to_owned(), room.clone());
         Ok(room)
+    }
+
+    /// Open room `name` running `room`, restored with the sessions that may come back to
+    /// it (at start, before any client can ask for the name).
+    pub fn restore_room(
+        &self,
+        server: &Arc<ServerState>,
+        name: &str,
+        room: Room,
+        departed: DepartedSessions,
+    ) {
+        let id = self.next_room.fetch_add(1, Ordering::Relaxed);
+        let handle = room_task::spawn(server, id, name, room, departed);
+        self.rooms().insert(name.to_owned(), handle);
     }
 
     /// Remove room `id` from the registry if `still_idle()` holds under the registry lock.

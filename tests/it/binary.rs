@@ -1,8 +1,7 @@
 //! The real binary: starts on its defaults (bar the port), serves, and exits 0 on SIGTERM.
 #![cfg(unix)]
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support;
 
@@ -26,18 +25,7 @@ fn the_binary_serves_and_exits_cleanly_on_sigterm() {
         assert!(text.starts_with(r#"{"type":"welcome""#), "{text}");
     });
 
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
 }

@@ -20,6 +20,7 @@ mod limits;
 mod load_tool;
 mod matches;
 mod operations;
+mod persistence;
 mod physics;
 mod relay;
 mod resilience;

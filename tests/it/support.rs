@@ -78,31 +78,11 @@ impl Server {
 
     /// A protocol client (subprotocol `ballroom.v1`), after its `welcome`.
     pub async fn protocol(&self, path: &str) -> (Client, Value) {
-        let mut c = self.connect(path, Some("ballroom.v1")).await;
-        let welcome = c.recv_type("welcome").await;
-        (c, welcome)
+        protocol_at(self.addr, path).await
     }
 
     pub async fn connect(&self, path: &str, subprotocol: Option<&str>) -> Client {
-        let mut req = format!("ws://{}{}", self.addr, path)
-            .into_client_request()
-            .unwrap();
-        if let Some(p) = subprotocol {
-            req.headers_mut()
-                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
-        }
-        let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
-            .await
-            .expect("connect timed out")
-            .expect("connect failed");
-        if let Some(p) = subprotocol {
-            assert_eq!(
-                res.headers().get("Sec-WebSocket-Protocol").unwrap(),
-                p,
-                "server must confirm the subprotocol"
-            );
-        }
-        Client { ws }
+        connect_to(self.addr, path, subprotocol).await
     }
 
     /// A plain HTTP GET; returns (status, body).
@@ -119,24 +99,7 @@ impl Server {
         path: &str,
         extra: &str,
     ) -> (u16, HashMap<String, String>, String) {
-        let mut s = TcpStream::connect(self.addr).await.unwrap();
-        let req =
-            format!("{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut buf = Vec::new();
-        tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
-            .await
-            .expect("http response timed out")
-            .unwrap();
-        let text = String::from_utf8(buf).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap()[9..12].parse().unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        (status, headers, body.to_owned())
+        http_request(self.addr, method, path, extra).await
     }
 
     /// Trigger graceful shutdown and wait for `run` to return.
@@ -148,6 +111,63 @@ impl Server {
             .unwrap()
             .unwrap();
     }
+}
+
+/// A protocol client of the server at `addr`, after its `welcome`.
+pub async fn protocol_at(addr: SocketAddr, path: &str) -> (Client, Value) {
+    let mut c = connect_to(addr, path, Some("ballroom.v1")).await;
+    let welcome = c.recv_type("welcome").await;
+    (c, welcome)
+}
+
+/// A WebSocket client of the server at `addr`, with `subprotocol` if given.
+pub async fn connect_to(addr: SocketAddr, path: &str, subprotocol: Option<&str>) -> Client {
+    let mut req = format!("ws://{}{}", addr, path)
+        .into_client_request()
+        .unwrap();
+    if let Some(p) = subprotocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+        .await
+        .expect("connect timed out")
+        .expect("connect failed");
+    if let Some(p) = subprotocol {
+        assert_eq!(
+            res.headers().get("Sec-WebSocket-Protocol").unwrap(),
+            p,
+            "server must confirm the subprotocol"
+        );
+    }
+    Client { ws }
+}
+
+/// A plain HTTP request to `addr` with `extra` header lines (each ending in CRLF);
+/// returns (status, lower-cased headers, body).
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> (u16, HashMap<String, String>, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+        .await
+        .expect("http response timed out")
+        .unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
 }
 
 pub struct Client {
@@ -320,6 +340,33 @@ impl ServerProcess {
         // Keep draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         ServerProcess { child, addr }
+    }
+}
+
+impl ServerProcess {
+    /// Send the process signal `name` (`TERM`, `HUP`, …).
+    #[cfg(unix)]
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Wait (at most `limit`) for the process to exit; its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

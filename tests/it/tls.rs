@@ -229,15 +229,6 @@ async fn kick_and_watch(ws: &mut Wss, seq: u64) {
     }
 }
 
-#[cfg(unix)]
-fn hangup(process: &support::ServerProcess) {
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &process.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test]
 async fn a_kick_over_wss_with_a_generated_certificate() {
     let a = identity();
@@ -301,7 +292,7 @@ async fn sighup_makes_the_binary_present_the_renewed_certificate() {
     kick_and_watch(&mut first, 1).await;
 
     files.install(&b);
-    hangup(&process);
+    process.signal("HUP");
     wait_until_presented(addr, &client, &b).await;
     kick_and_watch(&mut first, 2).await;
     // This process's own recorder: exact counts.
@@ -323,13 +314,13 @@ async fn a_broken_pair_keeps_the_previous_certificate_and_is_counted() {
     let (mut first, _) = join(addr, &client, "/broken?scene=kickballs").await;
 
     files.replace_cert("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n");
-    hangup(&process);
+    process.signal("HUP");
     wait_for_failed_reloads(addr, &client, 1.0).await;
     assert_eq!(handshake(addr, &client).await.1, a.der);
 
     // B's certificate with A's key.
     files.replace_cert(&b.cert_pem);
-    hangup(&process);
+    process.signal("HUP");
     wait_for_failed_reloads(addr, &client, 2.0).await;
     assert_eq!(handshake(addr, &client).await.1, a.der);
     assert_eq!(reloads(addr, &client, "ok").await, Some(0.0));

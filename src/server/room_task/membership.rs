@@ -11,6 +11,7 @@ use tracing::debug;
 
 use super::{RoomTask, frame};
 use crate::ids::ClientId;
+use crate::persist::{SavedSession, now_ms};
 use crate::protocol::{Encoding, ServerMsg, Welcome};
 use crate::room::{ClientSession, Input};
 use crate::server::ConnectionId;
@@ -39,7 +40,7 @@ pub(super) struct Member {
 }
 
 /// A session whose connection ended, resumable until `until`.
-pub(super) struct Departed {
+pub struct Departed {
     client: ClientId,
     player: Option<String>,
     spectator: bool,
@@ -270,4 +271,51 @@ impl RoomTask {
 }
 
 /// Sessions that may be resumed, by token.
-pub(super) type DepartedSessions = HashMap<String, Departed>;
+pub type DepartedSessions = HashMap<String, Departed>;
+
+/// The sessions of a saved room, resumable from now on for what was left of their time;
+/// expired ones are dropped.
+pub fn departed_from_saved(sessions: Vec<SavedSession>) -> DepartedSessions {
+    let (now, wall) = (Instant::now(), now_ms());
+    sessions
+        .into_iter()
+        .filter(|s| s.resumable_until_ms > wall)
+        .map(|s| {
+            let left = std::time::Duration::from_millis(s.resumable_until_ms - wall);
+            let departed = Departed {
+                client: s.client,
+                player: s.player,
+                spectator: s.spectator,
+                session: s.session,
+                until: now + left,
+            };
+            (s.token, departed)
+        })
+        .collect()
+}
+
+impl RoomTask {
+    /// Every session of the room as it is saved: members as if they left now (resumable
+    /// for --room-linger), departed sessions for what is left of their time.
+    pub(super) fn saved_sessions(&self) -> Vec<SavedSession> {
+        let (now, wall) = (Instant::now(), now_ms());
+        let linger = self.server.config.room_linger.as_millis() as u64;
+        let members = self.members.iter().map(|(&client, m)| SavedSession {
+            token: m.resume.clone(),
+            client,
+            player: m.player.clone(),
+            spectator: m.spectator,
+            session: self.room.session(client),
+            resumable_until_ms: wall + linger,
+        });
+        let departed = self.departed.iter().map(|(token, d)| SavedSession {
+            token: token.clone(),
+            client: d.client,
+            player: d.player.clone(),
+            spectator: d.spectator,
+            session: d.session.clone(),
+            resumable_until_ms: wall + d.until.saturating_duration_since(now).as_millis() as u64,
+        });
+        members.chain(departed).collect()
+    }
+}

@@ -26,13 +26,13 @@ use crate::ids::ClientId;
 use crate::protocol::binary::{Params, Quantizer, SnapshotFrames};
 use crate::protocol::{CodedMessage, Command, Encoding, ErrorCode, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
-use crate::scene::Scene;
 use crate::telemetry;
 
 mod membership;
+mod saving;
 
-use membership::{DepartedSessions, Member};
-pub use membership::{JoinAsk, Joined};
+use membership::Member;
+pub use membership::{DepartedSessions, JoinAsk, Joined, departed_from_saved};
 
 /// What a connection asks of its room task. Every request names the connection it comes
 /// from; the room knows which client that connection is.
@@ -89,10 +89,20 @@ struct RoomTask {
     quantizer: Quantizer,
     info: Arc<RoomInfo>,
     created: Instant,
+    /// The simulation panicked: its state is not to be trusted, nor saved.
+    failed: bool,
 }
 
-/// Start a room task for `name` and return its handle.
-pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) -> RoomHandle {
+/// Start a room task for `name`, running `room` (a new one, or one restored with the
+/// sessions that may come back to it), and return its handle.
+pub fn spawn(
+    server: &Arc<ServerState>,
+    id: u64,
+    name: &str,
+    room: Room,
+    departed: DepartedSessions,
+) -> RoomHandle {
+    let scene = room.scene().clone();
     let (tx, rx) = mpsc::channel(ROOM_QUEUE);
     let info = Arc::new(RoomInfo {
         scene: scene.name.clone(),
@@ -103,13 +113,14 @@ pub fn spawn(server: &Arc<ServerState>, id: u64, name: &str, scene: Arc<Scene>) 
         name: name.to_owned(),
         id,
         server: server.clone(),
-        room: Room::new(scene.clone(), server.config.sim()),
+        room,
         members: BTreeMap::new(),
         connections: HashMap::new(),
-        departed: HashMap::new(),
+        departed,
         quantizer: Quantizer::new(Arc::new(Params::for_scene(&scene, server.config.tick_rate))),
         info: info.clone(),
         created: Instant::now(),
+        failed: false,
     };
     // A root span: the room outlives the connection that happened to create it.
     let span = info_span!(parent: None, "room", room = %name, scene = %scene.name);
@@ -202,6 +213,9 @@ impl RoomTask {
                     empty_since = Some(Instant::now());
                 }
             }
+        }
+        if self.server.shutdown.is_cancelled() && !self.failed {
+            self.save().await;
         }
         self.server.rooms.retire_room(&self.name, self.id, || true);
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
@@ -338,6 +352,7 @@ impl RoomTask {
             "room panicked; closing it"
         );
         metrics::counter!(telemetry::ROOM_PANICS).increment(1);
+        self.failed = true;
         let failed = CodedMessage {
             code: ErrorCode::RoomFailed,
             message: "the room failed and was closed; reconnect to start a new one".into(),
