@@ -6,6 +6,8 @@
 #
 #   scripts/e2e.sh [ROOMS] [CLIENTS_PER_ROOM] [SECONDS]      (defaults 1000 10 60)
 #
+# ENCODING=json|binary picks how the load tool's clients take snapshots (default binary,
+# ballroom.v2, so that decoding JSON is not what runs out first).
 # Needs: cargo, python3, curl. Raises the open-file limit as far as the hard limit allows.
 # Honours PORT and CARGO_TARGET_DIR.
 set -euo pipefail
@@ -16,12 +18,14 @@ per_room=${2:-10}
 seconds=${3:-60}
 clients=$((rooms * per_room))
 port=${PORT:-18080}
+encoding=${ENCODING:-binary}
 raise_open_file_limit
 
 start_server "$port" /tmp/ballroom-e2e-server.log
 
 "$bin/ballroom-load" --addr "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" \
     --duration "$seconds" --warmup 15 --kick-interval 2 --server-pid "$server_pid" \
+    --encoding "$encoding" \
     --connect-concurrency 500 >/tmp/ballroom-e2e-load.json 2>/tmp/ballroom-e2e-progress.log &
 load=$!
 # Scrape the server's histograms once the warm-up is over and again at the end of the window.
