@@ -4,6 +4,10 @@
 //! and passes the [`Effects`](crate::room::Effects) on, encoded once, to every member.
 //!
 //! - `accept.rs`: [`bind`], [`run`] (the accept loop, limits, TLS, graceful shutdown).
+//! - `client_address.rs`: whose connection it is: the peer, or the client a trusted proxy
+//!   names.
+//! - `address_limits.rs`: the per-address limits: connections open and a token bucket of
+//!   handshakes per client address, in one bounded table.
 //! - `http.rs`: the HTTP/1.1 front: upgrades, `/healthz`, `/rooms`, `/metrics`, and the
 //!   viewer's `GET /`.
 //! - `join.rs`: what a client asks for in its URL ([`JoinRequest`]) and why a join is
@@ -23,6 +27,8 @@
 //! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
 
 mod accept;
+mod address_limits;
+mod client_address;
 mod connection;
 mod disconnect;
 mod http;
@@ -51,6 +57,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::scene::SceneLibrary;
+use address_limits::AddressLimits;
+use client_address::TrustedProxies;
 use registry::Registry;
 
 /// What every task of one server shares.
@@ -58,6 +66,10 @@ pub struct ServerState {
     pub config: Config,
     pub scenes: SceneLibrary,
     rooms: Registry,
+    /// `--trusted-proxies`: whose client-address header is believed.
+    proxies: TrustedProxies,
+    /// Connections and handshakes per client address.
+    addresses: Arc<AddressLimits>,
     next_connection: AtomicU64,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
@@ -66,6 +78,8 @@ pub struct ServerState {
 impl ServerState {
     fn new(config: Config, scenes: SceneLibrary) -> Arc<ServerState> {
         Arc::new(ServerState {
+            proxies: TrustedProxies::new(&config.trusted_proxies, config.real_ip_header),
+            addresses: AddressLimits::new(&config),
             config,
             scenes,
             rooms: Registry::default(),
