@@ -1,10 +1,11 @@
 //! Server configuration: command-line flags, each with an environment-variable twin.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 
 use crate::auth::Secret;
 use crate::room::SimConfig;
@@ -73,6 +74,48 @@ pub struct Config {
     /// `503 Service Unavailable` and closed.
     #[arg(long, env = "BALLROOM_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Most connections open at once from one client address, so that one address
+    /// cannot take all of --max-connections. A direct client's every TCP connection counts
+    /// (WebSocket, plain HTTP, or not a word said yet); behind a proxy in
+    /// --trusted-proxies, each WebSocket counts for the client address the proxy forwards.
+    /// IPv6 clients count by their /64 network (one subscriber's allocation). One more is
+    /// answered `429 Too Many Requests` (`Retry-After: 5`) and closed, while every other
+    /// address still gets in. The default takes a venue or an office behind one NAT. 0: no
+    /// limit.
+    #[arg(long, env = "BALLROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+
+    /// WebSocket handshakes one client address may make per second, sustained: a token
+    /// bucket of --handshake-burst tokens, refilled at this rate (plain HTTP requests do not
+    /// spend it). A handshake over the budget is answered `429 Too Many Requests`, with
+    /// `Retry-After` saying when the next token is due. With the default burst, a venue of
+    /// 200 players behind one NAT, all reconnecting at once after a restart, is back in
+    /// within 5 s, while one address looping on connect gets 20 a second. 0: no limit.
+    #[arg(long, env = "BALLROOM_HANDSHAKES_PER_IP", default_value_t = 20.0, value_parser = rate_or_off)]
+    pub handshakes_per_ip: f64,
+
+    /// Handshakes one client address may make back to back before --handshakes-per-ip
+    /// applies.
+    #[arg(long, env = "BALLROOM_HANDSHAKE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub handshake_burst: u32,
+
+    /// Proxies whose --real-ip-header is believed, comma-separated CIDRs or addresses (for
+    /// nginx on the same host: `127.0.0.1/32`). A connection from one of them is not
+    /// limited per address itself; each WebSocket handshake it forwards counts for the
+    /// client the header names (for the proxy's own address if the header is missing or
+    /// unreadable). From any other peer the header is ignored, whatever it says: the
+    /// limits count the peer's address. Empty (the default): no proxy is trusted.
+    #[arg(long, env = "BALLROOM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = cidr)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The one header a trusted proxy names the client in. `x-real-ip`: the whole value is
+    /// the address (nginx: `proxy_set_header X-Real-IP $remote_addr;`). `x-forwarded-for`:
+    /// the rightmost address in the list that is not itself a trusted proxy (what a chain of
+    /// proxies that each append builds). Only this header is read: a proxy passes on the
+    /// other one as the client sent it, so trusting both would trust the client.
+    #[arg(long, env = "BALLROOM_REAL_IP_HEADER", value_enum, default_value_t = RealIpHeader::XRealIp)]
+    pub real_ip_header: RealIpHeader,
 
     /// Most rooms open at once (lingering empty rooms included). A join that would open
     /// one more gets `error` `too_many_rooms` and close code 1013 (try again later).
@@ -158,6 +201,17 @@ pub enum Mode {
     Broadcast,
 }
 
+/// Where a trusted proxy names the client (`--real-ip-header`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RealIpHeader {
+    /// `X-Real-IP: <address>`.
+    #[value(name = "x-real-ip")]
+    XRealIp,
+    /// `X-Forwarded-For: <client>, <proxy>, …`.
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+}
+
 impl Config {
     /// The embedded defaults, as if run with no flags and no environment.
     pub fn defaults() -> Config {
@@ -181,6 +235,38 @@ fn rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A rate, or 0 for none.
+fn rate_or_off(s: &str) -> Result<f64, String> {
+    if s.trim().parse::<f64>() == Ok(0.0) {
+        Ok(0.0)
+    } else {
+        rate(s).map_err(|e| format!("{e}, or 0 for no limit"))
+    }
+}
+
+/// A network (`10.0.0.0/8`) or one address (`127.0.0.1`, as `/32`), IPv4-mapped IPv6
+/// networks as IPv4 (the server compares canonical addresses).
+fn cidr(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    let net = match s.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => IpNet::from(
+            s.parse::<IpAddr>()
+                .map_err(|_| format!("`{s}` is neither a CIDR (10.0.0.0/8) nor an address"))?,
+        ),
+    };
+    Ok(match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => IpNet::V4(
+                ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).expect("a prefix of at most 32"),
+            ),
+            None => net,
+        },
+        _ => net,
+    }
+    .trunc())
+}
+
 fn seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
     Duration::try_from_secs_f64(v).map_err(|e| format!("{e}"))
@@ -201,6 +287,45 @@ mod tests {
         assert_eq!(c.slow_grace, Duration::from_secs(1));
         assert_eq!(c.send_buffer, 65536);
         assert_eq!(c.tls_reload_interval, Duration::from_secs(60));
+        assert_eq!(c.max_connections_per_ip, 256);
+        assert_eq!((c.handshakes_per_ip, c.handshake_burst), (20.0, 100));
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.real_ip_header, RealIpHeader::XRealIp);
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let c = Config::try_parse_from([
+            "b",
+            "--trusted-proxies",
+            "127.0.0.1/32, 10.1.2.3/8,::1,::ffff:192.168.0.0/112",
+        ])
+        .unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "192.168.0.0/16"]
+        );
+        assert!(Config::try_parse_from(["b", "--trusted-proxies", "10.0.0.0/33"]).is_err());
+        assert!(Config::try_parse_from(["b", "--trusted-proxies", "nginx"]).is_err());
+    }
+
+    #[test]
+    fn per_address_limits_can_be_turned_off() {
+        let c = Config::try_parse_from([
+            "b",
+            "--max-connections-per-ip",
+            "0",
+            "--handshakes-per-ip",
+            "0",
+            "--real-ip-header",
+            "x-forwarded-for",
+        ])
+        .unwrap();
+        assert_eq!((c.max_connections_per_ip, c.handshakes_per_ip), (0, 0.0));
+        assert_eq!(c.real_ip_header, RealIpHeader::XForwardedFor);
+        assert!(Config::try_parse_from(["b", "--handshakes-per-ip", "-1"]).is_err());
+        assert!(Config::try_parse_from(["b", "--handshake-burst", "0"]).is_err());
     }
 
     #[test]

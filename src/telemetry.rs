@@ -163,7 +163,9 @@ fn describe() {
     describe_counter!(DISCONNECTS, "Connections ended, by reason.");
     describe_counter!(
         REJECTED,
-        "Client frames and commands rejected, by error code."
+        "Client frames, commands and connections rejected, by reason: the error code, or \
+         unauthorized, forbidden, per_ip_connections or per_ip_handshake_rate for a refused \
+         handshake or connection."
     );
     describe_gauge!(
         TASKS,

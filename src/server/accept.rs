@@ -1,10 +1,12 @@
-//! Accepting TCP connections: the listener, the connection limit, TLS (and the task that
-//! reloads its certificate), and the graceful shutdown that ends every room and connection.
+//! Accepting TCP connections: the listener, the connection limits (the server's and, for
+//! a direct client, its address's), TLS (and the task that reloads its certificate), and
+//! the graceful shutdown that ends every room and connection.
 //!
 //! [`run`] accepts connections until `shutdown` resolves, then cancels every room and
 //! connection (clients receive a close frame, 1001) and waits for their tasks to end.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
+use super::address_limits::AddressSlot;
 use super::{ServerState, http, restore, tls};
 use crate::config::Config;
 use crate::persist::{StateDir, StateDirError};
@@ -20,6 +23,10 @@ use crate::telemetry;
 
 /// How long a client may take over its TLS handshake.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// Connections refused at accept (503, 429) that may be waiting for their answer at once.
+/// Each answer takes at most a second; a flood beyond this is closed unanswered.
+const REFUSALS_IN_FLIGHT: usize = 256;
 
 /// How long shutdown waits for rooms and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -44,7 +51,7 @@ const LISTEN_BACKLOG: u32 = 4096;
 
 /// Bind a listener with a backlog fit for reconnect bursts (and `SO_REUSEADDR`, so a
 /// restart does not wait out `TIME_WAIT`).
-pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -53,6 +60,32 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+/// Take a `--max-connections` permit for a connection from `peer`, and a place among its
+/// address's connections (`--max-connections-per-ip`) unless `peer` is a trusted proxy,
+/// whose clients are counted at their handshakes by the address it names. A refusal is
+/// counted here (`server_full`) or by the address table, whether or not it is answered.
+fn admit(
+    server: &ServerState,
+    permits: &Arc<Semaphore>,
+    peer: SocketAddr,
+) -> Result<http::Admission, http::EarlyRefusal> {
+    let Ok(permit) = permits.clone().try_acquire_owned() else {
+        metrics::counter!(telemetry::DISCONNECTS, "reason" => "server_full").increment(1);
+        return Err(http::EarlyRefusal::ServerFull {
+            max: server.config.max_connections,
+        });
+    };
+    let slot = if server.proxies.trusts(peer.ip()) {
+        AddressSlot::uncounted()
+    } else {
+        server
+            .addresses
+            .open(peer.ip())
+            .map_err(http::EarlyRefusal::Address)?
+    };
+    Ok(http::Admission::new(permit, slot))
 }
 
 /// Serve `listener` until `shutdown` resolves, then close every connection and room.
@@ -105,13 +138,14 @@ pub async fn run(
     });
     // One permit per open connection; the upgraded WebSocket keeps its connection's.
     let permits = Arc::new(Semaphore::new(server.config.max_connections as usize));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
+                Ok((stream, peer)) => match admit(&server, &permits, peer) {
+                    Ok(admission) => {
                         let _ = stream.set_nodelay(true);
                         if server.config.send_buffer > 0 {
                             let _ = socket2::SockRef::from(&stream)
@@ -119,14 +153,14 @@ pub async fn run(
                         }
                         match &tls {
                             None => {
-                                server.tasks.spawn(http::serve(server.clone(), stream, peer, permit));
+                                server.tasks.spawn(http::serve(server.clone(), stream, peer, admission));
                             }
                             Some(acceptor) => {
                                 let (acceptor, server2) = (acceptor.clone(), server.clone());
                                 server.tasks.spawn(async move {
                                     let handshake = acceptor.accept(stream);
                                     match tokio::time::timeout(TLS_HANDSHAKE, handshake).await {
-                                        Ok(Ok(tls)) => http::serve(server2, tls, peer, permit).await,
+                                        Ok(Ok(tls)) => http::serve(server2, tls, peer, admission).await,
                                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                                     }
@@ -134,8 +168,15 @@ pub async fn run(
                             }
                         }
                     }
-                    Err(_) => {
-                        server.tasks.spawn(http::refuse_full(stream, server.config.max_connections));
+                    // Answered by a task of its own, at most REFUSALS_IN_FLIGHT at once;
+                    // beyond that the connection is just closed.
+                    Err(refusal) => {
+                        if let Ok(answering) = refusals.clone().try_acquire_owned() {
+                            server.tasks.spawn(async move {
+                                http::refuse_early(stream, refusal).await;
+                                drop(answering);
+                            });
+                        }
                     }
                 },
                 Err(e) => {

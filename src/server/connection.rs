@@ -12,8 +12,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::field::{Empty, display};
 use tracing::{Instrument, debug, info_span};
 
+use super::client_address::ClientAddress;
 use super::disconnect::DisconnectReason;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::{Outbox, outbox, write_loop};
@@ -29,12 +31,16 @@ pub async fn serve<S>(
     ws: WebSocketStream<S>,
     request: Result<JoinRequest, JoinError>,
     peer: std::net::SocketAddr,
+    client: ClientAddress,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = server.next_connection_id();
     let room_name = request.as_ref().map(|r| r.room.clone()).unwrap_or_default();
-    let span = info_span!("conn", connection, room = %room_name, %peer);
+    let span = info_span!("conn", connection, room = %room_name, %peer, client = Empty);
+    if client.via_proxy() {
+        span.record("client", display(client));
+    }
     async move {
         let (sink, stream) = ws.split();
         let (outbox, rx) = outbox(

@@ -1,6 +1,8 @@
 //! The HTTP/1.1 front of every TCP connection: WebSocket upgrades become room
-//! connections; `GET /healthz`, `GET /rooms` and `GET /metrics` are answered in plain HTTP,
-//! and `GET /` (with its files) is the live viewer (`viewer.rs`).
+//! connections (after the per-address handshake limit: `429` over it); `GET /healthz`,
+//! `GET /rooms` and `GET /metrics` are answered in plain HTTP, and `GET /` (with its files)
+//! is the live viewer (`viewer.rs`). Connections refused at accept get their answer from
+//! [`refuse_early`].
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,6 +26,8 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::debug;
 
 use super::ServerState;
+use super::address_limits::{AddressRefusal, AddressSlot};
+use super::client_address::ClientAddress;
 use super::connection;
 use super::join::JoinRequest;
 use super::viewer;
@@ -40,39 +44,83 @@ const WRITE_BUFFER: usize = 8 * 1024;
 /// Unsent bytes a connection may hold before writes fail and the client is dropped.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
-/// Answer a connection over `--max-connections` with `503` and close it.
-pub async fn refuse_full(mut stream: TcpStream, max: u32) {
-    use tokio::io::AsyncWriteExt;
-    metrics::counter!(telemetry::DISCONNECTS, "reason" => "server_full").increment(1);
-    let body = format!("ballroom: the server is full ({max} connections); try again later\n");
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let write = async {
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+/// What an accepted connection holds while it is open (and the WebSocket it becomes): its
+/// `--max-connections` permit and its place among its address's connections.
+/// Held only to be dropped.
+pub struct Admission {
+    _permit: OwnedSemaphorePermit,
+    _slot: AddressSlot,
 }
 
-/// Serve one accepted connection (plain TCP or TLS), holding its `--max-connections`
-/// permit until it (or the WebSocket it becomes) ends.
-pub async fn serve<I>(
-    server: Arc<ServerState>,
-    stream: I,
-    peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
-) where
+impl Admission {
+    pub fn new(permit: OwnedSemaphorePermit, slot: AddressSlot) -> Admission {
+        Admission {
+            _permit: permit,
+            _slot: slot,
+        }
+    }
+}
+
+/// Why a connection was refused as soon as it was accepted, before its request was read.
+#[derive(Debug, thiserror::Error)]
+pub enum EarlyRefusal {
+    #[error("the server is full ({max} connections); try again later")]
+    ServerFull { max: u32 },
+    #[error(transparent)]
+    Address(AddressRefusal),
+}
+
+/// Answer a refused connection in plain HTTP (`503` when the server is full, `429` when
+/// its address is at its cap, each with `Retry-After`) and close it. Whatever the client
+/// sent meanwhile is read and dropped until it closes (at most a second), so that closing
+/// does not reset the connection before the client has read the answer.
+pub async fn refuse_early(mut stream: TcpStream, refusal: EarlyRefusal) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (status, retry_after, body) = match &refusal {
+        EarlyRefusal::ServerFull { .. } => (
+            "503 Service Unavailable",
+            5,
+            format!("ballroom: {refusal}\n"),
+        ),
+        EarlyRefusal::Address(a) => (
+            "429 Too Many Requests",
+            a.retry_after_secs(),
+            address_refusal_body(a),
+        ),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: {retry_after}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
+}
+
+/// Serve one accepted connection (plain TCP or TLS), holding its admission until it (or the
+/// WebSocket it becomes) ends.
+pub async fn serve<I>(server: Arc<ServerState>, stream: I, peer: SocketAddr, admission: Admission)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shutdown = server.shutdown.clone();
-    let permit = Arc::new(permit);
+    let admission = Arc::new(admission);
     let service = service_fn(move |req| {
         let server = server.clone();
-        let permit = permit.clone();
-        async move { Ok::<_, Infallible>(route(server, peer, req, permit)) }
+        let admission = admission.clone();
+        async move { Ok::<_, Infallible>(route(server, peer, req, admission)) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -93,10 +141,10 @@ fn route(
     server: Arc<ServerState>,
     peer: SocketAddr,
     req: Request<Incoming>,
-    permit: Arc<OwnedSemaphorePermit>,
+    admission: Arc<Admission>,
 ) -> Response<Body> {
     if is_upgrade(&req) {
-        return upgrade(server, peer, req, permit);
+        return upgrade(server, peer, req, admission);
     }
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         if let Some(asset) = viewer::asset(req.uri().path()) {
@@ -147,8 +195,14 @@ fn upgrade(
     server: Arc<ServerState>,
     peer: SocketAddr,
     mut req: Request<Incoming>,
-    permit: Arc<OwnedSemaphorePermit>,
+    admission: Arc<Admission>,
 ) -> Response<Body> {
+    // Every upgrade request, well-formed or not, spends a handshake of its address.
+    let client = server.proxies.client(peer.ip(), req.headers());
+    let client_slot = match admit_handshake(&server, client) {
+        Ok(slot) => slot,
+        Err(refusal) => return too_many(&refusal),
+    };
     let headers = req.headers();
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -203,12 +257,12 @@ fn upgrade(
         .max_frame_size(Some(server.config.max_message_size));
     let tasks = server.tasks.clone();
     tasks.spawn(async move {
-        let _permit = permit;
+        let _held = (admission, client_slot);
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-                connection::serve(server, ws, join, peer).await;
+                connection::serve(server, ws, join, peer, client).await;
             }
             Err(e) => debug!(%peer, error = %e, "upgrade failed"),
         }
@@ -230,6 +284,48 @@ fn upgrade(
         );
     }
     res
+}
+
+/// Spend a handshake of the client's address. A client behind a trusted proxy also takes
+/// its place among its address's connections here: the proxy's connection was not counted
+/// when it was accepted, since it carries many clients.
+fn admit_handshake(
+    server: &ServerState,
+    client: ClientAddress,
+) -> Result<AddressSlot, AddressRefusal> {
+    server.addresses.handshake(client.ip())?;
+    if client.via_proxy() {
+        server.addresses.open(client.ip())
+    } else {
+        Ok(AddressSlot::uncounted())
+    }
+}
+
+/// `429 Too Many Requests` with `Retry-After`, closing the connection (a direct client's
+/// connection holds a place among its address's connections).
+fn too_many(refusal: &AddressRefusal) -> Response<Body> {
+    let mut res = Response::new(Body::from(address_refusal_body(refusal)));
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(refusal.retry_after_secs()),
+    );
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// The body of a 429: what was exceeded, its label, and when to come back.
+fn address_refusal_body(refusal: &AddressRefusal) -> String {
+    format!(
+        "ballroom: {refusal} [{}]; try again in {} s\n",
+        refusal.label(),
+        refusal.retry_after_secs()
+    )
 }
 
 /// Check the handshake's `Origin` and, with `--auth-secret`, its token. Returns the

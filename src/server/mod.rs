@@ -4,6 +4,10 @@
 //! and passes the [`Effects`](crate::room::Effects) on, encoded once, to every member.
 //!
 //! - `accept.rs`: [`bind`], [`run`] (the accept loop, limits, TLS, graceful shutdown).
+//! - `client_address.rs`: whose connection it is: the peer, or the client a trusted proxy
+//!   names.
+//! - `address_limits.rs`: the per-address limits: connections open and a token bucket of
+//!   handshakes per client address, in one bounded table.
 //! - `http.rs`: the HTTP/1.1 front: upgrades, `/healthz`, `/rooms`, `/metrics`, and the
 //!   viewer's `GET /`.
 //! - `join.rs`: what a client asks for in its URL ([`JoinRequest`]) and why a join is
@@ -25,6 +29,8 @@
 //! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
 
 mod accept;
+mod address_limits;
+mod client_address;
 mod connection;
 mod disconnect;
 mod http;
@@ -55,6 +61,8 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::persist::StateDir;
 use crate::scene::SceneLibrary;
+use address_limits::AddressLimits;
+use client_address::TrustedProxies;
 use registry::Registry;
 
 /// What every task of one server shares.
@@ -64,6 +72,10 @@ pub struct ServerState {
     /// `--state-dir`: where rooms are written at shutdown.
     pub state_dir: Option<StateDir>,
     rooms: Registry,
+    /// `--trusted-proxies`: whose client-address header is believed.
+    proxies: TrustedProxies,
+    /// Connections and handshakes per client address.
+    addresses: Arc<AddressLimits>,
     next_connection: AtomicU64,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
@@ -72,6 +84,8 @@ pub struct ServerState {
 impl ServerState {
     fn new(config: Config, scenes: SceneLibrary, state_dir: Option<StateDir>) -> Arc<ServerState> {
         Arc::new(ServerState {
+            proxies: TrustedProxies::new(&config.trusted_proxies, config.real_ip_header),
+            addresses: AddressLimits::new(&config),
             config,
             scenes,
             state_dir,

@@ -232,6 +232,47 @@ async fn relay_mode_delivers_every_message_to_everyone() {
     server.stop().await;
 }
 
+/// The server limits each client address; the tool's clients come from one loopback
+/// address per 50 by default, so all of them get in where one address would be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_spread_over_source_addresses_stay_within_per_address_limits() {
+    let mut cfg = support::config();
+    cfg.max_connections_per_ip = 60;
+    let server = support::start(cfg).await;
+    let addr = server.addr.to_string();
+    let run = |sources: Option<&'static str>| {
+        let mut args = vec![
+            "--addr",
+            &addr,
+            "--mode",
+            "relay",
+            "--clients",
+            "150",
+            "--rooms",
+            "3",
+            "--duration",
+            "1",
+            "--warmup",
+            "1",
+        ];
+        if let Some(n) = sources {
+            args.extend(["--source-addresses", n]);
+        }
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || run_tool(args, Duration::from_secs(40)))
+    };
+    let spread = summary(&run(None).await.unwrap());
+    assert_eq!(spread["params"]["source_addresses"], 3, "{spread:#}");
+    assert_eq!(spread["connections"]["connected"], 150, "{spread:#}");
+
+    let one = summary(&run(Some("1")).await.unwrap());
+    assert_eq!(one["params"]["source_addresses"], 1, "{one:#}");
+    assert_eq!(one["connections"]["connected"], 60, "{one:#}");
+    let failures = one["connections"]["failures"].to_string();
+    assert!(failures.contains("429"), "{one:#}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_remote_address_is_refused_before_connecting() {
     // 10.1.2.3 is not routed here: a connection attempt would hang until its timeout, so

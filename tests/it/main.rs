@@ -10,6 +10,7 @@
 
 mod support;
 
+mod address_limits;
 mod bad_input;
 mod binary;
 mod binary_snapshots;

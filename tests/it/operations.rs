@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{config, start};
+use crate::support::{config, sample, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -73,18 +73,6 @@ async fn graceful_shutdown_closes_every_client_and_returns() {
     stop.await.unwrap();
     // The listener is gone.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
-}
-
-/// The value of the first sample of `name` (with `labels` in its label set, if given).
-fn sample(metrics: &str, name: &str, labels: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| {
-            let (series, _) = l.rsplit_once(' ').unwrap_or((l, ""));
-            (series == name || series.starts_with(&format!("{name}{{"))) && series.contains(labels)
-        })
-        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
 }
 
 #[tokio::test]

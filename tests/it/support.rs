@@ -2,7 +2,7 @@
 //! Every wait is bounded; nothing here talks to anything but loopback.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,12 +11,13 @@ use ballroom::server::StartError;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderName;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The longest any single expected message may take.
@@ -85,6 +86,53 @@ impl Server {
         connect_to(self.addr, path, subprotocol).await
     }
 
+    /// A plain client whose socket is bound to `local` (a loopback address such as
+    /// 127.0.0.2), so that the server counts it against that address.
+    pub async fn plain_from(&self, local: IpAddr, path: &str) -> Client {
+        self.connect_from(local, path, &[])
+            .await
+            .unwrap_or_else(|r| panic!("{local} was refused: {} {}", r.status, r.body))
+    }
+
+    /// A WebSocket handshake from `local` with extra `headers`: the client, or the HTTP
+    /// answer that refused it.
+    pub async fn connect_from(
+        &self,
+        local: IpAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, Refused> {
+        let mut req = format!("ws://{}{}", self.addr, path)
+            .into_client_request()
+            .unwrap();
+        for (name, value) in headers {
+            req.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let handshake = async {
+            let stream = self.tcp_from(local).await;
+            tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)).await
+        };
+        match tokio::time::timeout(WAIT, handshake)
+            .await
+            .expect("connect timed out")
+        {
+            Ok((ws, _)) => Ok(Client { ws }),
+            Err(tungstenite::Error::Http(res)) => Err(Refused {
+                status: res.status().as_u16(),
+                retry_after: res
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+                body: String::from_utf8_lossy(res.body().as_deref().unwrap_or_default())
+                    .into_owned(),
+            }),
+            Err(e) => panic!("connect from {local} failed: {e}"),
+        }
+    }
+
     /// A plain HTTP GET; returns (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         let (status, _, body) = self.request("GET", path, "").await;
@@ -100,6 +148,20 @@ impl Server {
         extra: &str,
     ) -> (u16, HashMap<String, String>, String) {
         http_request(self.addr, method, path, extra).await
+    }
+
+    /// A plain HTTP GET from `local`; returns (status, body).
+    pub async fn get_from(&self, local: IpAddr, path: &str) -> (u16, String) {
+        let (status, _, body) = http_request_on(self.tcp_from(local).await, "GET", path, "").await;
+        (status, body)
+    }
+
+    /// A TCP connection to the server from `local`.
+    async fn tcp_from(&self, local: IpAddr) -> TcpStream {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        socket.connect(self.addr).await.unwrap()
+    }
     }
 
     /// Trigger graceful shutdown and wait for `run` to return.
@@ -151,7 +213,16 @@ pub async fn http_request(
     path: &str,
     extra: &str,
 ) -> (u16, HashMap<String, String>, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    http_request_on(TcpStream::connect(addr).await.unwrap(), method, path, extra).await
+}
+
+/// A plain HTTP request on the connection `s`.
+pub async fn http_request_on(
+    mut s: TcpStream,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> (u16, HashMap<String, String>, String) {
     let req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
@@ -172,6 +243,14 @@ pub async fn http_request(
 
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// A handshake answered with an HTTP error instead of `101`.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
 }
 
 impl Client {
@@ -287,6 +366,19 @@ impl Client {
             }
         }
     }
+}
+
+/// The value of the first series of `/metrics` text named `name` whose labels contain
+/// `labels` (for example `reason="too_slow"`).
+pub fn sample(metrics: &str, name: &str, labels: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            let (series, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            (series == name || series.starts_with(&format!("{name}{{"))) && series.contains(labels)
+        })
+        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
 }
 
 /// The ball with `id` in a snapshot.

@@ -2,6 +2,8 @@
 
 use clap::{Parser, ValueEnum};
 
+use crate::source::MAX_SOURCE_ADDRESSES;
+
 /// The snapshot encoding physics clients ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +97,14 @@ pub struct Args {
     /// Connection attempts in flight at once.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub connect_concurrency: u32,
+
+    /// Local addresses the clients connect from, in turn: 127.0.1.1, 127.0.1.2, … (an IPv4
+    /// loopback target only). The server limits each client address (by default 256
+    /// connections, 100 handshakes back to back, 20 a second), so a crowd must come from a
+    /// crowd of addresses. Default: one address per 50 clients (churning, slow and garbage
+    /// ones included) against an IPv4 loopback target, else 1 (the system picks).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_SOURCE_ADDRESSES as i64))]
+    pub source_addresses: Option<u32>,
 
     /// Seconds one connection attempt may take.
     #[arg(long, default_value_t = 10.0, value_parser = positive)]

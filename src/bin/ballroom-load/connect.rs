@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -33,8 +33,9 @@ pub async fn connect(ctx: &Ctx, path: &str) -> Result<Ws, String> {
     connect_with(ctx, path, None).await
 }
 
-/// Connect through the concurrency gate, optionally with a small socket receive buffer
-/// (set before connecting, so that the window the server sees is small from the start).
+/// Connect through the concurrency gate, from the next source address, optionally with a
+/// small socket receive buffer (set before connecting, so that the window the server sees
+/// is small from the start).
 pub async fn connect_with(ctx: &Ctx, path: &str, recv_buffer: Option<u32>) -> Result<Ws, String> {
     let _permit = tokio::select! {
         p = ctx.gate.acquire() => p.map_err(|e| e.to_string())?,
@@ -45,12 +46,10 @@ pub async fn connect_with(ctx: &Ctx, path: &str, recv_buffer: Option<u32>) -> Re
     let limit =
         (Instant::now() + Duration::from_secs_f64(ctx.args.connect_timeout)).min(ctx.window_end);
     let attempt = async {
-        let socket = if ctx.target.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }
-        .map_err(|e| format!("socket: {e}"))?;
+        let socket = ctx
+            .sources
+            .socket(ctx.target)
+            .map_err(|e| format!("socket: {e}"))?;
         if let Some(size) = recv_buffer {
             socket
                 .set_recv_buffer_size(size)

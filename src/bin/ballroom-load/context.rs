@@ -1,5 +1,5 @@
 //! What every task of a run shares: the arguments, the target, the clock, the connection
-//! gate and the live counters.
+//! gate, the source addresses and the live counters.
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::args::{Args, Encoding};
 use crate::progress::Live;
 use crate::rng::Rng;
+use crate::source::Sources;
 use crate::startup::Prepared;
 
 /// How long after the window a client keeps reading (for acks and in-flight messages).
@@ -32,6 +33,8 @@ pub struct Ctx {
     pub seed: u64,
     /// Connection attempts in flight at once.
     pub gate: Semaphore,
+    /// The local addresses clients connect from, in turn.
+    pub sources: Sources,
     pub live: Live,
 }
 
@@ -58,6 +61,7 @@ impl Ctx {
             run_id: Rng(seed ^ 0x5EED).next_u64() >> 16,
             seed,
             gate: Semaphore::new(args.connect_concurrency as usize),
+            sources: Sources::new(prepared.source_addresses),
             live: Live::default(),
             args,
         }

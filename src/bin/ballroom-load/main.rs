@@ -24,7 +24,7 @@
 //!
 //! Code map: [`args`] and [`startup`] check what the run is asked to do; [`run`] runs it on
 //! the shared [`context`]; [`connect`] holds the WebSocket plumbing that [`physics`] and
-//! [`relay`] clients use; [`stats`] what they measure and [`progress`] the live line;
+//! [`relay`] clients use, connecting from the loopback addresses of [`source`] in turn; [`stats`] what they measure and [`progress`] the live line;
 //! [`server_watch`] reads the server's /proc and /metrics; [`report`] is the typed JSON
 //! summary; [`soak`] adds the churning, slow and garbage clients and the verdict.
 
@@ -44,6 +44,7 @@ mod run;
 mod server_watch;
 mod snapshots;
 mod soak;
+mod source;
 mod startup;
 mod stats;
 

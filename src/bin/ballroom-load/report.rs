@@ -69,6 +69,7 @@ pub struct Params {
     pub settle: Option<f64>,
     pub seed: u64,
     pub fd_limit: Option<u64>,
+    pub source_addresses: u32,
 }
 
 /// The steady clients' connections.
@@ -244,6 +245,7 @@ impl Report {
                 settle: soak_mode.then_some(a.settle),
                 seed: ctx.seed,
                 fd_limit: prepared.fd_limit,
+                source_addresses: prepared.source_addresses,
             },
             connections: Connections {
                 attempted: stats.len(),

@@ -1,10 +1,11 @@
 //! Start-up checks before anything connects: the arguments, the target address (loopback
-//! only unless allowed), file descriptors, the server PID.
+//! only unless allowed), the source addresses, file descriptors, the server PID.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use crate::args::Args;
 use crate::server_watch::read_cpu_ticks;
+use crate::source;
 
 /// File descriptors kept for everything that is not a client socket.
 const SPARE_FDS: u64 = 100;
@@ -15,11 +16,14 @@ pub struct Prepared {
     /// What goes in the URL (and so the Host header): the address as the user gave it.
     pub host: String,
     pub fd_limit: Option<u64>,
+    /// How many local addresses the clients connect from.
+    pub source_addresses: u32,
 }
 
 pub fn prepare(args: &Args) -> Result<Prepared, String> {
     args.check()?;
     let target = resolve_target(&args.addr, args.allow_remote)?;
+    let source_addresses = source::plan(args, target)?;
 
     if let Some(pid) = args.server_pid {
         read_cpu_ticks(pid)
@@ -42,6 +46,7 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
         target,
         host: args.addr.clone(),
         fd_limit,
+        source_addresses,
     })
 }
 

@@ -248,8 +248,10 @@ async fn send_junk(
     }
 }
 
+/// A raw TCP connection, from the next source address.
 async fn tcp(ctx: &Ctx) -> Result<TcpStream, String> {
-    timeout(ANSWER_WAIT, TcpStream::connect(ctx.target))
+    let socket = ctx.sources.socket(ctx.target).map_err(io)?;
+    timeout(ANSWER_WAIT, socket.connect(ctx.target))
         .await
         .map_err(|_| "tcp connect timed out".to_owned())?
         .map_err(|e| format!("tcp connect: {e}"))
