@@ -162,7 +162,6 @@ impl Server {
         socket.bind(SocketAddr::new(local, 0)).unwrap();
         socket.connect(self.addr).await.unwrap()
     }
-    }
 
     /// Trigger graceful shutdown and wait for `run` to return.
     pub async fn stop(mut self) {
