@@ -29,14 +29,19 @@ start_server() {
     "$bin/ballroom" --addr "127.0.0.1:$port" "$@" >"$log" 2>&1 &
     server_pid=$!
     trap stop_server EXIT
-    for _ in $(seq 50); do
-        if curl -sf "127.0.0.1:$port/healthz" >/dev/null; then
-            return 0
-        fi
+    wait_until_answers "127.0.0.1:$port/healthz" "$log"
+}
+
+# Wait (at most 10 s) until the server $server_pid answers GET URL. Exits the script,
+# showing the end of LOG, if it does not, or if the server dies first.
+wait_until_answers() {
+    local url=$1 log=$2
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "$url" && return 0
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1
     done
-    echo "ballroom did not answer GET 127.0.0.1:$port/healthz; the end of $log:" >&2
+    echo "the server did not answer GET $url; the end of $log:" >&2
     tail -n 20 "$log" >&2
     exit 1
 }

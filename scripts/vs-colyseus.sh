@@ -2,9 +2,10 @@
 # Server CPU for the kickballs job, ballroom against Colyseus + rapier JS (bench/colyseus),
 # same load shape, loopback only: for each size, ROOMS rooms of CLIENTS_PER_ROOM physics
 # clients (a pose 5 times a second, a kick every 2 s each) for SECONDS after a 10 s warm-up
-# (VS_COLYSEUS_WARMUP; the Colyseus driver also waits for its last join), REPS times. Each repetition runs ballroom once per encoding (ballroom-load --encoding
-# binary, then json) and the Colyseus room once, alternating which server goes first, each
-# on a fresh server pinned to CPU 0 with its load driver pinned to CPU 1. Prints per size
+# (VS_COLYSEUS_WARMUP; the Colyseus driver also waits for its last join), REPS times. Each
+# repetition runs ballroom once per encoding (ballroom-load --encoding binary, then json)
+# and the Colyseus room once, alternating which server goes first, each on a fresh server
+# pinned to CPU 0 with its load driver pinned to CPU 1. Prints per size
 # the median and min–max of every figure, and ballroom's CPU per client-second ÷ Colyseus'.
 #
 #   scripts/vs-colyseus.sh [ROOMS_LIST] [CLIENTS_PER_ROOM] [SECONDS] [REPS]
@@ -41,21 +42,14 @@ mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.cpu "$out"/*.log "$out"/*.t[01]
 
 # Start SERVER ARGS... pinned to CPU 0 (taskset execs it, so $! is the server), its output
-# in LOG; wait (at most 10 s) until GREP matches LOG or curl reaches URL.
+# in LOG; wait (at most 10 s) until it answers GET URL.
 start_pinned() { # log url cmd...
     local log=$1 url=$2
     shift 2
     taskset -c 0 "$@" >"$log" 2>&1 &
     server_pid=$!
     trap stop_server EXIT
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "$url" && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "vs-colyseus: server did not come up; the end of $log:" >&2
-    tail -n 20 "$log" >&2
-    exit 1
+    wait_until_answers "$url" "$log"
 }
 
 # One line of jiffies (1/100 s): busy time of CPU 0 and of CPU 1 (from /proc/stat), and the

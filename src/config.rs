@@ -51,8 +51,8 @@ pub struct Config {
 
     /// Messages (other than snapshots) that may wait for one client. A client whose
     /// backlog stays above this for longer than --slow-grace, or reaches 8 times this, is
-    /// disconnected as too slow (1008). Snapshots never queue: a client only ever has the
-    /// latest one pending.
+    /// disconnected as too slow (1008). Snapshots do not count: a client only ever has the
+    /// latest two pending.
     #[arg(long, env = "BALLROOM_CLIENT_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub client_queue: u32,
 

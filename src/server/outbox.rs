@@ -12,12 +12,16 @@
 //!   `--client-queue` for a client that reads perfectly well, and is drained within
 //!   milliseconds. The hard cap bounds memory whatever the timing: queued frames share
 //!   their payloads, so each costs a client only a `Message` handle.
-//! - **Snapshots** are latest-wins: a client has at most one pending; a newer one replaces
-//!   it (counted in `ballroom_snapshots_skipped_total`). A slow client skips stale snapshots
-//!   and never delays the room or anyone else.
+//! - **Snapshots** are latest-wins, two deep: a client has at most
+//!   [`PENDING_SNAPSHOTS`] pending, and a newer one pushes out the oldest (counted in
+//!   `ballroom_snapshots_skipped_total`). A slow client skips stale snapshots and never
+//!   delays the room or anyone else. Two, not one, because a kick makes a snapshot on the
+//!   very next tick: with one slot, a writer a few milliseconds late would lose the regular
+//!   snapshot of the tick before to the kick's, and its client would see a gap.
 //! - Frames are [`Message`]s whose payloads are reference-counted, so a snapshot encoded
 //!   once is shared by every recipient: handing it to a client is a reference-count bump.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +38,9 @@ use crate::telemetry;
 
 /// Frames flushed together at most, so one busy client cannot hog its writer.
 const WRITE_BATCH: usize = 64;
+
+/// Snapshots that may wait for one client's writer; a newer one pushes out the oldest.
+pub const PENDING_SNAPSHOTS: usize = 2;
 
 /// The reliable queue's hard cap, as a multiple of `--client-queue`.
 pub const HARD_FACTOR: usize = 8;
@@ -59,8 +66,9 @@ struct OutboxState {
     /// When the backlog last went above `soft`, in µs since `created` plus one; 0 while
     /// it is not above.
     over_since: AtomicU64,
-    /// The one pending snapshot, taken by the writer.
-    snapshot: Mutex<Option<SnapshotFrame>>,
+    /// The pending snapshots, oldest first (at most [`PENDING_SNAPSHOTS`]), taken by the
+    /// writer.
+    snapshots: Mutex<VecDeque<SnapshotFrame>>,
     snapshot_ready: Notify,
     token: CancellationToken,
     why: Mutex<Option<DisconnectReason>>,
@@ -77,7 +85,7 @@ pub fn outbox(soft: usize, grace: Duration, token: CancellationToken) -> (Outbox
         grace,
         created: Instant::now(),
         over_since: AtomicU64::new(0),
-        snapshot: Mutex::new(None),
+        snapshots: Mutex::new(VecDeque::with_capacity(PENDING_SNAPSHOTS)),
         snapshot_ready: Notify::new(),
         token,
         why: Mutex::new(None),
@@ -141,10 +149,14 @@ impl Outbox {
         Duration::from_micros(now - since) > s.grace
     }
 
-    /// Replace the pending snapshot, if any, with this one.
+    /// Add a snapshot to the pending ones, pushing out the oldest if there are
+    /// [`PENDING_SNAPSHOTS`] already.
     pub fn send_snapshot(&self, snapshot: SnapshotFrame) {
-        let old = lock(&self.shared.snapshot).replace(snapshot);
-        if old.is_some() {
+        let mut pending = lock(&self.shared.snapshots);
+        let skipped = (pending.len() == PENDING_SNAPSHOTS).then(|| pending.pop_front());
+        pending.push_back(snapshot);
+        drop(pending);
+        if skipped.is_some() {
             telemetry::hot().snapshots_skipped.increment(1);
         }
         self.shared.snapshot_ready.notify_one();
@@ -223,8 +235,11 @@ where
                     next = rx.reliable.try_recv().ok();
                 }
             }
-            let snapshot = lock(&shared.snapshot).take();
-            if let Some(snapshot) = snapshot.map(|s| sent.message(s)) {
+            let pending = {
+                let mut pending = lock(&shared.snapshots);
+                std::array::from_fn::<_, PENDING_SNAPSHOTS, _>(|_| pending.pop_front())
+            };
+            for snapshot in pending.into_iter().flatten().map(|s| sent.message(s)) {
                 frames += 1;
                 bytes += snapshot.len();
                 sink.feed(snapshot).await?;
@@ -277,10 +292,17 @@ mod tests {
         for i in 0..5 {
             tx.send_snapshot(SnapshotFrame::Json(Message::text(format!("snap {i}"))));
         }
-        let pending = lock(&rx.shared.snapshot).take();
-        assert!(
-            matches!(pending, Some(SnapshotFrame::Json(m)) if m == Message::text("snap 4")),
-            "latest wins"
+        let pending: Vec<Message> = lock(&rx.shared.snapshots)
+            .drain(..)
+            .map(|s| match s {
+                SnapshotFrame::Json(m) => m,
+                SnapshotFrame::Binary(_) => unreachable!("only JSON was sent"),
+            })
+            .collect();
+        assert_eq!(
+            pending,
+            [Message::text("snap 3"), Message::text("snap 4")],
+            "the latest two win"
         );
         // Above the soft limit of 2 but within the grace: kept, up to the hard cap.
         for i in 0..2 * HARD_FACTOR {

@@ -275,17 +275,51 @@ async fn renewed_files_are_polled_in_and_an_open_connection_keeps_its_room() {
     server.stop().await;
 }
 
+/// The real binary serving certificate A (reloading on SIGHUP only, no poll), and a client
+/// that trusts A and B.
+#[cfg(unix)]
+struct Binary {
+    a: Identity,
+    b: Identity,
+    files: CertFiles,
+    process: support::ServerProcess,
+    addr: SocketAddr,
+    client: TlsConnector,
+}
+
+#[cfg(unix)]
+impl Binary {
+    fn start(test: &str) -> Binary {
+        let (a, b) = (identity(), identity());
+        let files = CertFiles::new(test);
+        files.install(&a);
+        let mut args = files.args().to_vec();
+        args.extend(["--tls-reload-interval", "0"]);
+        let process = support::ServerProcess::start(&args);
+        let addr: SocketAddr = process.addr.parse().unwrap();
+        let client = trusting(&[&a, &b]);
+        Binary {
+            a,
+            b,
+            files,
+            process,
+            addr,
+            client,
+        }
+    }
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn sighup_makes_the_binary_present_the_renewed_certificate() {
-    let (a, b) = (identity(), identity());
-    let files = CertFiles::new("tls-sighup");
-    files.install(&a);
-    let mut args = files.args().to_vec();
-    args.extend(["--tls-reload-interval", "0"]);
-    let process = support::ServerProcess::start(&args);
-    let addr: SocketAddr = process.addr.parse().unwrap();
-    let client = trusting(&[&a, &b]);
+    let Binary {
+        a,
+        b,
+        files,
+        process,
+        addr,
+        client,
+    } = Binary::start("tls-sighup");
 
     let (mut first, presented) = join(addr, &client, "/renewal?scene=kickballs").await;
     assert_eq!(presented, a.der);
@@ -303,14 +337,14 @@ async fn sighup_makes_the_binary_present_the_renewed_certificate() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_broken_pair_keeps_the_previous_certificate_and_is_counted() {
-    let (a, b) = (identity(), identity());
-    let files = CertFiles::new("tls-broken");
-    files.install(&a);
-    let mut args = files.args().to_vec();
-    args.extend(["--tls-reload-interval", "0"]);
-    let process = support::ServerProcess::start(&args);
-    let addr: SocketAddr = process.addr.parse().unwrap();
-    let client = trusting(&[&a, &b]);
+    let Binary {
+        a,
+        b,
+        files,
+        process,
+        addr,
+        client,
+    } = Binary::start("tls-broken");
     let (mut first, _) = join(addr, &client, "/broken?scene=kickballs").await;
 
     files.replace_cert("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n");

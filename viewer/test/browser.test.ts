@@ -135,8 +135,13 @@ test("lists a room a scripted client made, opens it, and draws the kicked ball m
   console.log(
     `kick: ball 1 moved ${dist(a.position, b.position).toFixed(2)} m; pixels changed around it ${(changed * 100).toFixed(1)} %, on still floor ${(still * 100).toFixed(1)} %; ${fps.toFixed(1)} frames/s while screenshotting`,
   );
-  assert.ok(changed > 0.15, `pixels around the moving ball changed: ${(changed * 100).toFixed(1)} %`);
+  // The region is the union of four squares (the ball as drawn just before and just after
+  // each screenshot), and the ball fills about half of one square (radius 1 m in a square of
+  // 2.4 m): when screenshots are slow, the four squares spread apart and the changed share
+  // falls towards an eighth. So: clearly changed, and far more than the still floor.
+  assert.ok(changed > 0.05, `pixels around the moving ball changed: ${(changed * 100).toFixed(1)} %`);
   assert.ok(still < 0.02, `still floor unchanged: ${(still * 100).toFixed(1)} %`);
+  assert.ok(changed > 5 * still, `the moving ball changed far more pixels than the still floor`);
 
   // The stats overlay shows the client's figures.
   const stats = await page.locator("#stats").textContent();
