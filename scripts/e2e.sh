@@ -21,7 +21,8 @@ port=${PORT:-18080}
 encoding=${ENCODING:-binary}
 raise_open_file_limit
 
-start_server "$port" /tmp/ballroom-e2e-server.log
+# Room for the clients and the script's own /metrics scrapes above the default 10,000.
+start_server "$port" /tmp/ballroom-e2e-server.log --max-connections $((clients + 100))
 
 "$bin/ballroom-load" --addr "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" \
     --duration "$seconds" --warmup 15 --kick-interval 2 --server-pid "$server_pid" \
