@@ -108,9 +108,6 @@ pub async fn run(
         .map(StateDir::open)
         .transpose()?;
     let server = ServerState::new(config, scenes, state_dir.clone());
-    if let Some(dir) = &state_dir {
-        restore::restore_rooms(&server, dir)?;
-    }
     let tls = match (&server.config.tls_cert, &server.config.tls_key) {
         (Some(cert), Some(key)) => {
             let files = tls::CertificateFiles {
@@ -138,6 +135,10 @@ pub async fn run(
     });
     // One permit per open connection; the upgraded WebSocket keeps its connection's.
     let permits = Arc::new(Semaphore::new(server.config.max_connections as usize));
+    // Last of the start-up steps that can fail: taking the rooms back removes their files.
+    if let Some(dir) = &state_dir {
+        restore::restore_rooms(&server, dir)?;
+    }
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
