@@ -278,22 +278,41 @@ pub enum SceneError {
 impl Scene {
     /// Parse and validate a scene; `name` is the file stem it must declare.
     pub fn from_json(name: &str, text: &str) -> Result<Scene, SceneError> {
-        let scene: Scene = serde_json::from_str(text).map_err(|source| SceneError::Parse {
-            name: name.to_owned(),
-            source,
-        })?;
-        let invalid = |problem: String| SceneError::Invalid {
-            name: name.to_owned(),
-            problem,
-        };
+        let scene = Scene::parse(name, text)?;
         if scene.name != name {
-            return Err(invalid(format!(
-                "declares name `{}` but its file is `{name}.json`",
-                scene.name
-            )));
+            return Err(SceneError::Invalid {
+                name: name.to_owned(),
+                problem: format!(
+                    "declares name `{}` but its file is `{name}.json`",
+                    scene.name
+                ),
+            });
         }
-        scene.validate().map_err(invalid)?;
-        Ok(scene)
+        scene.checked()
+    }
+
+    /// Parse and validate a scene that a saved room carries: no file, so any name.
+    pub fn from_saved_json(text: &str) -> Result<Scene, SceneError> {
+        Scene::parse("(saved room)", text)?.checked()
+    }
+
+    /// `text` as a scene, not yet validated; `label` names it in a parse error.
+    fn parse(label: &str, text: &str) -> Result<Scene, SceneError> {
+        serde_json::from_str(text).map_err(|source| SceneError::Parse {
+            name: label.to_owned(),
+            source,
+        })
+    }
+
+    /// The scene, if it is valid.
+    fn checked(self) -> Result<Scene, SceneError> {
+        match self.validate() {
+            Ok(()) => Ok(self),
+            Err(problem) => Err(SceneError::Invalid {
+                name: self.name,
+                problem,
+            }),
+        }
     }
 
     fn validate(&self) -> Result<(), String> {

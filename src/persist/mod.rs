@@ -77,11 +77,7 @@ impl RoomRecord<'_> {
 
     /// The scene the record's room runs, checked like a scene file.
     pub fn scene(&self) -> Result<Arc<Scene>, RecordError> {
-        let name = serde_json::from_str::<serde_json::Value>(&self.scene)
-            .ok()
-            .and_then(|v| v.get("name")?.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        Ok(Arc::new(Scene::from_json(&name, &self.scene)?))
+        Ok(Arc::new(Scene::from_saved_json(&self.scene)?))
     }
 
     /// The highest client id the record names: ids handed out after a restore must not

@@ -10,7 +10,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use super::{RecordError, RoomRecord, decode};
+use crate::scene::Scene;
 
 const EXTENSION: &str = "room";
 
@@ -32,7 +35,11 @@ pub enum StateDirError {
 
 /// What one file held.
 pub enum Taken {
-    Room(Box<RoomRecord<'static>>),
+    /// A record, with the scene it carries, parsed and checked.
+    Room {
+        record: Box<RoomRecord<'static>>,
+        scene: Arc<Scene>,
+    },
     /// A file that is not a usable record: moved aside to `moved_to`.
     Bad {
         file: PathBuf,
@@ -85,14 +92,14 @@ impl StateDir {
         let mut taken = Vec::with_capacity(files.len());
         for file in files {
             let read = fs::read(&file).map_err(io)?;
-            let record = decode(&read).and_then(|record| {
-                record.scene()?;
-                Ok(record)
-            });
+            let record = decode(&read).and_then(|record| Ok((record.scene()?, record)));
             match record {
-                Ok(record) => {
+                Ok((scene, record)) => {
                     fs::remove_file(&file).map_err(io)?;
-                    taken.push(Taken::Room(Box::new(record)));
+                    taken.push(Taken::Room {
+                        record: Box::new(record),
+                        scene,
+                    });
                 }
                 Err(error) => {
                     let moved_to =

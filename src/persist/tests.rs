@@ -123,8 +123,9 @@ fn the_state_dir_takes_back_what_it_wrote_and_moves_bad_files_aside() {
     let mut rooms = 0;
     for t in taken {
         match t {
-            Taken::Room(record) => {
+            Taken::Room { record, scene } => {
                 assert_eq!(record.name, "/pitch");
+                assert_eq!(scene.name, "kickballs");
                 rooms += 1;
             }
             Taken::Bad {

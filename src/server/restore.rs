@@ -8,27 +8,19 @@ use tracing::{info, warn};
 
 use super::ServerState;
 use super::room_task::departed_from_saved;
-use crate::persist::{RecordError, RoomRecord, StateDir, StateDirError, Taken};
+use crate::persist::{RoomRecord, StateDir, StateDirError, Taken};
 use crate::room::{RestoreError, Room};
+use crate::scene::Scene;
 use crate::telemetry;
-
-/// Why a record that was read could not become a room again.
-#[derive(Debug, thiserror::Error)]
-enum RoomRestoreError {
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error(transparent)]
-    Room(#[from] RestoreError),
-}
 
 /// Open the state directory and bring back every room it holds.
 pub fn restore_rooms(server: &Arc<ServerState>, dir: &StateDir) -> Result<(), StateDirError> {
     let (mut restored, mut bad) = (0u32, 0u32);
     for taken in dir.take_all()? {
         match taken {
-            Taken::Room(record) => {
+            Taken::Room { record, scene } => {
                 let name = record.name.clone();
-                match restore_room(server, *record) {
+                match restore_room(server, *record, scene) {
                     Ok(()) => restored += 1,
                     Err(error) => {
                         // The record was good bytes but does not fit this server; its file
@@ -60,8 +52,8 @@ pub fn restore_rooms(server: &Arc<ServerState>, dir: &StateDir) -> Result<(), St
 fn restore_room(
     server: &Arc<ServerState>,
     record: RoomRecord<'static>,
-) -> Result<(), RoomRestoreError> {
-    let scene = record.scene()?;
+    scene: Arc<Scene>,
+) -> Result<(), RestoreError> {
     server.reserve_ids_through(record.max_client());
     let room = Room::restore(scene, server.config.sim(), record.room)?;
     let departed = departed_from_saved(record.sessions);
