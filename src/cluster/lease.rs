@@ -131,6 +131,23 @@ impl Cluster {
         }))
     }
 
+    /// Say that `room` runs `scene`, a scene without physics, which has no owner: every
+    /// node with members of the room puts this (epoch 0) every quarter of `--lease-ttl`,
+    /// so that a node opening the room for a client who named no scene opens the same
+    /// kind of room. It expires like a lease once no node puts it.
+    pub async fn mark_unowned(&self, room: &str, scene: &str) -> Result<(), ClusterError> {
+        let holder = LeaseHolder {
+            node: self.node.clone(),
+            scene: scene.to_owned(),
+            epoch: 0,
+            clients: 0,
+            tick: 0,
+        };
+        call(self.leases.put(room_key(room), encode(&holder)))
+            .await
+            .map(|_| ())
+    }
+
     /// Who holds `room` now, if anybody.
     pub async fn holder(&self, room: &str) -> Result<Option<LeaseHolder>, ClusterError> {
         let entry = call(self.leases.entry(room_key(room))).await?;

@@ -32,8 +32,11 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
             return (StatusCode::SERVICE_UNAVAILABLE, body.to_string());
         }
     };
+    let physics = |scene: &str| server.scenes.get(scene).is_some_and(|s| s.has_physics());
     let mut list: Vec<RoomSummary> = held
         .into_iter()
+        // Rooms without physics have no owner: each node lists its own below.
+        .filter(|(_, holder)| physics(&holder.scene))
         .map(|(room, holder)| RoomSummary {
             room,
             scene: holder.scene,
@@ -43,12 +46,11 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
             node: None,
         })
         .collect();
-    let relays = server.rooms.summaries().into_iter().filter(|r| {
-        server
-            .scenes
-            .get(&r.scene)
-            .is_some_and(|scene| !scene.has_physics())
-    });
+    let relays = server
+        .rooms
+        .summaries()
+        .into_iter()
+        .filter(|r| !physics(&r.scene));
     list.extend(relays.map(|r| RoomSummary {
         node: Some(cluster.node.clone()),
         ..r

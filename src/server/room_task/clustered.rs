@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::cluster_link::ClusterLink;
@@ -49,23 +50,13 @@ pub fn spawn_clustered(
     server.tasks.spawn(
         async move {
             let (server, name, info) = (server2, name2, info2);
+            // The room may be open elsewhere: then it is of the kind it is there.
+            let scene = match cluster.holder(&name).await {
+                Ok(Some(holder)) => server.scenes.get(&holder.scene).unwrap_or(scene),
+                _ => scene,
+            };
             if !scene.has_physics() {
-                let room = Room::new(scene, server.config.sim());
-                match ClusterLink::relay(&cluster, &name).await {
-                    Ok(link) => {
-                        let task = RoomTask::new(
-                            &server,
-                            id,
-                            &name,
-                            room,
-                            DepartedSessions::default(),
-                            info,
-                            Some(link),
-                        );
-                        task.run(&mut rx).await;
-                    }
-                    Err(error) => warn!(%error, "room not opened: NATS unreachable"),
-                }
+                run_unowned(&server, &cluster, id, &name, scene, info, &mut rx).await;
                 return;
             }
             let follower = Follower::new(&server, &cluster, &name, id, &scene.name, info.clone());
@@ -84,6 +75,57 @@ pub fn spawn_clustered(
         requests: tx,
         info,
     }
+}
+
+/// A room without physics: this node runs it for its own members, their frames cross over
+/// the room's relay subject, and the room's mark in the lease bucket is kept up while it
+/// runs.
+async fn run_unowned(
+    server: &Arc<ServerState>,
+    cluster: &Arc<Cluster>,
+    id: u64,
+    name: &str,
+    scene: Arc<Scene>,
+    info: Arc<RoomInfo>,
+    requests: &mut mpsc::Receiver<super::RoomRequest>,
+) {
+    let link = match ClusterLink::relay(cluster, name).await {
+        Ok(link) => link,
+        Err(error) => {
+            warn!(%error, "room not opened: NATS unreachable");
+            return;
+        }
+    };
+    let running = CancellationToken::new();
+    let (marker, room_name, scene_name, stop) = (
+        cluster.clone(),
+        name.to_owned(),
+        scene.name.clone(),
+        running.clone(),
+    );
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(marker.lease_ttl / 4);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = every.tick() => {
+                    let _ = marker.mark_unowned(&room_name, &scene_name).await;
+                }
+            }
+        }
+    });
+    let _stop = running.drop_guard();
+    let room = Room::new(scene, server.config.sim());
+    let task = RoomTask::new(
+        server,
+        id,
+        name,
+        room,
+        DepartedSessions::default(),
+        info,
+        Some(link),
+    );
+    task.run(requests).await;
 }
 
 /// Run the room as its owner: restore it, let this node's members in again, and run it

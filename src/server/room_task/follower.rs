@@ -192,6 +192,7 @@ impl Follower {
                     info!(owner = %holder.node, epoch = holder.epoch, "room owned by another node");
                     self.epoch = holder.epoch;
                     self.rejoin_older();
+                    self.resend_waiting();
                 }
                 Ok(Some(_)) => {}
                 Err(e) => debug!(error = %e, "lease not readable"),
@@ -277,7 +278,20 @@ impl Follower {
         }
     }
 
-    /// Joins the owner has not answered: sent again. Whether any is waiting.
+    /// Every join still unanswered, sent again now.
+    fn resend_waiting(&mut self) {
+        let waiting: Vec<_> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.asked.is_some())
+            .map(|(&c, _)| c)
+            .collect();
+        for connection in waiting {
+            self.send_join(connection);
+        }
+    }
+
+    /// Joins the owner has not answered for a while: sent again. Whether any is waiting.
     fn resend_unanswered(&mut self) -> bool {
         let late: Vec<_> = self
             .members
@@ -324,20 +338,14 @@ impl Follower {
         }
         match msg {
             OwnerMsg::Handover => return true,
-            OwnerMsg::Claimed if !bumped => {
-                // Joins sent before it listened are lost: send them again now.
-                let waiting: Vec<_> = self
-                    .members
-                    .iter()
-                    .filter(|(_, m)| m.asked.is_some())
-                    .map(|(&c, _)| c)
-                    .collect();
-                for connection in waiting {
-                    self.send_join(connection);
+            OwnerMsg::Claimed => {
+                // Joins sent before it listened are lost: send them again now (an owner
+                // answers a join it already took with the same answer).
+                self.resend_waiting();
+                if !bumped {
+                    self.rejoin_older();
                 }
-                self.rejoin_older();
             }
-            OwnerMsg::Claimed => {}
             OwnerMsg::NotAMember { connection } => {
                 if self
                     .members

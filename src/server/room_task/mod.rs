@@ -196,6 +196,7 @@ impl RoomTask {
         let persist_every = config.persist_interval;
         let mut next_persist = Instant::now() + persist_every;
         let mut end = RunEnd::Closed;
+        let mut was_frozen = false;
         'run: loop {
             let linger_deadline = empty_since.map(|t| t + linger);
             let deadline = Instant::from_std(clock.next_deadline());
@@ -226,7 +227,17 @@ impl RoomTask {
                             last_drop_log = Some(now);
                         }
                     }
-                    for _ in 0..due.run {
+                    let frozen = self.frozen();
+                    if frozen != was_frozen {
+                        if frozen {
+                            warn!("NATS lost: the room is frozen until it is back or the lease is given up");
+                        } else {
+                            info!("NATS back: the room runs again");
+                        }
+                        was_frozen = frozen;
+                    }
+                    let run = if frozen { 0 } else { due.run };
+                    for _ in 0..run {
                         let started = Instant::now();
                         let ticked = guarded(|| {
                             let effects = self.room.tick();
@@ -273,7 +284,9 @@ impl RoomTask {
                 }
                 _ = sleep_until(next_persist), if owner => {
                     next_persist = Instant::now() + persist_every;
-                    self.persist();
+                    if !self.frozen() {
+                        self.persist();
+                    }
                 }
                 _ = sleep_until(linger_deadline.unwrap_or_else(Instant::now)), if linger_deadline.is_some() => {
                     // Close only if no joiner is already queued; `retire` checks under the
@@ -297,6 +310,16 @@ impl RoomTask {
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
         info!(ticks = self.room.tick_count(), ?end, "room closed");
         end
+    }
+
+    /// An owner that cannot reach NATS neither ticks nor takes commands: what it would
+    /// simulate could not be saved, and another node may soon restore the room from its
+    /// last save. It runs again when NATS is back, or gives the room up at its lease's
+    /// fence.
+    fn frozen(&self) -> bool {
+        self.cluster.as_ref().is_some_and(|c| {
+            c.keeper.is_some() && c.cluster.nats_state() != crate::cluster::NatsState::Connected
+        })
     }
 
     /// Empty since when, now that the members may have changed.
@@ -339,6 +362,16 @@ impl RoomTask {
                     Input::Kick(kick) => kick.seq,
                     _ => None,
                 };
+                if self.frozen() {
+                    let refusal = CodedMessage {
+                        code: ErrorCode::RoomBusy,
+                        message: "the room's node has lost NATS; the room is frozen until it is \
+                                  back or the room moves to another node"
+                            .into(),
+                    };
+                    self.reject(client, &refusal, seq);
+                    return;
+                }
                 if self.members.get(&client).is_some_and(|m| m.spectator) {
                     let refusal = CodedMessage {
                         code: ErrorCode::Spectating,
