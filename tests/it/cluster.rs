@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::cluster_support::{
-    Cluster, Frame, LEASE_TTL, NatsCutter, NatsServer, Peer, Seen, assert_one_history, largest_gap,
-    serial, serial_blocking, tick_of,
+    Cluster, Frame, LEASE_TTL, NatsCutter, NatsServer, Peer, Seen, assert_one_history,
+    assert_one_world, largest_gap, serial, serial_blocking, tick_of,
 };
 use crate::support::{WAIT, ball, scene_assets, vec3};
 
@@ -206,76 +206,120 @@ async fn a_kick_through_one_node_moves_the_ball_for_a_client_of_another() {
     assert_one_history(&[&a, &b, &c]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relayed_frames_cross_nodes_exactly_once() {
-    let _serial = serial().await;
-    let cluster = Cluster::start(&[]);
-    // A relay room (no physics), opened by a protocol client; then plain clients.
-    let (mut opener, welcome) = cluster.node("a").protocol("/chat?scene=relay").await;
-    assert_eq!(welcome["scene"]["name"], "relay", "{welcome}");
-    let mut a = cluster.node("a").plain("/chat").await;
-    let mut b = cluster.node("b").plain("/chat").await;
-    let mut c = cluster.node("c").plain("/chat?echo=false").await;
-    // Joins travel through NATS too: give them a moment to be everywhere.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    a.send_text(r#"{"cube": 3}"#).await;
-    b.send(Message::binary(vec![0u8, 159, 146, 150, 255])).await;
-    c.send_text("from c, not echoed").await;
+/// Three frames through three nodes: text from `a`, binary from `b`, text from `c` (which
+/// has echo off). Every client gets each frame exactly once, but `c` not its own; besides
+/// them, `also` (clients that only listen) get all three once.
+async fn relay_three_ways(a: &mut Peer, b: &mut Peer, c: &mut Peer, also: &mut [&mut Peer]) {
     let all = [
         Message::text(r#"{"cube": 3}"#),
         Message::binary(vec![0u8, 159, 146, 150, 255]),
         Message::text("from c, not echoed"),
     ];
-    for p in [&mut a, &mut b, &mut c, &mut opener] {
-        p.collect(Duration::from_millis(1000)).await;
-    }
-    // Each message once, in the order each sender sent it; the order between senders is
-    // not defined, so compare as sets with counts.
+    a.send(all[0].clone()).await;
+    b.send(all[1].clone()).await;
+    c.send(all[2].clone()).await;
     let count = |p: &Peer, m: &Message| relayed(p).iter().filter(|r| *r == m).count();
-    for p in [&a, &b, &opener] {
+    let quiet = c.name.clone();
+    for p in [&mut *a, &mut *b, &mut *c]
+        .into_iter()
+        .chain(also.iter_mut().map(|p| &mut **p))
+    {
+        p.collect(Duration::from_millis(800)).await;
+        let expected: &[Message] = if p.name == quiet { &all[..2] } else { &all };
         for m in &all {
-            assert_eq!(count(p, m), 1, "{} got {m:?} {} times", p.name, count(p, m));
+            let want = usize::from(expected.contains(m));
+            assert_eq!(
+                count(p, m),
+                want,
+                "{} got {m:?} {} times: {:?}",
+                p.name,
+                count(p, m),
+                relayed(p)
+            );
         }
-        assert_eq!(relayed(p).len(), 3, "{}: {:?}", p.name, relayed(p));
     }
-    // c has echo off: the other two, once each, and not its own.
-    assert_eq!(relayed(&c).len(), 2, "{:?}", relayed(&c));
-    for m in &all[..2] {
-        assert_eq!(count(&c, m), 1, "c got {m:?} {} times", count(&c, m));
-    }
-    assert_eq!(
-        count(&c, &all[2]),
-        0,
-        "c's own frame came back with echo=false"
-    );
-    // Plain clients hear nothing of the server's own.
-    for p in [&a, &b, &c] {
-        assert!(
-            p.seen.iter().all(|s| !matches!(
-                s.json(), Some(v) if v["type"].is_string()
-            )),
-            "{} got a server message: {}",
-            p.name,
-            p.tail(6)
-        );
-    }
+}
 
-    // The same across nodes in a physics room, for plain clients.
+fn assert_no_server_messages(p: &Peer) {
+    assert!(
+        p.seen
+            .iter()
+            .all(|s| !matches!(s.json(), Some(v) if v["type"].is_string())),
+        "{} got a server message: {}",
+        p.name,
+        p.tail(6)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_nodes_relay_frames_across_nodes_exactly_once() {
+    let _serial = serial().await;
+    let cluster = Cluster::start(&["--mode", "broadcast"]);
+    let mut a = cluster.node("a").plain("/chat").await;
+    let mut b = cluster.node("b").plain("/chat").await;
+    let mut c = cluster.node("c").plain("/chat?echo=false").await;
+    let mut a2 = cluster.node("a").plain("/chat").await;
+    // Joins go through NATS too: give them a moment to be everywhere.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay_three_ways(&mut a, &mut b, &mut c, &mut [&mut a2]).await;
+    for p in [&a, &b, &c, &a2] {
+        assert_no_server_messages(p);
+    }
+    // A room without physics has no owner; each node lists its own clients of it.
+    for n in &cluster.nodes {
+        let entries = n.room_entries("/chat").await;
+        assert_eq!(entries.len(), 1, "{}: {entries:?}", n.id);
+        assert_eq!(entries[0]["scene"], "relay");
+        assert_eq!(entries[0]["node"], n.id.as_str(), "{entries:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_rooms_and_physics_rooms_relay_across_nodes_exactly_once() {
+    let _serial = serial().await;
+    let cluster = Cluster::start(&[]);
+    // A relay room in a physics cluster: every client names the scene.
+    let (mut a, welcome) = cluster.node("a").protocol("/chat?scene=relay").await;
+    assert_eq!(welcome["scene"]["name"], "relay", "{welcome}");
+    let (mut b, _) = cluster.node("b").protocol("/chat?scene=relay").await;
+    let (mut c, _) = cluster
+        .node("c")
+        .protocol("/chat?scene=relay&echo=false")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay_three_ways(&mut a, &mut b, &mut c, &mut []).await;
+
+    // A physics room: plain clients' frames are relayed across nodes through the owner,
+    // and plain clients hear nothing of the server's own.
     let mut x = cluster.node("b").plain("/field").await;
     let mut y = cluster.node("c").plain("/field").await;
+    let mut z = cluster.node("c").plain("/field?echo=false").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    x.send_text("over the wire").await;
-    for p in [&mut x, &mut y] {
-        p.collect(Duration::from_millis(800)).await;
-        assert_eq!(
-            relayed(p),
-            vec![Message::text("over the wire")],
-            "{}: {}",
-            p.name,
-            p.tail(6)
-        );
+    relay_three_ways(&mut x, &mut y, &mut z, &mut []).await;
+    for p in [&x, &y, &z] {
+        assert_no_server_messages(p);
     }
+}
+
+/// A relay room opened with `?scene=relay` through one node is the room of that name for
+/// every node, as on a single server, where a later join without `?scene=` joins the room
+/// that exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "src bug: a room without physics is not known to the other nodes, which open a \
+            physics room of the same name for a join without ?scene= (see the cluster-tests report)"]
+async fn a_relay_room_is_one_room_for_joins_through_every_node() {
+    let _serial = serial().await;
+    let cluster = Cluster::start(&[]);
+    let (mut opener, welcome) = cluster.node("a").protocol("/lounge?scene=relay").await;
+    assert_eq!(welcome["scene"]["name"], "relay", "{welcome}");
+    let (mut b, wb) = cluster.node("b").protocol("/lounge").await;
+    assert_eq!(
+        wb["scene"]["name"], "relay",
+        "node b opened another room: {wb}"
+    );
+    let mut c = cluster.node("c").plain("/lounge?echo=false").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay_three_ways(&mut opener, &mut b, &mut c, &mut []).await;
 }
 
 /// Kick ball 0 gently through `kicker` and wait for every ball to rest with ball 0 away
@@ -504,6 +548,14 @@ async fn a_terminated_owner_hands_its_room_over_within_a_few_ticks() {
     for ((id, p), before) in peers.iter().zip(&before) {
         let after = p.last_tick().unwrap();
         assert!(after > before + 30, "{}: ticks {before} -> {after}", p.name);
+        let ticks: Vec<u64> = p.snapshots().map(|(_, s)| tick_of(s)).collect();
+        assert!(
+            // A tick may come twice: the new owner's welcome to a member it took over
+            // carries the current snapshot (the same world: `assert_one_history`).
+            ticks.windows(2).all(|w| w[0] <= w[1]),
+            "{}: the ticks went back at the handover: {ticks:?}",
+            p.name
+        );
         let (gap, t0, t1) = largest_gap(p, terminated);
         println!("node {id}: largest snapshot gap after SIGTERM {gap:?} (ticks {t0} -> {t1})");
         assert!(
@@ -529,10 +581,17 @@ async fn two_nodes_racing_to_open_a_room_end_with_one_owner() {
         let ((pa, _), (pb, _)) = tokio::join!(na.protocol(room), nb.protocol(room));
         pairs.push((pa, pb));
     }
+    let mut by_a = 0;
     for room in &rooms {
         let owner = cluster.agreed_owner(room, &[], WAIT).await;
         assert!(owner == "a" || owner == "b", "{room}: owner {owner}");
+        by_a += usize::from(owner == "a");
     }
+    println!(
+        "{} racing rooms: {by_a} owned by a, {} by b",
+        rooms.len(),
+        rooms.len() - by_a
+    );
     // One world per room: a kick through a is seen through b, in the same snapshots.
     for (pa, _) in &mut pairs {
         pa.send_json(json!({"type":"kick","ball":0,"impulse":[0,0,40]}))
@@ -559,8 +618,11 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
     let cluster = Cluster::start(&[]);
     let room = "/island";
     let mut peers = Vec::new();
+    let mut tokens = Vec::new();
     for id in ["a", "b", "c"] {
-        peers.push((id, cluster.node(id).protocol(room).await.0));
+        let (p, w) = cluster.node(id).protocol(room).await;
+        tokens.push((id, w["resume"].as_str().unwrap().to_owned()));
+        peers.push((id, p));
     }
     let owner = cluster.agreed_owner(room, &[], WAIT).await;
     println!("{room} is owned by node {owner}");
@@ -568,6 +630,12 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
         let i = peers.iter().position(|(id, _)| *id == owner).unwrap();
         peers.remove(i)
     };
+    let token = tokens
+        .iter()
+        .find(|(id, _)| *id == owner)
+        .unwrap()
+        .1
+        .clone();
     let settled = kick_and_settle(&mut peers[0].1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     for (_, p) in &mut peers {
@@ -578,8 +646,7 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
 
     let cut = Instant::now();
     cluster.node(&owner).cutter.cut();
-    // The isolated node's client kicks: no one else can see that kick, so no client may
-    // be shown a world in which it happened for a tick that the others see otherwise.
+    // The isolated node's client kicks: the room's history elsewhere must not have it.
     isolated
         .try_send(Message::text(
             json!({"type":"kick","ball":2,"impulse":[0,0,40],"seq":5}).to_string(),
@@ -607,6 +674,17 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
     // The isolated owner stopped: its client was closed, or its snapshots stopped within
     // the lease time of the cut.
     isolated.collect(Duration::from_millis(500)).await;
+    let after_cut: Vec<u64> = isolated
+        .snapshots()
+        .filter(|(at, _)| *at >= cut)
+        .map(|(_, v)| tick_of(v))
+        .collect();
+    println!(
+        "isolated node {owner}: {} snapshots after the cut (ticks {:?} to {:?})",
+        after_cut.len(),
+        after_cut.first(),
+        after_cut.last()
+    );
     let last_at = isolated
         .seen
         .iter()
@@ -632,11 +710,138 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
     for (_, p) in &mut peers {
         p.collect(Duration::from_millis(300)).await;
     }
-    let compared = assert_one_history(&[&peers[0].1, &peers[1].1, &isolated]);
+    for (_, p) in &peers {
+        for s in p.seen.iter().filter(|s| s.at >= cut) {
+            if let Some(v) = s.json() {
+                assert_ne!(v["type"], "kick", "{}: {v}", p.name);
+                if v["type"] == "snapshot" {
+                    assert_same_positions(&settled, v, 1e-3);
+                }
+            }
+        }
+    }
+    // One history: every tick the clients of the other nodes saw, and the isolated node's
+    // client before the cut, shows one world. (What the isolated owner showed its client
+    // after the cut is `a_kick_acknowledged_by_an_isolated_owner_survives_the_takeover`.)
+    let compared = assert_one_world(
+        peers
+            .iter()
+            .flat_map(|(_, p)| p.snapshots().map(|(_, s)| (p.name.as_str(), s)))
+            .chain(
+                isolated
+                    .snapshots()
+                    .filter(|(at, _)| *at < cut)
+                    .map(|(_, s)| (isolated.name.as_str(), s)),
+            ),
+    );
     println!("{compared} snapshots compared across the cut");
     let (status, health) = cluster.node(&owner).healthz().await;
     println!("isolated node {owner}: /healthz {status} {health}");
     assert_eq!(status, 503, "{health}");
+
+    // Back on NATS, the node follows the room's new owner: every node lists it, and the
+    // client it closed resumes through it and shares the others' world again.
+    cluster.node(&owner).cutter.restore();
+    poll_health(cluster.node(&owner), 200, Duration::from_secs(10)).await;
+    assert_eq!(cluster.agreed_owner(room, &[], WAIT).await, new_owner);
+    let (mut back, w) = cluster
+        .node(&owner)
+        .protocol(&format!("{room}?resume={token}"))
+        .await;
+    assert_eq!(w["resumed"], true, "{w}");
+    peers[0]
+        .1
+        .send_json(json!({"type":"kick","ball":1,"impulse":[0,0,40]}))
+        .await;
+    let kick = back.json_until(WAIT, |v| v["type"] == "kick").await;
+    back.collect(Duration::from_millis(500)).await;
+    for (_, p) in &mut peers {
+        p.take_arrived();
+    }
+    let common = common_ticks(&back, &peers[0].1);
+    println!(
+        "the resumed client shares {common} ticks with node {}'s",
+        peers[0].0
+    );
+    assert!(common >= 5, "{kick}");
+    assert_one_history(&[&peers[0].1, &peers[1].1, &back]);
+}
+
+/// A kick the room acknowledged stays in its history: a client of an owner cut off NATS,
+/// resuming (as the close 1012 tells it to) on the node that took the room over, finds the
+/// kick it was acknowledged there, or was never acknowledged it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "src bug: an owner cut off NATS keeps ticking and acknowledging kicks until its \
+            fence (lease-ttl/2), and the node that takes over restores the last save, \
+            before them (see the cluster-tests report)"]
+async fn a_kick_acknowledged_by_an_isolated_owner_survives_the_takeover() {
+    let _serial = serial().await;
+    let cluster = Cluster::start(&[]);
+    let room = "/promise";
+    let mut peers = Vec::new();
+    for id in ["a", "b", "c"] {
+        let (p, w) = cluster.node(id).protocol(room).await;
+        peers.push((id, p, w));
+    }
+    let owner = cluster.agreed_owner(room, &[], WAIT).await;
+    let (_, mut isolated, welcome) = {
+        let i = peers.iter().position(|(id, _, _)| *id == owner).unwrap();
+        peers.remove(i)
+    };
+    let me = welcome["client"].as_u64().unwrap();
+    let token = welcome["resume"].as_str().unwrap().to_owned();
+    // The store has the room as it is before the cut.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for (_, p, _) in &mut peers {
+        p.take_arrived();
+    }
+    let before = peers[0].1.last_tick().unwrap();
+    cluster.node(&owner).cutter.cut();
+    isolated
+        .send_json(json!({"type":"kick","ball":2,"impulse":[0,0,40],"seq":5}))
+        .await;
+    let acked = isolated
+        .try_until(LEASE_TTL + Duration::from_secs(1), |s| {
+            s.snapshot().is_some_and(|v| v["acks"][me.to_string()] == 5)
+        })
+        .await;
+    println!(
+        "isolated owner {owner}: kick seq 5 acknowledged: {:?}",
+        acked.as_ref().map(|s| tick_of(s.snapshot().unwrap()))
+    );
+    let Some(acked) = acked else {
+        return; // never acknowledged: nothing was promised
+    };
+    let acked_tick = tick_of(acked.snapshot().unwrap());
+    // Another node takes the room over; the client resumes there.
+    peers[0]
+        .1
+        .snapshot_after(before, TAKEOVER + Duration::from_secs(3))
+        .await;
+    let new_owner = cluster.agreed_owner(room, &[&owner], WAIT).await;
+    assert_ne!(new_owner, owner);
+    let (mut resumed, w) = cluster
+        .node(&new_owner)
+        .protocol(&format!("{room}?resume={token}"))
+        .await;
+    assert_eq!(
+        (&w["resumed"], &w["client"]),
+        (&json!(true), &json!(me)),
+        "{w}"
+    );
+    let snap = resumed.json_until(WAIT, |v| v["type"] == "snapshot").await;
+    println!(
+        "resumed on {new_owner} at tick {} (the kick was acknowledged at tick {acked_tick}): \
+         acks {} ball 2 {}",
+        tick_of(&snap),
+        snap["acks"],
+        ball(&snap, 2)
+    );
+    assert_eq!(
+        snap["acks"][me.to_string()],
+        5,
+        "the kick acknowledged at tick {acked_tick} was lost in the takeover: {snap}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

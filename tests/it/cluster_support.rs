@@ -822,25 +822,31 @@ pub fn tick_of(snapshot: &Value) -> u64 {
 
 /// Check that no two snapshots of the same tick disagree on the balls, across every
 /// client in `peers` and across time (a tick seen again after a takeover must show the
-/// same world). Returns how many ticks were seen by more than one snapshot.
+/// same world). Returns how many snapshots were compared with an earlier one of their tick.
 pub fn assert_one_history(peers: &[&Peer]) -> usize {
+    assert_one_world(
+        peers
+            .iter()
+            .flat_map(|p| p.snapshots().map(|(_, s)| (p.name.as_str(), s))),
+    )
+}
+
+/// `assert_one_history` over (client name, snapshot) pairs.
+pub fn assert_one_world<'a>(snapshots: impl Iterator<Item = (&'a str, &'a Value)>) -> usize {
     let mut by_tick: BTreeMap<u64, (&str, &Value)> = BTreeMap::new();
     let mut compared = 0;
-    for p in peers {
-        for (_, snap) in p.snapshots() {
-            let tick = tick_of(snap);
-            match by_tick.get(&tick) {
-                None => {
-                    by_tick.insert(tick, (&p.name, snap));
-                }
-                Some((first, earlier)) => {
-                    compared += 1;
-                    assert_eq!(
-                        earlier["balls"], snap["balls"],
-                        "two different worlds at tick {tick}: {first} saw one, {} the other",
-                        p.name
-                    );
-                }
+    for (name, snap) in snapshots {
+        let tick = tick_of(snap);
+        match by_tick.get(&tick) {
+            None => {
+                by_tick.insert(tick, (name, snap));
+            }
+            Some((first, earlier)) => {
+                compared += 1;
+                assert_eq!(
+                    earlier["balls"], snap["balls"],
+                    "two different worlds at tick {tick}: {first} saw one, {name} the other"
+                );
             }
         }
     }
