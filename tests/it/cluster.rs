@@ -7,6 +7,9 @@
 //!
 //! Each test has a NATS server and three nodes of its own (`cluster_support.rs`), and the
 //! cluster tests run one at a time. Times measured here are printed (`--nocapture`).
+//!
+//! Two tests are ignored: each shows a defect of the cluster that is not fixed yet (see
+//! their `ignore` reasons); run them with `cargo test --test it cluster -- --ignored`.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -104,6 +107,10 @@ async fn clients_on_three_nodes_share_one_room_and_see_the_same_snapshots() {
         .map(|w| w["client"].as_u64().unwrap())
         .collect();
     assert_eq!(ids.len(), 3, "client ids collide across nodes: {ids:?}");
+    assert!(
+        ids.iter().all(|&id| id < 1 << 53),
+        "client ids are exact in JavaScript: {ids:?}"
+    );
     // The third client's welcome lists the other two, wherever they are connected.
     let listed: BTreeSet<u64> = welcomes[2]["clients"]
         .as_array()
@@ -366,6 +373,9 @@ async fn a_killed_owners_room_comes_back_on_another_node_with_its_balls() {
 
     let killed = Instant::now();
     cluster.node_mut(&owner).kill();
+    // A client arriving while the room has no owner is let in once it has one again.
+    let survivor = cluster.running().next().unwrap();
+    let mut newcomer = survivor.peer(room, Some("ballroom.v1")).await;
     for ((id, p), before) in peers.iter_mut().zip(&before) {
         let tick = *before;
         let s = p
@@ -407,6 +417,18 @@ async fn a_killed_owners_room_comes_back_on_another_node_with_its_balls() {
         }
         assert!(!p.ended(), "{}: connection ended: {}", p.name, p.tail(4));
     }
+    let welcome = newcomer
+        .until(TAKEOVER + Duration::from_secs(2), |s| {
+            s.json().is_some_and(|v| v["type"] == "welcome")
+        })
+        .await;
+    println!(
+        "a client of node {} that arrived during the failover was welcomed {:?} after the kill",
+        survivor.id,
+        welcome.at - killed
+    );
+    let first = newcomer.json_until(WAIT, |v| v["type"] == "snapshot").await;
+    assert_same_positions(&settled, &first, 1e-3);
     // The killed node's own client lost its connection.
     dead.collect(Duration::from_millis(100)).await;
     assert!(dead.ended(), "{}", dead.tail(4));
