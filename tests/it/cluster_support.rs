@@ -636,6 +636,8 @@ impl Seen {
 /// A WebSocket client whose frames are read as they arrive by a task of its own.
 pub struct Peer {
     pub name: String,
+    /// When its WebSocket handshake completed.
+    pub connected: Instant,
     sink: SplitSink<Ws, Message>,
     rx: mpsc::UnboundedReceiver<Seen>,
     /// Every frame taken from the reader so far, in order.
@@ -650,6 +652,7 @@ impl Peer {
         let reader = tokio::spawn(read_all(stream, tx));
         Peer {
             name,
+            connected: Instant::now(),
             sink,
             rx,
             seen: Vec::new(),
