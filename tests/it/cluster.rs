@@ -8,7 +8,7 @@
 //! Each test has a NATS server and three nodes of its own (`cluster_support.rs`), and the
 //! cluster tests run one at a time. Times measured here are printed (`--nocapture`).
 //!
-//! Two tests are ignored: each shows a defect of the cluster that is not fixed yet (see
+//! Three tests are ignored: each shows a defect of the cluster that is not fixed yet (see
 //! their `ignore` reasons); run them with `cargo test --test it cluster -- --ignored`.
 
 use std::collections::BTreeSet;
