@@ -8,12 +8,14 @@
 //! `tests/slow_consumer.rs` needs exact values of shared series, so it is a binary of
 //! its own.
 
+mod cluster_support;
 mod support;
 
 mod address_limits;
 mod bad_input;
 mod binary;
 mod binary_snapshots;
+mod cluster;
 mod codec_v2;
 mod conformance;
 mod decoder_props;
