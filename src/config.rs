@@ -189,6 +189,31 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// Join a cluster through NATS with JetStream (`nats://HOST:4222`; nats-server must run
+    /// with `-js`). Every node takes any client for any room: one node owns each physics
+    /// room (a lease in JetStream's key-value store) and the others forward their clients'
+    /// commands to it over NATS and deliver what it publishes. Without it, ballroom is a
+    /// single process.
+    #[arg(long, env = "BALLROOM_NATS", conflicts_with = "state_dir")]
+    pub nats: Option<String>,
+
+    /// This node's name in the cluster (in `/rooms` and the logs); default: the host name
+    /// and a random suffix. Must be unique among the nodes.
+    #[arg(long, env = "BALLROOM_NODE_ID", value_parser = node_id)]
+    pub node_id: Option<String>,
+
+    /// How long a room's lease lives unrenewed, in seconds: a node that dies loses its rooms
+    /// this long after its last renewal, and another node restores them. Renewed every
+    /// quarter of it; an owner that cannot renew for half of it stops simulating. Every
+    /// node must use the same value.
+    #[arg(long, env = "BALLROOM_LEASE_TTL", default_value = "3", value_parser = lease_ttl)]
+    pub lease_ttl: Duration,
+
+    /// How often an owner saves each of its rooms to the cluster's store, in seconds (and
+    /// always at shutdown): what a crash can lose at most.
+    #[arg(long, env = "BALLROOM_PERSIST_INTERVAL", default_value = "1", value_parser = positive_seconds)]
+    pub persist_interval: Duration,
+
     /// Most ticks a room runs back to back to catch up after a stall; time beyond
     /// that is dropped (and logged) rather than replayed.
     #[arg(long, env = "BALLROOM_MAX_CATCH_UP", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
@@ -265,6 +290,33 @@ fn cidr(s: &str) -> Result<IpNet, String> {
         _ => net,
     }
     .trunc())
+}
+
+fn positive_seconds(s: &str) -> Result<Duration, String> {
+    match seconds(s)? {
+        d if d >= Duration::from_millis(10) => Ok(d),
+        _ => Err("must be at least 0.01 seconds".into()),
+    }
+}
+
+fn lease_ttl(s: &str) -> Result<Duration, String> {
+    match seconds(s)? {
+        d if d >= Duration::from_millis(400) => Ok(d),
+        _ => Err("must be at least 0.4 seconds".into()),
+    }
+}
+
+/// A node id: what NATS and the logs can carry plainly.
+fn node_id(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`".into())
+    }
 }
 
 fn seconds(s: &str) -> Result<Duration, String> {

@@ -40,6 +40,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 #[cfg(test)]
 mod doc_tables;

@@ -31,6 +31,15 @@ pub const TASKS: &str = "ballroom_tokio_tasks";
 pub const TLS_RELOADS: &str = "ballroom_tls_reloads_total";
 pub const ROOMS_SAVED: &str = "ballroom_rooms_saved_total";
 pub const ROOMS_RESTORED: &str = "ballroom_rooms_restored_total";
+pub const CLUSTER_FORWARDED: &str = "ballroom_cluster_forwarded_total";
+pub const CLUSTER_DROPPED: &str = "ballroom_cluster_dropped_total";
+pub const CLUSTER_LEASE_RENEWALS: &str = "ballroom_cluster_lease_renewals_total";
+pub const CLUSTER_LEASES_LOST: &str = "ballroom_cluster_leases_lost_total";
+pub const CLUSTER_HANDOVERS: &str = "ballroom_cluster_handovers_total";
+pub const CLUSTER_CLAIMS: &str = "ballroom_cluster_claims_total";
+pub const CLUSTER_RESTORE: &str = "ballroom_cluster_restore_seconds";
+pub const CLUSTER_ROOMS_SAVED: &str = "ballroom_cluster_rooms_saved_total";
+pub const CLUSTER_NATS_CONNECTED: &str = "ballroom_cluster_nats_connected";
 
 /// Bucket bounds for the timing histograms, in seconds (10 µs to 250 ms).
 const BUCKETS: &[f64] = &[
@@ -189,5 +198,47 @@ fn describe() {
         ROOMS_RESTORED,
         "Rooms read back from --state-dir at start, by result: ok, or bad (the file was \
          moved aside)."
+    );
+    describe_counter!(
+        CLUSTER_FORWARDED,
+        "Cluster messages over NATS, by direction: to_owner (a client's join, command or \
+         frame sent to its room's owner on another node) or from_owner (one message an owner \
+         published for every node with members of the room)."
+    );
+    describe_counter!(
+        CLUSTER_DROPPED,
+        "Cluster messages not published because the node's NATS queue was full, or dropped \
+         on arrival because they came from an older lease (fencing)."
+    );
+    describe_counter!(
+        CLUSTER_LEASE_RENEWALS,
+        "Room lease renewals by this node, by result: ok, or failed."
+    );
+    describe_counter!(
+        CLUSTER_LEASES_LOST,
+        "Room leases this node gave up because a renewal failed or came too late (the room \
+         stopped simulating here)."
+    );
+    describe_counter!(
+        CLUSTER_HANDOVERS,
+        "Rooms this node saved and released at shutdown for another node to take over."
+    );
+    describe_counter!(
+        CLUSTER_CLAIMS,
+        "Room leases this node claimed, by how the room started: fresh, or restored from the \
+         cluster's store."
+    );
+    describe_histogram!(
+        CLUSTER_RESTORE,
+        Unit::Seconds,
+        "Time from claiming a room to running it, reading its saved state included."
+    );
+    describe_counter!(
+        CLUSTER_ROOMS_SAVED,
+        "Room states put in the cluster's store, by result: ok, or failed."
+    );
+    describe_gauge!(
+        CLUSTER_NATS_CONNECTED,
+        "1 while this node is connected to NATS, 0 while it is not (only with --nats)."
     );
 }

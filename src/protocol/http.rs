@@ -9,6 +9,13 @@ pub struct RoomSummary {
     pub scene: String,
     pub clients: usize,
     pub tick: u64,
+    /// In a cluster: the node that runs the room (none for a room without physics, which
+    /// every node runs for its own clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// In a cluster, a room without physics: the node whose clients these are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// The body of `GET /rooms`.

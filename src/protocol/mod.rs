@@ -33,7 +33,7 @@ pub const SUBPROTOCOL: &str = "ballroom.v1";
 pub const SUBPROTOCOL_V2: &str = "ballroom.v2";
 
 /// How a protocol client receives snapshots (every other message is JSON either way).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
     /// JSON text snapshots (`ballroom.v1`).
     #[default]

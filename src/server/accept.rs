@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::address_limits::AddressSlot;
 use super::{ServerState, http, restore, tls};
+use crate::cluster::{Cluster, ClusterError};
 use crate::config::Config;
 use crate::persist::{StateDir, StateDirError};
 use crate::scene::{SceneError, SceneLibrary};
@@ -42,6 +45,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     StateDir(#[from] StateDirError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// Pending connections the kernel may queue before `accept`. The default (128) overflows
@@ -107,7 +112,24 @@ pub async fn run(
         .as_deref()
         .map(StateDir::open)
         .transpose()?;
-    let server = ServerState::new(config, scenes, state_dir.clone());
+    let (shutdown_token, tasks) = (CancellationToken::new(), TaskTracker::new());
+    let cluster = match &config.nats {
+        Some(url) => {
+            let node = config.node_id.clone().unwrap_or_else(default_node_id);
+            let cluster =
+                Cluster::connect(url, &node, config.lease_ttl, &tasks, &shutdown_token).await?;
+            Some(cluster)
+        }
+        None => None,
+    };
+    let server = ServerState::new(
+        config,
+        scenes,
+        state_dir.clone(),
+        cluster,
+        shutdown_token,
+        tasks,
+    );
     let tls = match (&server.config.tls_cert, &server.config.tls_key) {
         (Some(cert), Some(key)) => {
             let files = tls::CertificateFiles {
@@ -124,12 +146,19 @@ pub async fn run(
         _ => None,
     };
     let upkeep = server.shutdown.clone();
+    let upkeep_cluster = server.cluster.clone();
     server.tasks.spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
             tokio::select! {
                 _ = upkeep.cancelled() => break,
-                _ = every.tick() => telemetry::upkeep(),
+                _ = every.tick() => {
+                    telemetry::upkeep();
+                    if let Some(cluster) = &upkeep_cluster {
+                        let up = cluster.nats_state() == crate::cluster::NatsState::Connected;
+                        metrics::gauge!(telemetry::CLUSTER_NATS_CONNECTED).set(if up { 1.0 } else { 0.0 });
+                    }
+                }
             }
         }
     });
@@ -203,4 +232,26 @@ pub async fn run(
     }
     info!("stopped");
     Ok(())
+}
+
+/// A node id for a node started without `--node-id`: the host name and a random suffix.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(48)
+        .collect();
+    let mut bytes = [0u8; 3];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if host.is_empty() {
+        format!("node-{suffix}")
+    } else {
+        format!("{host}-{suffix}")
+    }
 }

@@ -170,6 +170,7 @@ impl Connection {
                 Some(RoomRequest::Command {
                     connection,
                     command,
+                    frame,
                 })
             }
             Inbound::Relay => {

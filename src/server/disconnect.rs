@@ -36,6 +36,9 @@ pub enum DisconnectReason {
     Shutdown,
     /// Another connection resumed this session (`?resume=` with its token).
     Resumed,
+    /// The room now runs on another node of the cluster (this node lost its lease, or
+    /// cannot reach NATS): reconnect and resume with the session's token.
+    RoomMoved,
 }
 
 impl DisconnectReason {
@@ -53,6 +56,7 @@ impl DisconnectReason {
             DisconnectReason::RoomFailed => "room_failed",
             DisconnectReason::Shutdown => "shutdown",
             DisconnectReason::Resumed => "resumed_elsewhere",
+            DisconnectReason::RoomMoved => "room_moved",
         }
     }
 
@@ -84,6 +88,10 @@ impl DisconnectReason {
             DisconnectReason::Resumed => (
                 CloseCode::Policy,
                 "session resumed on another connection".to_owned(),
+            ),
+            DisconnectReason::RoomMoved => (
+                CloseCode::Restart,
+                "room moved to another node; reconnect and resume".to_owned(),
             ),
         };
         Some(CloseFrame {
@@ -160,6 +168,7 @@ mod tests {
             DisconnectReason::RoomFailed,
             DisconnectReason::Shutdown,
             DisconnectReason::Resumed,
+            DisconnectReason::RoomMoved,
         ];
         reasons.extend(joins.into_iter().map(DisconnectReason::JoinRefused));
         for r in &reasons {
@@ -174,7 +183,8 @@ mod tests {
                 | DisconnectReason::IdleTimeout(_)
                 | DisconnectReason::RoomFailed
                 | DisconnectReason::Shutdown
-                | DisconnectReason::Resumed => {}
+                | DisconnectReason::Resumed
+                | DisconnectReason::RoomMoved => {}
             }
         }
         reasons

@@ -120,7 +120,7 @@ where
     let service = service_fn(move |req| {
         let server = server.clone();
         let admission = admission.clone();
-        async move { Ok::<_, Infallible>(route(server, peer, req, admission)) }
+        async move { Ok::<_, Infallible>(route(server, peer, req, admission).await) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -137,7 +137,7 @@ where
     }
 }
 
-fn route(
+async fn route(
     server: Arc<ServerState>,
     peer: SocketAddr,
     req: Request<Incoming>,
@@ -152,11 +152,23 @@ fn route(
         }
     }
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
-        (&Method::GET, "/rooms") => json(
-            StatusCode::OK,
-            protocol::encode_rooms(&server.rooms.summaries()),
-        ),
+        (&Method::GET, "/healthz") => match &server.cluster {
+            None => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
+            Some(cluster) => {
+                let (status, body) = super::cluster_http::health(cluster);
+                json(status, body)
+            }
+        },
+        (&Method::GET, "/rooms") => match &server.cluster {
+            None => json(
+                StatusCode::OK,
+                protocol::encode_rooms(&server.rooms.summaries()),
+            ),
+            Some(cluster) => {
+                let (status, body) = super::cluster_http::rooms(&server, cluster).await;
+                json(status, body)
+            }
+        },
         (&Method::GET, "/metrics") => {
             let mut res = Response::new(Body::from(telemetry::render()));
             res.headers_mut().insert(

@@ -31,6 +31,7 @@
 mod accept;
 mod address_limits;
 mod client_address;
+mod cluster_http;
 mod connection;
 mod disconnect;
 mod http;
@@ -58,6 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::persist::StateDir;
 use crate::scene::SceneLibrary;
@@ -77,12 +79,29 @@ pub struct ServerState {
     /// Connections and handshakes per client address.
     addresses: Arc<AddressLimits>,
     next_connection: AtomicU64,
+    /// With `--nats`: this node's place in the cluster.
+    pub cluster: Option<Arc<Cluster>>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
 }
 
 impl ServerState {
-    fn new(config: Config, scenes: SceneLibrary, state_dir: Option<StateDir>) -> Arc<ServerState> {
+    fn new(
+        config: Config,
+        scenes: SceneLibrary,
+        state_dir: Option<StateDir>,
+        cluster: Option<Arc<Cluster>>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Arc<ServerState> {
+        // In a cluster, connection (and so client) ids carry a random node prefix in their
+        // high bits, so that they are unique across nodes and stay below 2^53 (exact in
+        // JavaScript numbers).
+        let first_id = if cluster.is_some() {
+            node_prefix() << 32
+        } else {
+            0
+        };
         Arc::new(ServerState {
             proxies: TrustedProxies::new(&config.trusted_proxies, config.real_ip_header),
             addresses: AddressLimits::new(&config),
@@ -90,9 +109,10 @@ impl ServerState {
             scenes,
             state_dir,
             rooms: Registry::default(),
-            next_connection: AtomicU64::new(0),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
+            next_connection: AtomicU64::new(first_id),
+            cluster,
+            shutdown,
+            tasks,
         })
     }
 
@@ -105,4 +125,12 @@ impl ServerState {
     fn reserve_ids_through(&self, client: crate::ids::ClientId) {
         self.next_connection.fetch_max(client, Ordering::Relaxed);
     }
+}
+
+/// A random number in `1..2^20`, this node's prefix of connection ids: two nodes of a
+/// cluster of ten share one with odds of about 1 in 23,000.
+fn node_prefix() -> u64 {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    u64::from(u32::from_le_bytes(bytes) % ((1 << 20) - 1)) + 1
 }

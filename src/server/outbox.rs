@@ -165,13 +165,7 @@ impl Outbox {
     /// Answer a refused frame, command or join with an `error` (carrying the kick's
     /// `seq`, if any), and count it by code.
     pub fn reject(&self, error: &impl WireError, seq: Option<u64>) {
-        let code = error.code();
-        metrics::counter!(telemetry::REJECTED, "reason" => code.as_str()).increment(1);
-        let _ = self.send(frame(&ServerMsg::Error {
-            code,
-            message: &error.to_string(),
-            seq,
-        }));
+        let _ = self.send(refusal(error, seq));
     }
 
     /// End the connection; the first reason given is the one the client is told.
@@ -188,6 +182,17 @@ impl Outbox {
     pub async fn ended(&self) {
         self.shared.token.cancelled().await
     }
+}
+
+/// The `error` frame that answers a refusal, counted in `ballroom_rejected_total`.
+pub fn refusal(error: &impl WireError, seq: Option<u64>) -> Message {
+    let code = error.code();
+    metrics::counter!(telemetry::REJECTED, "reason" => code.as_str()).increment(1);
+    frame(&ServerMsg::Error {
+        code,
+        message: &error.to_string(),
+        seq,
+    })
 }
 
 /// Encode once into a frame whose payload is shared by every clone.

@@ -13,7 +13,7 @@ use super::ConnectionId;
 use super::ServerState;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::Outbox;
-use super::room_task::{self, DepartedSessions, JoinAsk, Joined, RoomHandle, RoomRequest};
+use super::room_task::{self, DepartedSessions, JoinAsk, Joined, Link, RoomHandle, RoomRequest};
 use crate::config::Mode;
 use crate::protocol::RoomSummary;
 use crate::room::Room;
@@ -64,8 +64,13 @@ impl Registry {
         }
         .expect("the relay and default scenes are checked at start-up");
         let id = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let room = Room::new(scene, config.sim());
-        let room = room_task::spawn(server, id, name, room, DepartedSessions::default());
+        let room = match &server.cluster {
+            Some(cluster) => room_task::spawn_clustered(server, cluster, id, name, scene),
+            None => {
+                let room = Room::new(scene, config.sim());
+                room_task::spawn(server, id, name, room, DepartedSessions::default())
+            }
+        };
         rooms.insert(name.to_owned(), room.clone());
         Ok(room)
     }
@@ -111,6 +116,8 @@ impl Registry {
                 scene: room.info.scene.clone(),
                 clients: room.info.clients.load(Ordering::Relaxed),
                 tick: room.info.tick.load(Ordering::Relaxed),
+                owner: None,
+                node: None,
             })
             .collect();
         list.sort_by(|a, b| a.room.cmp(&b.room));
@@ -137,7 +144,7 @@ pub async fn join(
             let (accepted, answer) = oneshot::channel();
             let join = RoomRequest::Join(JoinAsk {
                 connection,
-                outbox: outbox.clone(),
+                link: Link::Local(outbox.clone()),
                 request: req.clone(),
                 accepted,
             });

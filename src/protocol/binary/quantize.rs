@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::params::{Params, rotation_max};
 use crate::ids::{ClientId, Team};
 use crate::room::{BallState, PlayerState, Snapshot};
@@ -12,7 +14,7 @@ use crate::room::{BallState, PlayerState, Snapshot};
 /// A snapshot as the wire carries it: integers only. The encoder quantizes, the decoder
 /// rebuilds exactly the same value, and deltas are taken between these, never between
 /// floats, so both ends agree bit for bit.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuantizedSnapshot {
     pub tick: u64,
     /// One per ball of [`Params::balls`], in that order.
@@ -22,7 +24,7 @@ pub struct QuantizedSnapshot {
     pub acks: BTreeMap<ClientId, u64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QBall {
     pub sleeping: bool,
     /// `round((p - min) × resolution)`, in `0..=steps`.
@@ -33,7 +35,7 @@ pub struct QBall {
     pub angvel: [i32; 3],
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QPlayer {
     pub client: ClientId,
     pub position: [u32; 3],
@@ -44,7 +46,7 @@ pub struct QPlayer {
 /// A rotation, "smallest three": the index of the component of largest magnitude (made
 /// non-negative, and rebuilt as `sqrt(1 - a² - b² - c²)`), and the other three in index
 /// order, each `round(c × M × √2)` with `M = 2^(bits-1) - 1`, in `-M..=M`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QRot {
     pub largest: u8,
     pub small: [i32; 3],

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::debug;
 
+use super::envelope::OwnerMsg;
 use super::{RoomTask, frame};
 use crate::ids::ClientId;
 use crate::persist::{SavedSession, now_ms};
@@ -19,10 +20,20 @@ use crate::server::disconnect::DisconnectReason;
 use crate::server::join::{JoinError, JoinRequest};
 use crate::server::outbox::Outbox;
 
+/// Where a member's messages go.
+#[derive(Clone)]
+pub enum Link {
+    /// A connection of this node.
+    Local(Outbox),
+    /// A connection of another node of the cluster, which delivers what the owner
+    /// publishes for the room.
+    Remote { node: String },
+}
+
 /// One member of the room.
 pub(super) struct Member {
     pub connection: ConnectionId,
-    pub outbox: Outbox,
+    pub link: Link,
     /// Receives server messages (it opted in, or sent a command).
     pub protocol: bool,
     /// Receives its own relayed messages back.
@@ -51,7 +62,7 @@ pub struct Departed {
 /// A join request as the room task sees it.
 pub struct JoinAsk {
     pub connection: ConnectionId,
-    pub outbox: Outbox,
+    pub link: Link,
     /// What the client asked for in its URL: protocol, echo, encoding, spectating, the
     /// session to resume, and its authenticated player.
     pub request: JoinRequest,
@@ -103,20 +114,22 @@ impl RoomTask {
             Resumption::TakeOver(client) => {
                 if let Some(old) = self.members.remove(&client) {
                     self.connections.remove(&old.connection);
-                    old.outbox.disconnect(DisconnectReason::Resumed);
+                    self.disconnect(client, &old.link, DisconnectReason::Resumed);
                 }
                 (client, None)
             }
             Resumption::Restore(client, session) => (client, Some(session)),
         };
-        let resumed = client != ask.connection;
+        // A session restored on its own connection (a room taken over by this node after
+        // its owner failed) is resumed too.
+        let resumed = client != ask.connection || restore.is_some();
         let joined = Joined { client, resumed };
         if ask.accepted.send(Ok(joined)).is_err() {
             return; // the connection gave up while queued
         }
         let member = Member {
             connection: ask.connection,
-            outbox: ask.outbox,
+            link: ask.link,
             protocol: false,
             echo: ask.request.echo,
             player: ask.request.player,
@@ -126,6 +139,16 @@ impl RoomTask {
             encoding: ask.request.encoding,
         };
         let spectator = member.spectator;
+        if let Link::Remote { .. } = &member.link {
+            // Its node learns the client id before the welcome.
+            self.publish_remote(OwnerMsg::Joined {
+                connection: ask.connection,
+                client,
+                resumed,
+                token: member.resume.clone(),
+                scene: self.room.scene().name.clone(),
+            });
+        }
         self.members.insert(client, member);
         self.connections.insert(ask.connection, client);
         self.count_clients();
@@ -248,7 +271,7 @@ impl RoomTask {
             encoding: member.encoding,
             binary: (member.encoding == Encoding::Binary).then_some(&**self.quantizer.params()),
         }));
-        self.send_to(client, welcome);
+        self.send_welcome(client, welcome);
         if self.room.needs_ticks() {
             self.snapshot_to(client);
         }
@@ -264,9 +287,16 @@ impl RoomTask {
     }
 
     fn count_clients(&self) {
+        let clients = self.members.len();
         self.info
             .clients
-            .store(self.members.len(), std::sync::atomic::Ordering::Relaxed);
+            .store(clients, std::sync::atomic::Ordering::Relaxed);
+        if let Some(keeper) = self.cluster.as_ref().and_then(|c| c.keeper.as_ref()) {
+            keeper
+                .figures
+                .clients
+                .store(clients, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 

@@ -28,11 +28,18 @@ use crate::protocol::{CodedMessage, Command, Encoding, ErrorCode, ServerMsg, Wir
 use crate::room::{Announcement, Effects, Input, Room, Snapshot};
 use crate::telemetry;
 
+mod cluster_link;
+mod clustered;
+mod envelope;
+mod follower;
 mod membership;
+mod remote;
 mod saving;
 
+use cluster_link::{ClusterEvent, ClusterLink};
+pub use clustered::spawn_clustered;
 use membership::Member;
-pub use membership::{DepartedSessions, JoinAsk, Joined, departed_from_saved};
+pub use membership::{DepartedSessions, JoinAsk, Joined, Link, departed_from_saved};
 
 /// What a connection asks of its room task. Every request names the connection it comes
 /// from; the room knows which client that connection is.
@@ -44,6 +51,8 @@ pub enum RoomRequest {
     Command {
         connection: ConnectionId,
         command: Command,
+        /// The frame it was decoded from (what a node forwards to another).
+        frame: Message,
     },
     /// A frame that is not ours, to relay verbatim.
     Relay {
@@ -91,6 +100,19 @@ struct RoomTask {
     created: Instant,
     /// The simulation panicked: its state is not to be trusted, nor saved.
     failed: bool,
+    /// With `--nats`: the room's subjects, and the lease of a physics room's owner.
+    cluster: Option<ClusterLink>,
+    /// A save to the cluster's store is in flight.
+    saving: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Why a room task stopped running its room.
+#[derive(Debug, PartialEq, Eq)]
+enum RunEnd {
+    /// Closed: empty for its linger time, failed, or the server shut down.
+    Closed,
+    /// The cluster lease was lost: another node may run the room now.
+    LeaseLost,
 }
 
 /// Start a room task for `name`, running `room` (a new one, or one restored with the
@@ -102,29 +124,22 @@ pub fn spawn(
     room: Room,
     departed: DepartedSessions,
 ) -> RoomHandle {
-    let scene = room.scene().clone();
-    let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+    let scene = room.scene().name.clone();
+    let (tx, mut rx) = mpsc::channel(ROOM_QUEUE);
     let info = Arc::new(RoomInfo {
-        scene: scene.name.clone(),
+        scene: scene.clone(),
         clients: AtomicUsize::new(0),
         tick: AtomicU64::new(0),
     });
-    let task = RoomTask {
-        name: name.to_owned(),
-        id,
-        server: server.clone(),
-        room,
-        members: BTreeMap::new(),
-        connections: HashMap::new(),
-        departed,
-        quantizer: Quantizer::new(Arc::new(Params::for_scene(&scene, server.config.tick_rate))),
-        info: info.clone(),
-        created: Instant::now(),
-        failed: false,
-    };
+    let task = RoomTask::new(server, id, name, room, departed, info.clone(), None);
     // A root span: the room outlives the connection that happened to create it.
-    let span = info_span!(parent: None, "room", room = %name, scene = %scene.name);
-    server.tasks.spawn(task.run(rx).instrument(span));
+    let span = info_span!(parent: None, "room", room = %name, scene = %scene);
+    server.tasks.spawn(
+        async move {
+            task.run(&mut rx).await;
+        }
+        .instrument(span),
+    );
     RoomHandle {
         id,
         requests: tx,
@@ -133,7 +148,34 @@ pub fn spawn(
 }
 
 impl RoomTask {
-    async fn run(mut self, mut requests: mpsc::Receiver<RoomRequest>) {
+    fn new(
+        server: &Arc<ServerState>,
+        id: u64,
+        name: &str,
+        room: Room,
+        departed: DepartedSessions,
+        info: Arc<RoomInfo>,
+        cluster: Option<ClusterLink>,
+    ) -> RoomTask {
+        let params = Params::for_scene(room.scene(), server.config.tick_rate);
+        RoomTask {
+            name: name.to_owned(),
+            id,
+            server: server.clone(),
+            room,
+            members: BTreeMap::new(),
+            connections: HashMap::new(),
+            departed,
+            quantizer: Quantizer::new(Arc::new(params)),
+            info,
+            created: Instant::now(),
+            failed: false,
+            cluster,
+            saving: Arc::default(),
+        }
+    }
+
+    async fn run(mut self, requests: &mut mpsc::Receiver<RoomRequest>) -> RunEnd {
         info!("room opened");
         let config = &self.server.config;
         let ticking = self.room.needs_ticks();
@@ -151,12 +193,25 @@ impl RoomTask {
         let mut dropped_unlogged = 0u64;
         let mut last_drop_log: Option<Instant> = None;
         metrics::gauge!(telemetry::ROOMS).increment(1.0);
+        let persist_every = config.persist_interval;
+        let mut next_persist = Instant::now() + persist_every;
+        let mut end = RunEnd::Closed;
         'run: loop {
             let linger_deadline = empty_since.map(|t| t + linger);
             let deadline = Instant::from_std(clock.next_deadline());
+            let lease_lost = self
+                .cluster
+                .as_ref()
+                .and_then(|c| c.keeper.as_ref())
+                .map(|k| k.lost.clone());
+            let owner = lease_lost.is_some();
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
+                _ = async { lease_lost.as_ref().expect("an owner").cancelled().await }, if owner => {
+                    end = RunEnd::LeaseLost;
+                    break;
+                }
                 _ = sleep_until(deadline), if ticking => {
                     let now = Instant::now();
                     telemetry::hot().tick_lateness.record(now - deadline);
@@ -188,6 +243,9 @@ impl RoomTask {
                         }
                     }
                     self.info.tick.store(self.room.tick_count(), Ordering::Relaxed);
+                    if let Some(keeper) = self.cluster.as_ref().and_then(|c| c.keeper.as_ref()) {
+                        keeper.figures.tick.store(self.room.tick_count(), Ordering::Relaxed);
+                    }
                 }
                 request = requests.recv() => match request {
                     Some(request) => {
@@ -195,14 +253,28 @@ impl RoomTask {
                             self.fail(&panic);
                             break 'run;
                         }
-                        empty_since = match (self.members.is_empty(), empty_since) {
-                            (true, None) => Some(Instant::now()),
-                            (true, since) => since,
-                            (false, _) => None,
-                        };
+                        empty_since = self.empty_since(empty_since);
                     }
                     None => break,
                 },
+                event = async { self.cluster.as_mut().expect("clustered").next_event().await }, if self.cluster.is_some() => {
+                    match event {
+                        ClusterEvent::Inbound(inbound) => {
+                            if let Err(panic) = guarded(|| self.remote(inbound)) {
+                                self.fail(&panic);
+                                break 'run;
+                            }
+                        }
+                        ClusterEvent::NodeGone(node) => self.node_gone(&node),
+                        ClusterEvent::Closed => break,
+                        ClusterEvent::Nothing => {}
+                    }
+                    empty_since = self.empty_since(empty_since);
+                }
+                _ = sleep_until(next_persist), if owner => {
+                    next_persist = Instant::now() + persist_every;
+                    self.persist();
+                }
                 _ = sleep_until(linger_deadline.unwrap_or_else(Instant::now)), if linger_deadline.is_some() => {
                     // Close only if no joiner is already queued; `retire` checks under the
                     // registry lock, so a racing joiner either is queued (and served) or
@@ -214,12 +286,26 @@ impl RoomTask {
                 }
             }
         }
-        if self.server.shutdown.is_cancelled() && !self.failed {
-            self.save().await;
+        match end {
+            RunEnd::LeaseLost => self.moved(),
+            RunEnd::Closed if self.server.shutdown.is_cancelled() && !self.failed => {
+                self.save().await
+            }
+            RunEnd::Closed => self.closed().await,
         }
         self.server.rooms.retire_room(&self.name, self.id, || true);
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
-        info!(ticks = self.room.tick_count(), "room closed");
+        info!(ticks = self.room.tick_count(), ?end, "room closed");
+        end
+    }
+
+    /// Empty since when, now that the members may have changed.
+    fn empty_since(&self, since: Option<Instant>) -> Option<Instant> {
+        match (self.members.is_empty(), since) {
+            (true, None) => Some(Instant::now()),
+            (true, since) => since,
+            (false, _) => None,
+        }
     }
 
     fn handle(&mut self, request: RoomRequest) {
@@ -230,15 +316,12 @@ impl RoomTask {
                 let Some(&client) = self.connections.get(&connection) else {
                     return;
                 };
-                for (&id, m) in &self.members {
-                    if id != client || m.echo {
-                        let _ = m.outbox.send(frame.clone());
-                    }
-                }
+                self.relay(client, frame);
             }
             RoomRequest::Command {
                 connection,
                 command,
+                frame: _,
             } => {
                 let Some(&client) = self.connections.get(&connection) else {
                     return;
@@ -261,16 +344,14 @@ impl RoomTask {
                         code: ErrorCode::Spectating,
                         message: "spectators watch: they cannot kick, move or join a team".into(),
                     };
-                    self.members[&client].outbox.reject(&refusal, seq);
+                    self.reject(client, &refusal, seq);
                     return;
                 }
                 match self.room.apply(client, input) {
                     Ok(effects) => self.publish(effects),
                     Err(refusal) => {
                         debug!(client, code = %refusal.code(), %refusal, "command refused");
-                        if let Some(m) = self.members.get(&client) {
-                            m.outbox.reject(&refusal, seq);
-                        }
+                        self.reject(client, &refusal, seq);
                     }
                 }
             }
@@ -288,11 +369,14 @@ impl RoomTask {
 
     /// The current snapshot, to one member.
     fn snapshot_to(&mut self, client: ClientId) {
-        if let Some(m) = self.members.get(&client) {
-            let snapshot = self.room.snapshot();
-            m.outbox.send_snapshot(
-                SnapshotEncodings::new(&mut self.quantizer, &snapshot).get(m.encoding),
-            );
+        let Some(m) = self.members.get(&client) else {
+            return;
+        };
+        let snapshot = self.room.snapshot();
+        let frame = SnapshotEncodings::new(&mut self.quantizer, &snapshot).get(m.encoding);
+        match &m.link {
+            Link::Local(outbox) => outbox.send_snapshot(frame),
+            Link::Remote { .. } => self.publish_snapshot(Some(client), &frame),
         }
     }
 
@@ -321,8 +405,20 @@ impl RoomTask {
     fn broadcast_snapshot(&mut self, snapshot: &Snapshot) {
         let started = Instant::now();
         let mut frames = SnapshotEncodings::new(&mut self.quantizer, snapshot);
+        let (mut json, mut binary) = (false, false);
         for m in self.members.values().filter(|m| m.protocol) {
-            m.outbox.send_snapshot(frames.get(m.encoding));
+            match &m.link {
+                Link::Local(outbox) => outbox.send_snapshot(frames.get(m.encoding)),
+                Link::Remote { .. } => match m.encoding {
+                    Encoding::Json => json = true,
+                    Encoding::Binary => binary = true,
+                },
+            }
+        }
+        if json || binary {
+            let json = json.then(|| frames.get(Encoding::Json));
+            let binary = binary.then(|| frames.get(Encoding::Binary));
+            self.publish_snapshots(None, json.as_ref(), binary.as_ref());
         }
         telemetry::hot().fanout.record(started.elapsed());
     }
@@ -330,15 +426,75 @@ impl RoomTask {
     /// `msg` to every protocol member but `except`, or only to those of encoding `only`.
     fn to_protocol_members(&self, msg: &Message, except: Option<ClientId>, only: Option<Encoding>) {
         for (&id, m) in &self.members {
-            if m.protocol && Some(id) != except && only.is_none_or(|e| e == m.encoding) {
-                let _ = m.outbox.send(msg.clone());
+            if let Link::Local(outbox) = &m.link
+                && m.protocol
+                && Some(id) != except
+                && only.is_none_or(|e| e == m.encoding)
+            {
+                let _ = outbox.send(msg.clone());
             }
         }
+        self.to_other_nodes(|| envelope::OwnerMsg::Broadcast {
+            frame: envelope::WireFrame::of(msg),
+            except,
+            only,
+        });
+    }
+
+    /// A relayed frame from `from` to every member but `from` (unless it asked for echo).
+    fn relay(&self, from: ClientId, frame: Message) {
+        for (&id, m) in &self.members {
+            if let Link::Local(outbox) = &m.link
+                && (id != from || m.echo)
+            {
+                let _ = outbox.send(frame.clone());
+            }
+        }
+        self.to_other_nodes(|| envelope::OwnerMsg::Relay {
+            from,
+            frame: envelope::WireFrame::of(&frame),
+        });
     }
 
     fn send_to(&self, client: ClientId, msg: Message) {
-        if let Some(m) = self.members.get(&client) {
-            let _ = m.outbox.send(msg);
+        self.unicast(client, msg, false);
+    }
+
+    /// The `welcome` that makes `client` a protocol member.
+    fn send_welcome(&self, client: ClientId, msg: Message) {
+        self.unicast(client, msg, true);
+    }
+
+    fn unicast(&self, client: ClientId, msg: Message, welcome: bool) {
+        match self.members.get(&client).map(|m| &m.link) {
+            Some(Link::Local(outbox)) => {
+                let _ = outbox.send(msg);
+            }
+            Some(Link::Remote { .. }) => self.publish_remote(envelope::OwnerMsg::ToClient {
+                client,
+                frame: envelope::WireFrame::of(&msg),
+                welcome,
+            }),
+            None => {}
+        }
+    }
+
+    /// Answer `client`'s refused command (counted by its code).
+    fn reject(&self, client: ClientId, refusal: &impl WireError, seq: Option<u64>) {
+        if self.members.contains_key(&client) {
+            self.send_to(client, super::outbox::refusal(refusal, seq));
+        }
+    }
+
+    /// End a member's connection, wherever it is.
+    fn disconnect(&self, client: ClientId, link: &Link, reason: DisconnectReason) {
+        match link {
+            Link::Local(outbox) => outbox.disconnect(reason),
+            Link::Remote { .. } => {
+                if let Some(reason) = envelope::RemoteDisconnect::of(&reason) {
+                    self.publish_remote(envelope::OwnerMsg::Disconnect { client, reason });
+                }
+            }
         }
     }
 
@@ -357,9 +513,9 @@ impl RoomTask {
             code: ErrorCode::RoomFailed,
             message: "the room failed and was closed; reconnect to start a new one".into(),
         };
-        for m in self.members.values() {
-            m.outbox.reject(&failed, None);
-            m.outbox.disconnect(DisconnectReason::RoomFailed);
+        for (&client, m) in &self.members {
+            self.reject(client, &failed, None);
+            self.disconnect(client, &m.link, DisconnectReason::RoomFailed);
         }
         self.members.clear();
     }

@@ -1,30 +1,40 @@
-//! Writing the room to `--state-dir` when the server shuts down.
+//! Keeping the room: in `--state-dir` when the server shuts down, or, in a cluster, in the
+//! cluster's store every `--persist-interval` and at shutdown, followed by the handover.
 
 use tracing::{info, warn};
 
 use super::RoomTask;
+use super::envelope::OwnerMsg;
 use crate::persist::{RoomRecord, now_ms};
 use crate::telemetry;
 
 impl RoomTask {
-    /// Write the room (and every session that may come back to it) to the state
-    /// directory, if there is one. Rooms without physics hold nothing to keep.
-    pub(super) async fn save(&self) {
-        let Some(dir) = self.server.state_dir.clone() else {
-            return;
-        };
-        if !self.room.needs_ticks() {
-            return;
-        }
+    /// The room and every session that may come back to it, as a record's bytes.
+    pub(super) fn record(&self) -> Vec<u8> {
         let scene = serde_json::to_string(&**self.room.scene()).expect("a scene serialises");
-        let record = RoomRecord {
+        RoomRecord {
             name: self.name.clone(),
             scene,
             saved_at_ms: now_ms(),
             sessions: self.saved_sessions(),
             room: self.room.save(),
+        }
+        .encode()
+    }
+
+    /// At shutdown: write the room to the state directory, if there is one, or hand it
+    /// over to the cluster. Rooms without physics hold nothing to keep.
+    pub(super) async fn save(&mut self) {
+        if !self.room.needs_ticks() {
+            return;
+        }
+        if self.cluster.is_some() {
+            return self.hand_over().await;
+        }
+        let Some(dir) = self.server.state_dir.clone() else {
+            return;
         };
-        let bytes = record.encode();
+        let bytes = self.record();
         let (name, size) = (self.name.clone(), bytes.len());
         let written = tokio::task::spawn_blocking(move || dir.write(&name, &bytes)).await;
         match written {
@@ -41,5 +51,43 @@ impl RoomTask {
                 warn!(%error, "room not saved: the writer failed");
             }
         }
+    }
+
+    /// Shutdown of a cluster's owner: save the room in the store, release the lease, and
+    /// tell the other nodes, whose members claim it at once.
+    async fn hand_over(&mut self) {
+        let Some(mut link) = self.cluster.take() else {
+            return;
+        };
+        let (bytes, epoch) = (self.record(), link.epoch());
+        let size = bytes.len();
+        match link.cluster.save_room(&self.name, bytes.into()).await {
+            Ok(()) => {
+                metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "ok").increment(1)
+            }
+            Err(error) => {
+                metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "failed")
+                    .increment(1);
+                warn!(%error, "room not saved for the handover");
+            }
+        }
+        if let Some(keeper) = link.keeper.take() {
+            keeper.release().await;
+        }
+        let _ = link
+            .cluster
+            .client()
+            .publish(
+                link.subjects.from_owner.clone(),
+                super::envelope::encode(&super::envelope::FromOwner {
+                    epoch,
+                    node: link.cluster.node.clone(),
+                    msg: OwnerMsg::Handover,
+                }),
+            )
+            .await;
+        let _ = link.cluster.client().flush().await;
+        metrics::counter!(telemetry::CLUSTER_HANDOVERS).increment(1);
+        info!(bytes = size, "room saved and handed over");
     }
 }

@@ -1,0 +1,149 @@
+//! A room task's side of the cluster: the subjects it listens on and publishes to, the
+//! lease of a physics room's owner, and the queue that publishes without making the room
+//! wait for NATS.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tracing::{Instrument, Span, debug};
+
+use super::envelope::{self, FromOwner, OwnerMsg};
+use crate::cluster::{Cluster, ClusterError, LeaseKeeper, NodeEvents, RoomSubjects};
+use crate::telemetry;
+
+/// Messages a room may have waiting for NATS before more are dropped (and counted).
+const PUBLISH_QUEUE: usize = 4096;
+
+/// What happened on a room's side of the cluster.
+pub enum ClusterEvent {
+    /// A message on the room's inbound subject.
+    Inbound(async_nats::Message),
+    /// A node stopped sending heartbeats.
+    NodeGone(String),
+    /// The subscription ended (the NATS client closed).
+    Closed,
+    /// Nothing to do (missed node announcements).
+    Nothing,
+}
+
+/// What a room task holds when the server runs in a cluster.
+pub struct ClusterLink {
+    pub cluster: Arc<Cluster>,
+    pub subjects: RoomSubjects,
+    /// The lease of a physics room's owner; `None` in a room without physics, which every
+    /// node runs for its own clients and which has no owner.
+    pub keeper: Option<LeaseKeeper>,
+    /// Commands from other nodes (owner), or other nodes' frames (room without physics).
+    inbound: async_nats::Subscriber,
+    pub node_events: NodeEvents,
+    outgoing: mpsc::Sender<(String, Bytes)>,
+}
+
+impl ClusterLink {
+    /// The owner of a physics room, holding its lease: listens on `to_owner`.
+    pub async fn owner(
+        cluster: &Arc<Cluster>,
+        room: &str,
+        keeper: LeaseKeeper,
+    ) -> Result<ClusterLink, ClusterError> {
+        let subjects = RoomSubjects::new(room);
+        let inbound = subscribe(cluster, &subjects.to_owner).await?;
+        Ok(ClusterLink::new(cluster, subjects, Some(keeper), inbound))
+    }
+
+    /// A room without physics: every node publishes its members' frames on `relay` and
+    /// delivers the others'.
+    pub async fn relay(cluster: &Arc<Cluster>, room: &str) -> Result<ClusterLink, ClusterError> {
+        let subjects = RoomSubjects::new(room);
+        let inbound = subscribe(cluster, &subjects.relay).await?;
+        Ok(ClusterLink::new(cluster, subjects, None, inbound))
+    }
+
+    fn new(
+        cluster: &Arc<Cluster>,
+        subjects: RoomSubjects,
+        keeper: Option<LeaseKeeper>,
+        inbound: async_nats::Subscriber,
+    ) -> ClusterLink {
+        let outgoing = publisher(cluster.client().clone());
+        ClusterLink {
+            cluster: cluster.clone(),
+            subjects,
+            keeper,
+            inbound,
+            node_events: cluster.node_events(),
+            outgoing,
+        }
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.keeper.as_ref().map_or(0, |k| k.epoch)
+    }
+
+    /// The next message on the room's inbound subject, or node that went silent.
+    pub async fn next_event(&mut self) -> ClusterEvent {
+        tokio::select! {
+            msg = self.inbound.next() => match msg {
+                Some(msg) => ClusterEvent::Inbound(msg),
+                None => ClusterEvent::Closed,
+            },
+            gone = self.node_events.recv() => match gone {
+                Ok(node) => ClusterEvent::NodeGone(node),
+                Err(_) => ClusterEvent::Nothing,
+            },
+        }
+    }
+
+    /// One message for every other node with members of the room.
+    pub fn publish(&self, msg: OwnerMsg) {
+        let subject = if self.keeper.is_some() {
+            &self.subjects.from_owner
+        } else {
+            &self.subjects.relay
+        };
+        let envelope = FromOwner {
+            epoch: self.epoch(),
+            node: self.cluster.node.clone(),
+            msg,
+        };
+        self.send(subject.clone(), envelope::encode(&envelope));
+        metrics::counter!(telemetry::CLUSTER_FORWARDED, "direction" => "from_owner").increment(1);
+    }
+
+    /// Queue `bytes` for `subject` (a reply subject, or one of the room's).
+    pub fn send(&self, subject: String, bytes: Bytes) {
+        if self.outgoing.try_send((subject, bytes)).is_err() {
+            metrics::counter!(telemetry::CLUSTER_DROPPED, "reason" => "queue_full").increment(1);
+        }
+    }
+}
+
+async fn subscribe(
+    cluster: &Cluster,
+    subject: &str,
+) -> Result<async_nats::Subscriber, ClusterError> {
+    cluster
+        .client()
+        .subscribe(subject.to_owned())
+        .await
+        .map_err(|e| ClusterError::Nats(e.to_string()))
+}
+
+/// A task that publishes what a room queues, in order; it ends when the room drops its
+/// sender.
+pub fn publisher(client: async_nats::Client) -> mpsc::Sender<(String, Bytes)> {
+    let (tx, mut rx) = mpsc::channel::<(String, Bytes)>(PUBLISH_QUEUE);
+    tokio::spawn(
+        async move {
+            while let Some((subject, bytes)) = rx.recv().await {
+                if let Err(e) = client.publish(subject, bytes).await {
+                    debug!(error = %e, "publish failed");
+                }
+            }
+        }
+        .instrument(Span::current()),
+    );
+    tx
+}

@@ -1,0 +1,230 @@
+//! The owner's side of a clustered room: members connected through other nodes, their
+//! requests, and one message per room for every node (never one per remote client), plus
+//! the owner's duties: saving the room every `--persist-interval`, dropping the members of
+//! a node that went silent, and giving the room up when the lease is lost.
+
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{debug, info, warn};
+
+use super::envelope::{self, FromOwner, OwnerMsg, ToOwner, WireFrame};
+use super::{JoinAsk, Link, RoomRequest, RoomTask};
+use crate::ids::ClientId;
+use crate::protocol::{Inbound, classify_text};
+use crate::server::disconnect::DisconnectReason;
+use crate::server::snapshot_frame::SnapshotFrame;
+use crate::telemetry;
+
+impl RoomTask {
+    fn has_remote_members(&self) -> bool {
+        self.members
+            .values()
+            .any(|m| matches!(m.link, Link::Remote { .. }))
+    }
+
+    /// Publish for the other nodes, if any needs it: in a room without physics every node
+    /// may have members; in an owned room, only if some member is remote.
+    pub(super) fn to_other_nodes(&self, msg: impl FnOnce() -> OwnerMsg) {
+        if let Some(link) = &self.cluster
+            && (link.keeper.is_none() || self.has_remote_members())
+        {
+            link.publish(msg());
+        }
+    }
+
+    pub(super) fn publish_remote(&self, msg: OwnerMsg) {
+        if let Some(link) = &self.cluster {
+            link.publish(msg);
+        }
+    }
+
+    /// A snapshot for remote members, in the encodings they use.
+    pub(super) fn publish_snapshots(
+        &self,
+        to: Option<ClientId>,
+        json: Option<&SnapshotFrame>,
+        binary: Option<&SnapshotFrame>,
+    ) {
+        let json = match json {
+            Some(SnapshotFrame::Json(msg)) => Some(WireFrame::of(msg)),
+            _ => None,
+        };
+        let binary = match binary {
+            Some(SnapshotFrame::Binary(frames)) => Some((**frames.current()).clone()),
+            _ => None,
+        };
+        self.publish_remote(OwnerMsg::Snapshot { to, json, binary });
+    }
+
+    pub(super) fn publish_snapshot(&self, to: Option<ClientId>, frame: &SnapshotFrame) {
+        match frame {
+            SnapshotFrame::Json(_) => self.publish_snapshots(to, Some(frame), None),
+            SnapshotFrame::Binary(_) => self.publish_snapshots(to, None, Some(frame)),
+        }
+    }
+
+    /// A message on the room's inbound subject: another node's request (owner), or
+    /// another node's frames for our members (room without physics).
+    pub(super) fn remote(&mut self, inbound: async_nats::Message) {
+        let Some(link) = &self.cluster else {
+            return;
+        };
+        if link.keeper.is_none() {
+            match envelope::decode::<FromOwner>(&inbound.payload) {
+                Some(env) if env.node != link.cluster.node => self.deliver_peer(env.msg),
+                Some(_) => {}
+                None => debug!("undecodable relay envelope"),
+            }
+            return;
+        }
+        let Some(request) = envelope::decode::<ToOwner>(&inbound.payload) else {
+            debug!("undecodable request from another node");
+            return;
+        };
+        match request {
+            ToOwner::Join {
+                node,
+                connection,
+                join,
+            } => {
+                // A join sent again (its answer was late): the same answer again.
+                if let Some(&client) = self.connections.get(&connection) {
+                    let token = self.members[&client].resume.clone();
+                    self.publish_remote(OwnerMsg::Joined {
+                        connection,
+                        client,
+                        resumed: false,
+                        token,
+                        scene: self.room.scene().name.clone(),
+                    });
+                    return;
+                }
+                let (accepted, mut answer) = oneshot::channel();
+                self.join(JoinAsk {
+                    connection,
+                    link: Link::Remote { node },
+                    request: join.request(&self.name),
+                    accepted,
+                });
+                // A taken join was answered (`OwnerMsg::Joined`) before the welcome.
+                if let Ok(Err(refused)) = answer.try_recv() {
+                    self.publish_remote(OwnerMsg::Refused {
+                        connection,
+                        refusal: refused.into(),
+                    });
+                }
+            }
+            ToOwner::Leave { connection } => self.leave(connection),
+            ToOwner::Command { connection, text } => {
+                if let Inbound::Command(command) = classify_text(&text) {
+                    let frame = Message::Text(text.into());
+                    self.handle(RoomRequest::Command {
+                        connection,
+                        command,
+                        frame,
+                    });
+                }
+            }
+            ToOwner::Relay { connection, frame } => self.handle(RoomRequest::Relay {
+                connection,
+                frame: frame.message(),
+            }),
+        }
+    }
+
+    /// Another node's broadcast or relayed frame, in a room without physics.
+    fn deliver_peer(&self, msg: OwnerMsg) {
+        for (&id, m) in &self.members {
+            let Link::Local(outbox) = &m.link else {
+                continue;
+            };
+            match &msg {
+                OwnerMsg::Relay { frame, .. } => {
+                    let _ = outbox.send(frame.clone().message());
+                }
+                OwnerMsg::Broadcast {
+                    frame,
+                    except,
+                    only,
+                } if m.protocol && *except != Some(id) && only.is_none_or(|e| e == m.encoding) => {
+                    let _ = outbox.send(frame.clone().message());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A node went silent: its members leave, as on a dropped connection.
+    pub(super) fn node_gone(&mut self, node: &str) {
+        let gone: Vec<_> = self
+            .members
+            .values()
+            .filter(|m| matches!(&m.link, Link::Remote { node: n } if n == node))
+            .map(|m| m.connection)
+            .collect();
+        if !gone.is_empty() {
+            info!(node, members = gone.len(), "node gone; its members leave");
+        }
+        for connection in gone {
+            self.leave(connection);
+        }
+    }
+
+    /// Save the room in the cluster's store (owner, every `--persist-interval`). The write
+    /// runs on its own; a save still in flight makes this one wait for the next interval.
+    pub(super) fn persist(&mut self) {
+        let Some(link) = &self.cluster else {
+            return;
+        };
+        if self.saving.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let bytes = self.record();
+        let (cluster, name, saving) =
+            (link.cluster.clone(), self.name.clone(), self.saving.clone());
+        saving.store(true, std::sync::atomic::Ordering::Release);
+        tokio::spawn(async move {
+            match cluster.save_room(&name, bytes.into()).await {
+                Ok(()) => {
+                    metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "ok").increment(1)
+                }
+                Err(error) => {
+                    metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "failed")
+                        .increment(1);
+                    debug!(%error, "room not saved");
+                }
+            }
+            saving.store(false, std::sync::atomic::Ordering::Release);
+        });
+    }
+
+    /// The lease is lost: another node may run the room now. Our clients reconnect (through
+    /// the load balancer) and resume there; remote members hear from the new owner.
+    pub(super) fn moved(&mut self) {
+        warn!(
+            members = self.members.len(),
+            "lease lost; the room stops here"
+        );
+        for m in self.members.values() {
+            if let Link::Local(outbox) = &m.link {
+                outbox.disconnect(DisconnectReason::RoomMoved);
+            }
+        }
+        self.members.clear();
+        self.cluster = None;
+    }
+
+    /// The room closed normally (empty for its linger time): nothing to keep, and the
+    /// name is free for any node.
+    pub(super) async fn closed(&mut self) {
+        let Some(mut link) = self.cluster.take() else {
+            return;
+        };
+        if let Some(keeper) = link.keeper.take() {
+            if let Err(error) = link.cluster.forget_room(&self.name).await {
+                debug!(%error, "saved state not removed");
+            }
+            keeper.release().await;
+        }
+    }
+}
