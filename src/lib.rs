@@ -13,6 +13,7 @@
 //!   main ─► server ─► protocol ─► room ─► game ─► scene ─► ids
 //!              │          └──────► scene      └─► ids
 //!              ├─► persist ─► room, scene, ids
+//!              ├─► cluster ─► telemetry
 //!              ├─► clock, auth, telemetry, config
 //! ```
 //!
@@ -28,6 +29,8 @@
 //!   frames into room inputs and encodes the room's effects, and owns the error codes.
 //! - [`persist`]: a saved room as bytes (the one format for `--state-dir` and the
 //!   cluster's store), and the state directory that keeps rooms across a restart.
+//! - [`cluster`]: with `--nats`, rooms across nodes: NATS connection, room leases,
+//!   saved rooms in JetStream, node heartbeats. Knows rooms by name, subjects and bytes.
 //! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
 //!   `/metrics`, upgrades), per-connection reader and writer, the room registry, the room
 //!   task that owns each [`room::Room`], and graceful shutdown. Knows nothing of physics

@@ -99,6 +99,8 @@ export class BallroomClient extends Emitter<ClientEvents> {
   private socket: SocketLike | null = null;
   private generation = 0;
   private decoder: SnapshotDecoder | null = null;
+  /** The binary parameters `decoder` was made for, as JSON. */
+  private decoderParams: string | null = null;
   private prediction: Prediction | null = null;
   private predictionScene: string | null = null;
   private resumeToken: string | undefined;
@@ -320,7 +322,14 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.state = "open";
     this.backoff?.succeeded();
     this.delay.setInterval(1 / Math.max(1e-3, w.snapshot_rate));
-    this.decoder = w.encoding === "binary" && w.binary !== undefined ? new SnapshotDecoder(parseParams(w.binary)) : null;
+    // The server's writer takes each delta against the last snapshot it sent on this
+    // connection, so a decoder keeps its baseline for as long as the connection lasts: a
+    // second welcome on the same socket (a cluster node took the room over) keeps it.
+    const binary = w.encoding === "binary" ? w.binary : undefined;
+    const params = binary === undefined ? null : JSON.stringify(binary);
+    if (binary === undefined) this.decoder = null;
+    else if (!this.decoder || params !== this.decoderParams) this.decoder = new SnapshotDecoder(parseParams(binary));
+    this.decoderParams = params;
     this.clock.seed(w.time - now);
     this.nextPingAt = now;
     const physics = this.options.physics === undefined ? ballisticPhysics : this.options.physics;

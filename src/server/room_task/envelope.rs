@@ -165,6 +165,9 @@ pub enum OwnerMsg {
         connection: ConnectionId,
         refusal: RemoteRefusal,
     },
+    /// A request came from `connection`, which is not a member (the owner dropped it when
+    /// its node went silent, or a new owner has not seen it join): join again.
+    NotAMember { connection: ConnectionId },
     /// To every protocol member but `except`, or only those of encoding `only`.
     Broadcast {
         frame: WireFrame,

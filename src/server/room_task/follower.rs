@@ -35,6 +35,12 @@ use crate::telemetry;
 /// and the join sent again.
 const JOIN_RETRY: Duration = Duration::from_millis(500);
 
+/// An owner with members here publishes at least a snapshot a second; silent for longer,
+/// it may be gone, and the lease is looked at every [`SILENT_POLL`] instead of every half
+/// `--lease-ttl`, so that the room is claimed soon after the lease expires.
+const SILENCE: Duration = Duration::from_millis(1200);
+const SILENT_POLL: Duration = Duration::from_millis(200);
+
 /// One of this node's members of the room.
 pub(super) struct LocalMember {
     /// Its client id in the room, once the owner took it.
@@ -121,6 +127,7 @@ impl Follower {
         let linger = self.server.config.room_linger;
         let shutdown = self.server.shutdown.clone();
         let mut check = Instant::now();
+        let mut heard = Instant::now();
         let mut empty_since = None;
         loop {
             let linger_deadline = empty_since.map(|t: Instant| t + linger);
@@ -129,6 +136,7 @@ impl Follower {
                 _ = shutdown.cancelled() => return FollowEnd::Closed,
                 msg = owner.next() => match msg {
                     Some(msg) => {
+                        heard = Instant::now();
                         if self.owner_said(&msg.payload) {
                             check = Instant::now();
                         }
@@ -140,7 +148,8 @@ impl Follower {
                     None => return FollowEnd::Closed,
                 },
                 _ = sleep_until(check) => {
-                    check = Instant::now() + poll;
+                    let silent = heard.elapsed() > SILENCE && !self.members.is_empty();
+                    check = Instant::now() + if silent { SILENT_POLL } else { poll };
                     if let Some(lease) = self.look_at_lease().await {
                         return FollowEnd::Claimed {
                             lease,
@@ -329,6 +338,15 @@ impl Follower {
                 self.rejoin_older();
             }
             OwnerMsg::Claimed => {}
+            OwnerMsg::NotAMember { connection } => {
+                if self
+                    .members
+                    .get(&connection)
+                    .is_some_and(|m| m.asked.is_none())
+                {
+                    self.send_join(connection);
+                }
+            }
             OwnerMsg::Joined {
                 connection,
                 client,

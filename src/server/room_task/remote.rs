@@ -115,6 +115,11 @@ impl RoomTask {
                 }
             }
             ToOwner::Leave { connection } => self.leave(connection),
+            ToOwner::Command { connection, .. } | ToOwner::Relay { connection, .. }
+                if !self.connections.contains_key(&connection) =>
+            {
+                self.publish_remote(OwnerMsg::NotAMember { connection });
+            }
             ToOwner::Command { connection, text } => {
                 if let Inbound::Command(command) = classify_text(&text) {
                     let frame = Message::Text(text.into());

@@ -1,0 +1,198 @@
+//! What goes to the members: each message encoded once, handed to the outboxes of this
+//! node's members, and published once for the other nodes when some member is remote.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::envelope::{OwnerMsg, RemoteDisconnect, WireFrame};
+use super::{Link, RoomTask, frame};
+use crate::ids::ClientId;
+use crate::protocol::binary::{Quantizer, SnapshotFrames};
+use crate::protocol::{Encoding, ServerMsg, WireError};
+use crate::room::{Announcement, Effects, Snapshot};
+use crate::server::disconnect::DisconnectReason;
+use crate::server::snapshot_frame::SnapshotFrame;
+use crate::telemetry;
+
+impl RoomTask {
+    /// The current snapshot, to one member.
+    pub(super) fn snapshot_to(&mut self, client: ClientId) {
+        let Some(m) = self.members.get(&client) else {
+            return;
+        };
+        let snapshot = self.room.snapshot();
+        let frame = SnapshotEncodings::new(&mut self.quantizer, &snapshot).get(m.encoding);
+        match &m.link {
+            Link::Local(outbox) => outbox.send_snapshot(frame),
+            Link::Remote { .. } => self.publish_snapshot(Some(client), &frame),
+        }
+    }
+
+    /// Tell the members what the room did: each announcement in order, each encoded
+    /// once, then the snapshot.
+    pub(super) fn publish(&mut self, effects: Effects) {
+        for announcement in &effects.announcements {
+            let (msg, except, only) = match announcement {
+                Announcement::Kick(k) => (ServerMsg::Kick(k), None, None),
+                // Binary clients read every pose from the snapshots.
+                Announcement::Pose(p) => {
+                    (ServerMsg::Player(p), Some(p.client), Some(Encoding::Json))
+                }
+                Announcement::Match(s) => (ServerMsg::Match(s), None, None),
+                Announcement::Goal(g) => (ServerMsg::Goal(g), None, None),
+                Announcement::Result(r) => (ServerMsg::Result(r), None, None),
+            };
+            self.to_protocol_members(&frame(&msg), except, only);
+        }
+        if let Some(snapshot) = &effects.snapshot {
+            self.broadcast_snapshot(snapshot);
+        }
+    }
+
+    /// Encode once per encoding; every protocol member of an encoding gets the same bytes.
+    pub(super) fn broadcast_snapshot(&mut self, snapshot: &Snapshot) {
+        let started = Instant::now();
+        let mut frames = SnapshotEncodings::new(&mut self.quantizer, snapshot);
+        let (mut json, mut binary) = (false, false);
+        for m in self.members.values().filter(|m| m.protocol) {
+            match &m.link {
+                Link::Local(outbox) => outbox.send_snapshot(frames.get(m.encoding)),
+                Link::Remote { .. } => match m.encoding {
+                    Encoding::Json => json = true,
+                    Encoding::Binary => binary = true,
+                },
+            }
+        }
+        if json || binary {
+            let json = json.then(|| frames.get(Encoding::Json));
+            let binary = binary.then(|| frames.get(Encoding::Binary));
+            self.publish_snapshots(None, json.as_ref(), binary.as_ref());
+        }
+        telemetry::hot().fanout.record(started.elapsed());
+    }
+
+    /// `msg` to every protocol member but `except`, or only to those of encoding `only`.
+    pub(super) fn to_protocol_members(
+        &self,
+        msg: &Message,
+        except: Option<ClientId>,
+        only: Option<Encoding>,
+    ) {
+        for (&id, m) in &self.members {
+            if let Link::Local(outbox) = &m.link
+                && m.protocol
+                && Some(id) != except
+                && only.is_none_or(|e| e == m.encoding)
+            {
+                let _ = outbox.send(msg.clone());
+            }
+        }
+        self.to_other_nodes(|| OwnerMsg::Broadcast {
+            frame: WireFrame::of(msg),
+            except,
+            only,
+        });
+    }
+
+    /// A relayed frame from `from` to every member but `from` (unless it asked for echo).
+    pub(super) fn relay(&self, from: ClientId, frame: Message) {
+        for (&id, m) in &self.members {
+            if let Link::Local(outbox) = &m.link
+                && (id != from || m.echo)
+            {
+                let _ = outbox.send(frame.clone());
+            }
+        }
+        self.to_other_nodes(|| OwnerMsg::Relay {
+            from,
+            frame: WireFrame::of(&frame),
+        });
+    }
+
+    pub(super) fn send_to(&self, client: ClientId, msg: Message) {
+        self.unicast(client, msg, false);
+    }
+
+    /// The `welcome` that makes `client` a protocol member.
+    pub(super) fn send_welcome(&self, client: ClientId, msg: Message) {
+        self.unicast(client, msg, true);
+    }
+
+    pub(super) fn unicast(&self, client: ClientId, msg: Message, welcome: bool) {
+        match self.members.get(&client).map(|m| &m.link) {
+            Some(Link::Local(outbox)) => {
+                let _ = outbox.send(msg);
+            }
+            Some(Link::Remote { .. }) => self.publish_remote(OwnerMsg::ToClient {
+                client,
+                frame: WireFrame::of(&msg),
+                welcome,
+            }),
+            None => {}
+        }
+    }
+
+    /// Answer `client`'s refused command (counted by its code).
+    pub(super) fn reject(&self, client: ClientId, refusal: &impl WireError, seq: Option<u64>) {
+        if self.members.contains_key(&client) {
+            self.send_to(client, crate::server::outbox::refusal(refusal, seq));
+        }
+    }
+
+    /// End a member's connection, wherever it is.
+    pub(super) fn disconnect(&self, client: ClientId, link: &Link, reason: DisconnectReason) {
+        match link {
+            Link::Local(outbox) => outbox.disconnect(reason),
+            Link::Remote { .. } => {
+                if let Some(reason) = RemoteDisconnect::of(&reason) {
+                    self.publish_remote(OwnerMsg::Disconnect { client, reason });
+                }
+            }
+        }
+    }
+}
+
+/// One snapshot's frames, made on first need: the JSON text once, the quantized state
+/// once (each binary client's writer then takes its delta from it).
+pub(super) struct SnapshotEncodings<'a> {
+    quantizer: &'a mut Quantizer,
+    snapshot: &'a Snapshot,
+    json: Option<SnapshotFrame>,
+    binary: Option<SnapshotFrame>,
+}
+
+impl<'a> SnapshotEncodings<'a> {
+    pub(super) fn new(
+        quantizer: &'a mut Quantizer,
+        snapshot: &'a Snapshot,
+    ) -> SnapshotEncodings<'a> {
+        SnapshotEncodings {
+            quantizer,
+            snapshot,
+            json: None,
+            binary: None,
+        }
+    }
+
+    pub(super) fn get(&mut self, encoding: Encoding) -> SnapshotFrame {
+        let (quantizer, snapshot) = (&mut *self.quantizer, self.snapshot);
+        match encoding {
+            Encoding::Json => self
+                .json
+                .get_or_insert_with(|| SnapshotFrame::Json(frame(&ServerMsg::Snapshot(snapshot))))
+                .clone(),
+            Encoding::Binary => self
+                .binary
+                .get_or_insert_with(|| {
+                    let quantized = quantizer
+                        .quantize(snapshot)
+                        .expect("a room's snapshots hold its scene's balls");
+                    let params = quantizer.params().clone();
+                    SnapshotFrame::Binary(Arc::new(SnapshotFrames::new(params, quantized)))
+                })
+                .clone(),
+        }
+    }
+}
