@@ -42,7 +42,7 @@ pub enum ClusterError {
         source: async_nats::ConnectError,
     },
     #[error(
-        "NATS JetStream key-value bucket `{bucket}`: {message} (is nats-server running with -js?)"
+        "NATS JetStream key-value bucket `{bucket}`: {message} (is nats-server running with -js, with room in its JetStream file store?)"
     )]
     Bucket {
         bucket: &'static str,
@@ -113,7 +113,9 @@ impl Cluster {
             LEASE_BUCKET,
             "ballroom: which node owns each room (entries expire after --lease-ttl)",
             lease_ttl,
-            jetstream::stream::StorageType::Memory,
+            // On file, like the rooms: a restarted nats-server still has the bucket (and
+            // its leases, which then expire as usual), and no memory store is needed.
+            jetstream::stream::StorageType::File,
         )
         .await?;
         let rooms = bucket(
