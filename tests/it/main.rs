@@ -8,7 +8,6 @@
 //! `tests/slow_consumer.rs` needs exact values of shared series, so it is a binary of
 //! its own.
 
-mod cluster_support;
 mod support;
 
 mod address_limits;
