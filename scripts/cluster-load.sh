@@ -116,11 +116,13 @@ load() { # name port server_pid prefix warmup seed
     started+=("$load_pid")
 }
 
-# Wait for a load tool and check that it printed a physics report.
+# Wait for a load tool and check that it printed a physics report. NAME.loadavg gets the
+# load average as it ended.
 finish_load() { # name pid
     local rc=0
     wait "$2" || rc=$?
     forget "$2"
+    cut -d' ' -f1-3 /proc/loadavg >"$out/$1.loadavg"
     if ! python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j["kicks"]["latency_ms"]' \
         "$out/$1.json" 2>/dev/null; then
         echo "load run $1 (exit $rc) printed no report; the end of $out/$1.progress:" >&2
@@ -133,25 +135,35 @@ scrape() { # name port
     curl -fs "127.0.0.1:$2/metrics" >"$out/$1.metrics" || echo "no /metrics from $1" >&2
 }
 
+# GET /rooms of the node on PORT into FILE; 0 if it answered 200. Any other answer (a
+# cluster node answers 503 when its NATS calls time out) goes to rooms-failures.txt, which
+# the summary reports.
+get_rooms() { # port file
+    local code
+    code=$(curl -s -o "$2" -w '%{http_code}' "127.0.0.1:$1/rooms") || true
+    [ "$code" = 200 ] && return 0
+    echo "$(date +%T.%3N) GET /rooms on port $1 answered ${code:-nothing}: $(head -c 300 "$2" 2>/dev/null)" \
+        >>"$out/rooms-failures.txt"
+    return 1
+}
+
 # In DELAY seconds (halfway through the window), save /rooms of the node on PORT to
-# NAME.rooms, in the background; its pid in $midway_pid.
+# NAME.rooms (three tries), in the background; its pid in $midway_pid.
 rooms_midway() { # name port delay
-    (sleep "$3"; curl -fs "127.0.0.1:$2/rooms" >"$out/$1.rooms" 2>/dev/null || true) &
+    (sleep "$3"; for _ in 1 2 3; do get_rooms "$2" "$out/$1.rooms" && break; done) &
     midway_pid=$!
     started+=("$midway_pid")
 }
 
-# How many of the rooms PREFIX0..PREFIX(ROOMS-1) /rooms on PORT shows owned by NODE.
+# How many of the rooms PREFIX* /rooms on PORT shows owned by NODE (0 if it fails).
 owned() { # port prefix node
-    curl -fs "127.0.0.1:$1/rooms" 2>/dev/null | python3 -c '
+    get_rooms "$1" "$out/owned.tmp" || { echo 0; return; }
+    python3 -c '
 import json, sys
-prefix, node = sys.argv[1], sys.argv[2]
-try:
-    rooms = json.load(sys.stdin)
-except ValueError:
-    rooms = []
+prefix, node = sys.argv[2], sys.argv[3]
+rooms = json.load(open(sys.argv[1]))
 print(sum(1 for r in rooms if r["room"].startswith(prefix) and r.get("owner") == node))
-' "$2" "$3"
+' "$out/owned.tmp" "$2" "$3"
 }
 
 cluster_args() { # node-id
@@ -253,7 +265,8 @@ import json, re, statistics, sys
 out, reps, rooms, per_room, seconds = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
 roles = [("single", "S", "single node"), ("local", "A", "local A"), ("local", "B", "local B"),
          ("forwarded", "A", "fwd A (own)"), ("forwarded", "B", "fwd B (fwd'd)")]
-cols = ("clients", "cpu s", "cpu ms/cl-s", "kick p50", "kick p99", "missed", "unacked", "errors")
+cols = ("clients", "cpu s", "cpu ms/cl-s", "kick p50", "kick p99", "missed", "unacked", "errors",
+        "too far", "load1")
 
 def metrics(path):
     m = {}
@@ -267,24 +280,30 @@ def metrics(path):
         pass
     return m
 
-def row(j):
+def row(j, load1):
     c, k, s = j["connections"], j["kicks"], j["snapshots"]
     n = c["connected"]
     cpu = j["server"]["cpu_seconds"]
-    errors = (c["failed"] + c["ended_early"] + sum(k["errors"].values())
+    too_far = k["errors"].get("too_far", 0)
+    errors = (c["failed"] + c["ended_early"] + sum(k["errors"].values()) - too_far
               + sum(j["other_errors"].values()))
     per = cpu * 1000 / (n * j["params"]["duration"]) if cpu is not None and n else float("nan")
     return (n, cpu if cpu is not None else float("nan"), per, k["latency_ms"]["p50"] or float("nan"),
-            k["latency_ms"]["p99"] or float("nan"), s["missed"], k["unacked"], errors)
+            k["latency_ms"]["p99"] or float("nan"), s["missed"], k["unacked"], errors, too_far, load1)
 
 runs, notes = {}, []
 for scen, node, label in roles:
     for r in range(1, reps + 1):
         name = f"{scen}-{r}-{node}"
         j = json.load(open(f"{out}/{name}.json"))
-        runs.setdefault(label, []).append(row(j))
+        try:
+            load1 = float(open(f"{out}/{name}.loadavg").read().split()[0])
+        except (OSError, ValueError, IndexError):
+            load1 = float("nan")
+        runs.setdefault(label, []).append(row(j, load1))
         c = j["connections"]
-        if c["failures"] or c["ended_early_reasons"] or j["kicks"]["errors"] or j["other_errors"]:
+        kick_errors = {e: v for e, v in j["kicks"]["errors"].items() if e != "too_far"}
+        if c["failures"] or c["ended_early_reasons"] or kick_errors or j["other_errors"]:
             notes.append(f"{name}: failures {c['failures']} ended early {c['ended_early_reasons']} "
                          f"kick errors {j['kicks']['errors']} other errors {j['other_errors']}")
         m = metrics(f"{out}/{name}.metrics")
@@ -304,7 +323,8 @@ for scen, node, label in roles:
             want = {"local": node, "forwarded": "A"}[scen]
             try:
                 listed = json.load(open(f"{out}/{scen}-{r}.rooms"))
-            except (OSError, ValueError):
+                assert isinstance(listed, list)
+            except (OSError, ValueError, AssertionError):
                 notes.append(f"{scen}-{r}: no /rooms taken during the window")
             else:
                 mine = [x for x in listed if x["room"].startswith(prefix)]
@@ -322,13 +342,15 @@ for scen, node, label in roles:
 fmt = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)
 print(f"\n{rooms} rooms x {per_room} clients per node, {seconds} s windows, {reps} reps; "
       f"latencies in ms; cpu ms/cl-s = node CPU ms per connected client-second")
-print(f"{'node':<14}{'rep':>4}" + "".join(f"{c:>12}" for c in cols))
+print(f"{'node':<14}{'rep':>4}" + "".join(f"{c:>{12 if k < 5 else 8}}" for k, c in enumerate(cols)))
 for label, rows in runs.items():
     for i, r in enumerate(rows, 1):
-        print(f"{label:<14}{i:>4}" + "".join(f"{fmt(v):>12}" for v in r))
-print(f"\nmedian (min-max) of {reps}; missed, unacked and errors summed over the {reps}")
-print(f"{'node':<14}{'clients':>8}{'cpu ms/cl-s':>17}{'kick p50 ms':>17}{'kick p99 ms':>17}"
-      f"{'missed':>8}{'unacked':>8}{'errors':>8}")
+        print(f"{label:<14}{i:>4}" + "".join(f"{fmt(v):>{12 if k < 5 else 8}}" for k, v in enumerate(r)))
+print("too far: kicks refused as out of reach (in `forwarded` two tools' clients kick the same "
+      "balls, each aiming at its own spot); load1: 1-minute load average at the run's end")
+print(f"\nmedian (min-max) of {reps}; missed, unacked, errors and too far summed over the {reps}")
+print(f"{'node':<14}{'clients':>8}{'cpu ms/cl-s':>20}{'kick p50 ms':>20}{'kick p99 ms':>20}"
+      f"{'missed':>8}{'unacked':>8}{'errors':>8}{'too far':>8}")
 med = {}
 for label, rows in runs.items():
     cells = []
@@ -338,8 +360,8 @@ for label, rows in runs.items():
         if k in (2, 3, 4):
             m = statistics.median(vs)
             cells.append(f"{fmt(m)} ({fmt(min(vs))}-{fmt(max(vs))})")
-    sums = [sum(r[k] for r in rows) for k in (5, 6, 7)]
-    print(f"{label:<14}{fmt(med[label, 0]):>8}" + "".join(f"{c:>17}" for c in cells)
+    sums = [sum(r[k] for r in rows) for k in (5, 6, 7, 8)]
+    print(f"{label:<14}{fmt(med[label, 0]):>8}" + "".join(f"{c:>20}" for c in cells)
           + "".join(f"{v:>8}" for v in sums))
 single = med["single node", 2]
 for label in ("local A", "local B"):
@@ -353,6 +375,12 @@ print(f"forwarded: A+B CPU ms per client-second (all {2 * rooms * per_room} clie
 fa, fb = "fwd A (own)", "fwd B (fwd'd)"
 print(f"forwarded kick p50/p99 ms: A's own clients {fmt(med[fa, 3])}/{fmt(med[fa, 4])}, "
       f"B's forwarded clients {fmt(med[fb, 3])}/{fmt(med[fb, 4])}")
+try:
+    failures = open(f"{out}/rooms-failures.txt").read().splitlines()
+except OSError:
+    failures = []
+if failures:
+    notes.append(f"GET /rooms failed {len(failures)} times (rooms-failures.txt), the first: {failures[0]}")
 if notes:
     print("\nnotes:")
     for n in notes:
