@@ -156,11 +156,25 @@ impl Cluster {
             .and_then(|e| serde_json::from_slice(&e.value).ok()))
     }
 
-    /// Every held lease: room name and holder.
+    /// Every held lease: room name and holder. The keys come from the stream's subject
+    /// list, one request (listing them through a consumer, as `Store::keys` does, can stall
+    /// while leases are being written).
     pub async fn holders(&self) -> Result<Vec<(String, LeaseHolder)>, ClusterError> {
+        let prefix = format!("$KV.{}.", super::LEASE_BUCKET);
         let keys: Vec<String> = tokio::time::timeout(super::CALL_TIMEOUT, async {
-            let keys = self.leases.keys().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(keys.filter_map(|k| async { k.ok() }).collect().await)
+            let subjects = self
+                .leases
+                .stream
+                .info_with_subjects(format!("{prefix}>"))
+                .await
+                .map_err(|e| e.to_string())?;
+            let subjects: Vec<_> = subjects.filter_map(|s| async { s.ok() }).collect().await;
+            Ok::<_, String>(
+                subjects
+                    .into_iter()
+                    .filter_map(|(subject, _)| subject.strip_prefix(&prefix).map(str::to_owned))
+                    .collect(),
+            )
         })
         .await
         .map_err(|_| ClusterError::Timeout(super::CALL_TIMEOUT))?
