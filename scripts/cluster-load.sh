@@ -96,14 +96,7 @@ start_node() { # var port log args...
     pid=$!
     started+=("$pid")
     printf -v "$var" %s "$pid"
-    for _ in $(seq 100); do
-        curl -fs -o /dev/null "127.0.0.1:$p/healthz" && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "node on port $p not healthy; the end of $log:" >&2
-    tail -n 20 "$log" >&2
-    exit 1
+    server_pid=$pid wait_until_answers "127.0.0.1:$p/healthz" "$log"
 }
 
 # One load tool run against 127.0.0.1:PORT, in the background; its pid in $load_pid.

@@ -61,6 +61,8 @@ pub fn spawn_clustered(
             }
             let follower = Follower::new(&server, &cluster, &name, id, &scene.name, info.clone());
             let FollowEnd::Claimed { lease, members } = follower.run(&mut rx).await else {
+                // Gone from the registry, so that a later join opens the room afresh.
+                server.rooms.retire_room(&name, id, || true);
                 return;
             };
             own(
@@ -93,6 +95,7 @@ async fn run_unowned(
         Ok(link) => link,
         Err(error) => {
             warn!(%error, "room not opened: NATS unreachable");
+            server.rooms.retire_room(name, id, || true);
             return;
         }
     };
