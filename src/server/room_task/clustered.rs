@@ -99,6 +99,11 @@ async fn run_unowned(
             return;
         }
     };
+    // Marked before the first member is let in, so that a node asked for the room once
+    // this member is welcomed finds the mark.
+    if let Err(error) = cluster.mark_unowned(name, &scene.name).await {
+        warn!(%error, "room without physics not marked in the lease bucket");
+    }
     let running = CancellationToken::new();
     let (marker, room_name, scene_name, stop) = (
         cluster.clone(),
