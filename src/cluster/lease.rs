@@ -56,13 +56,6 @@ pub struct LeaseFigures {
     pub tick: AtomicU64,
 }
 
-/// Whether the lease is still ours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LeaseStatus {
-    Held,
-    Lost,
-}
-
 /// The task that renews a lease; dropping it stops renewing (the lease then expires).
 pub struct LeaseKeeper {
     pub epoch: u64,
@@ -73,14 +66,6 @@ pub struct LeaseKeeper {
 }
 
 impl LeaseKeeper {
-    pub fn status(&self) -> LeaseStatus {
-        if self.lost.is_cancelled() {
-            LeaseStatus::Lost
-        } else {
-            LeaseStatus::Held
-        }
-    }
-
     /// Stop renewing and delete the lease, so that another node can claim the room now.
     pub async fn release(mut self) {
         if let Some(release) = self.release.take() {

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
-pub use lease::{Lease, LeaseHolder, LeaseKeeper, LeaseStatus};
+pub use lease::{Lease, LeaseHolder, LeaseKeeper};
 pub use nodes::NodeEvents;
 pub use subjects::RoomSubjects;
 
