@@ -7,12 +7,17 @@ use bytes::Bytes;
 
 use super::subjects::room_key;
 use super::{Cluster, ClusterError, call};
+use crate::telemetry;
 
 impl Cluster {
+    /// Put the room's record, counted in `ballroom_cluster_rooms_saved_total{result}`.
     pub async fn save_room(&self, room: &str, record: Bytes) -> Result<(), ClusterError> {
-        call(self.rooms.put(room_key(room), record))
+        let saved = call(self.rooms.put(room_key(room), record))
             .await
-            .map(|_| ())
+            .map(|_| ());
+        let result = if saved.is_ok() { "ok" } else { "failed" };
+        metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => result).increment(1);
+        saved
     }
 
     pub async fn load_room(&self, room: &str) -> Result<Option<Bytes>, ClusterError> {

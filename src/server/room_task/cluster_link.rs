@@ -103,13 +103,17 @@ impl ClusterLink {
         } else {
             &self.subjects.relay
         };
-        let envelope = FromOwner {
+        self.send(subject.clone(), self.envelope(msg));
+        metrics::counter!(telemetry::CLUSTER_FORWARDED, "direction" => "from_owner").increment(1);
+    }
+
+    /// `msg` as the room's other nodes receive it: stamped with this node and its epoch.
+    pub fn envelope(&self, msg: OwnerMsg) -> Bytes {
+        envelope::encode(&FromOwner {
             epoch: self.epoch(),
             node: self.cluster.node.clone(),
             msg,
-        };
-        self.send(subject.clone(), envelope::encode(&envelope));
-        metrics::counter!(telemetry::CLUSTER_FORWARDED, "direction" => "from_owner").increment(1);
+        })
     }
 
     /// Queue `bytes` for `subject` (a reply subject, or one of the room's).

@@ -170,11 +170,7 @@ impl Follower {
             self.info
                 .clients
                 .store(self.members.len(), Ordering::Relaxed);
-            empty_since = match (self.members.is_empty(), empty_since) {
-                (true, None) => Some(Instant::now()),
-                (true, since) => since,
-                (false, _) => None,
-            };
+            empty_since = super::empty_since(self.members.is_empty(), empty_since);
         }
     }
 

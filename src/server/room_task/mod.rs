@@ -324,11 +324,7 @@ impl RoomTask {
 
     /// Empty since when, now that the members may have changed.
     fn empty_since(&self, since: Option<Instant>) -> Option<Instant> {
-        match (self.members.is_empty(), since) {
-            (true, None) => Some(Instant::now()),
-            (true, since) => since,
-            (false, _) => None,
-        }
+        empty_since(self.members.is_empty(), since)
     }
 
     fn handle(&mut self, request: RoomRequest) {
@@ -431,6 +427,16 @@ impl RoomTask {
         } else {
             self.created.elapsed().as_secs_f64()
         }
+    }
+}
+
+/// Since when a room that is `empty` now has been empty (`since`: until now), for its
+/// linger: the same moment while it stays empty, now when it has just become so.
+fn empty_since(empty: bool, since: Option<Instant>) -> Option<Instant> {
+    match (empty, since) {
+        (true, None) => Some(Instant::now()),
+        (true, since) => since,
+        (false, _) => None,
     }
 }
 

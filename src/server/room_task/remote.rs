@@ -13,7 +13,6 @@ use crate::ids::ClientId;
 use crate::protocol::{Inbound, classify_text};
 use crate::server::disconnect::DisconnectReason;
 use crate::server::snapshot_frame::SnapshotFrame;
-use crate::telemetry;
 
 impl RoomTask {
     fn has_remote_members(&self) -> bool {
@@ -189,15 +188,8 @@ impl RoomTask {
             (link.cluster.clone(), self.name.clone(), self.saving.clone());
         saving.store(true, std::sync::atomic::Ordering::Release);
         tokio::spawn(async move {
-            match cluster.save_room(&name, bytes.into()).await {
-                Ok(()) => {
-                    metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "ok").increment(1)
-                }
-                Err(error) => {
-                    metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "failed")
-                        .increment(1);
-                    debug!(%error, "room not saved");
-                }
+            if let Err(error) = cluster.save_room(&name, bytes.into()).await {
+                debug!(%error, "room not saved");
             }
             saving.store(false, std::sync::atomic::Ordering::Release);
         });

@@ -59,33 +59,18 @@ impl RoomTask {
         let Some(mut link) = self.cluster.take() else {
             return;
         };
-        let (bytes, epoch) = (self.record(), link.epoch());
+        let bytes = self.record();
         let size = bytes.len();
-        match link.cluster.save_room(&self.name, bytes.into()).await {
-            Ok(()) => {
-                metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "ok").increment(1)
-            }
-            Err(error) => {
-                metrics::counter!(telemetry::CLUSTER_ROOMS_SAVED, "result" => "failed")
-                    .increment(1);
-                warn!(%error, "room not saved for the handover");
-            }
+        if let Err(error) = link.cluster.save_room(&self.name, bytes.into()).await {
+            warn!(%error, "room not saved for the handover");
         }
+        // Stamped with the epoch before the lease goes.
+        let handover = link.envelope(OwnerMsg::Handover);
         if let Some(keeper) = link.keeper.take() {
             keeper.release().await;
         }
-        let _ = link
-            .cluster
-            .client()
-            .publish(
-                link.subjects.from_owner.clone(),
-                super::envelope::encode(&super::envelope::FromOwner {
-                    epoch,
-                    node: link.cluster.node.clone(),
-                    msg: OwnerMsg::Handover,
-                }),
-            )
-            .await;
+        let subject = link.subjects.from_owner.clone();
+        let _ = link.cluster.client().publish(subject, handover).await;
         let _ = link.cluster.client().flush().await;
         metrics::counter!(telemetry::CLUSTER_HANDOVERS).increment(1);
         info!(bytes = size, "room saved and handed over");
