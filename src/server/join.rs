@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::protocol::{Encoding, ErrorCode, WireError};
 
 /// What a client asked for in its handshake URL and headers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JoinRequest {
     /// The percent-decoded URL path.
     pub room: String,

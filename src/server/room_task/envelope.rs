@@ -53,51 +53,13 @@ impl WireFrame {
     }
 }
 
-/// A client of another node asks to join: what it asked for in its URL.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RemoteJoin {
-    pub scene: Option<String>,
-    pub echo: bool,
-    pub protocol: bool,
-    pub player: Option<String>,
-    pub resume: Option<String>,
-    pub encoding: Encoding,
-    pub spectate: bool,
-}
-
-impl RemoteJoin {
-    pub fn of(request: &JoinRequest) -> RemoteJoin {
-        RemoteJoin {
-            scene: request.scene.clone(),
-            echo: request.echo,
-            protocol: request.protocol,
-            player: request.player.clone(),
-            resume: request.resume.clone(),
-            encoding: request.encoding,
-            spectate: request.spectate,
-        }
-    }
-
-    pub fn request(self, room: &str) -> JoinRequest {
-        JoinRequest {
-            room: room.to_owned(),
-            scene: self.scene,
-            echo: self.echo,
-            protocol: self.protocol,
-            player: self.player,
-            resume: self.resume,
-            encoding: self.encoding,
-            spectate: self.spectate,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToOwner {
     Join {
         node: String,
         connection: ConnectionId,
-        join: RemoteJoin,
+        /// What the client asked for in its URL (the owner keeps its own room name).
+        join: JoinRequest,
     },
     Leave {
         connection: ConnectionId,

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info};
 
 use super::cluster_link::publisher;
-use super::envelope::{self, FromOwner, OwnerMsg, RemoteJoin, ToOwner};
+use super::envelope::{self, FromOwner, OwnerMsg, ToOwner};
 use super::{Joined, Link, RoomInfo, RoomRequest};
 use crate::cluster::{Cluster, Lease, RoomSubjects};
 use crate::ids::ClientId;
@@ -254,7 +254,7 @@ impl Follower {
         let join = ToOwner::Join {
             node: self.cluster.node.clone(),
             connection,
-            join: RemoteJoin::of(&m.request),
+            join: m.request.clone(),
         };
         self.to_owner(&join);
     }

@@ -12,6 +12,7 @@ use super::{JoinAsk, Link, RoomRequest, RoomTask};
 use crate::ids::ClientId;
 use crate::protocol::{Inbound, classify_text};
 use crate::server::disconnect::DisconnectReason;
+use crate::server::join::JoinRequest;
 use crate::server::snapshot_frame::SnapshotFrame;
 
 impl RoomTask {
@@ -102,7 +103,10 @@ impl RoomTask {
                 self.join(JoinAsk {
                     connection,
                     link: Link::Remote { node },
-                    request: join.request(&self.name),
+                    request: JoinRequest {
+                        room: self.name.clone(),
+                        ..join
+                    },
                     accepted,
                 });
                 // A taken join was answered (`OwnerMsg::Joined`) before the welcome.
