@@ -176,8 +176,10 @@ pub struct Config {
 
     /// Browser origins allowed to open WebSockets, comma-separated (for example
     /// `https://play.decentraland.org`). Handshakes from other origins get 403; requests
-    /// without an `Origin` header (non-browser clients) are allowed. Empty: any origin.
-    #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    /// without an `Origin` header (non-browser clients) are allowed. Empty: any origin. An
+    /// empty entry (`a,`, a stray comma) is refused at start: it would admit an empty
+    /// `Origin`.
+    #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = origin)]
     pub allowed_origins: Vec<String>,
 
     /// Keep rooms across a restart: at shutdown (SIGTERM, SIGINT) every physics room is
@@ -290,6 +292,14 @@ fn cidr(s: &str) -> Result<IpNet, String> {
         _ => net,
     }
     .trunc())
+}
+
+/// One entry of `--allowed-origins`, trimmed; never empty.
+fn origin(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("an empty origin (a stray comma?) would admit an empty `Origin` header".into()),
+        o => Ok(o.to_owned()),
+    }
 }
 
 fn positive_seconds(s: &str) -> Result<Duration, String> {
