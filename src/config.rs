@@ -133,15 +133,22 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_MAX_ROOM_NAME", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_room_name: u32,
 
-    /// Messages a client may send per second, sustained (every frame counts: commands and
-    /// relayed messages alike). Frames over the budget are dropped, answered with `error`
-    /// `too_many_messages` (at most one a second).
+    /// Messages a client may send per second, sustained (every frame counts: commands,
+    /// relayed messages and WebSocket pings alike). Frames over the budget are dropped,
+    /// answered with `error` `too_many_messages` (at most one a second); a client that
+    /// stays over it for --flood-grace is closed (1008).
     #[arg(long, env = "BALLROOM_MAX_MESSAGE_RATE", default_value_t = 60.0, value_parser = rate)]
     pub max_message_rate: f64,
 
     /// Messages a client may send back to back before `--max-message-rate` applies.
     #[arg(long, env = "BALLROOM_MESSAGE_BURST", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
+
+    /// Seconds a client may stay over its message budget (--max-message-rate, pings
+    /// included) before it is closed with 1008 "too many messages": a client whose frames
+    /// keep being dropped, with no calm second between them, for this long is a flood.
+    #[arg(long, env = "BALLROOM_FLOOD_GRACE", default_value = "3", value_parser = positive_seconds)]
+    pub flood_grace: Duration,
 
     /// Seconds between WebSocket pings to each client.
     #[arg(long, env = "BALLROOM_PING_INTERVAL", default_value = "20", value_parser = seconds)]
