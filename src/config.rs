@@ -100,6 +100,31 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_HANDSHAKE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub handshake_burst: u32,
 
+    /// Plain HTTP requests (`/rooms`, `/metrics`, `/healthz`, the viewer's files; not
+    /// WebSocket handshakes) one client address may make per second, sustained: a token
+    /// bucket of --http-burst, refilled at this rate, over every request of every
+    /// connection (keep-alive included). One over it is answered `429 Too Many Requests`
+    /// with `Retry-After`, and its connection closed. The viewer polls twice every 2 s.
+    /// 0: no limit.
+    #[arg(long, env = "BALLROOM_HTTP_REQUESTS_PER_IP", default_value_t = 20.0, value_parser = rate_or_off)]
+    pub http_requests_per_ip: f64,
+
+    /// Plain HTTP requests one client address may make back to back.
+    #[arg(long, env = "BALLROOM_HTTP_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_burst: u32,
+
+    /// Rooms one client address may open per second, sustained (a join that finds its room
+    /// open spends nothing): a token bucket of --room-open-burst. A join that would open
+    /// one more gets `error` `too_many_rooms` (naming the address's budget) and close 1013,
+    /// so that a few addresses cannot fill --max-rooms with lingering empty rooms. 0: no
+    /// limit.
+    #[arg(long, env = "BALLROOM_ROOM_OPENS_PER_IP", default_value_t = 1.0, value_parser = rate_or_off)]
+    pub room_opens_per_ip: f64,
+
+    /// Rooms one client address may open back to back.
+    #[arg(long, env = "BALLROOM_ROOM_OPEN_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub room_open_burst: u32,
+
     /// Proxies whose --real-ip-header is believed, comma-separated CIDRs or addresses (for
     /// nginx on the same host: `127.0.0.1/32`). A connection from one of them is not
     /// limited per address itself; each WebSocket handshake it forwards counts for the

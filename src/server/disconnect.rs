@@ -152,6 +152,12 @@ mod tests {
             },
             JoinError::UnknownScene("x".into()),
             JoinError::TooManyRooms(1),
+            JoinError::OpenRate(super::super::address_budget::OverBudget {
+                kind: super::super::address_budget::Kind::RoomOpens,
+                rate: 1.0,
+                burst: 20,
+                retry_after: Duration::from_secs(1),
+            }),
             JoinError::RoomFull(1),
             JoinError::ShuttingDown,
             JoinError::RoomBusy,
@@ -162,6 +168,7 @@ mod tests {
                 | JoinError::BadOption { .. }
                 | JoinError::UnknownScene(_)
                 | JoinError::TooManyRooms(_)
+                | JoinError::OpenRate(_)
                 | JoinError::RoomFull(_)
                 | JoinError::ShuttingDown
                 | JoinError::RoomBusy => {}
