@@ -65,7 +65,10 @@ mod tests {
             escape_controls("/x\n2026 ERROR forged"),
             "/x\\n2026 ERROR forged"
         );
-        assert_eq!(escape_controls("\u{1b}[31m\r\t\u{7f}"), "\\x1b[31m\\r\\t\\x7f");
+        assert_eq!(
+            escape_controls("\u{1b}[31m\r\t\u{7f}"),
+            "\\x1b[31m\\r\\t\\x7f"
+        );
         assert_eq!(escape_controls("\u{85}\u{202e}"), "\\x85\\u{202e}");
     }
 }

@@ -355,7 +355,10 @@ fn over_budget(over: &OverBudget) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    h.insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after_secs()));
+    h.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(over.retry_after_secs()),
+    );
     h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
 }

@@ -61,7 +61,10 @@ impl Registry {
         if rooms.len() >= config.max_rooms as usize {
             return Err(JoinError::TooManyRooms(config.max_rooms));
         }
-        server.room_opens.spend(opener).map_err(JoinError::OpenRate)?;
+        server
+            .room_opens
+            .spend(opener)
+            .map_err(JoinError::OpenRate)?;
         let scene = match config.mode {
             Mode::Broadcast => server.scenes.get("relay"),
             Mode::Physics => requested.or_else(|| server.scenes.get(&config.scene)),

@@ -32,7 +32,10 @@ async fn control_characters_in_logged_values_are_escaped() {
     });
     let addr = loop {
         let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
-        if let Some(a) = text.split_whitespace().find_map(|w| w.strip_prefix("addr=")) {
+        if let Some(a) = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+        {
             break a.to_owned();
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -58,5 +61,8 @@ async fn control_characters_in_logged_values_are_escaped() {
     assert!(!text.contains('\r'), "raw carriage return in the log");
     // The names are still there, escaped.
     assert!(text.contains(r"/x\n2026-01-01"), "{text}");
-    assert!(text.contains(r"/y\x1b[31mred\r") || text.contains(r"/y\u{1b}[31mred\r"), "{text}");
+    assert!(
+        text.contains(r"/y\x1b[31mred\r") || text.contains(r"/y\u{1b}[31mred\r"),
+        "{text}"
+    );
 }

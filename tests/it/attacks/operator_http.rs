@@ -29,7 +29,10 @@ async fn with_an_auth_secret_rooms_and_metrics_need_a_token() {
     for path in ["/rooms", "/metrics"] {
         let (status, headers, body) = http_request(addr, "GET", path, "").await;
         assert_eq!(status, 401, "{path} without a token: {body}");
-        assert_eq!(headers.get("www-authenticate").map(String::as_str), Some("Bearer"));
+        assert_eq!(
+            headers.get("www-authenticate").map(String::as_str),
+            Some("Bearer")
+        );
         // A player's token (one room) is not an operator's.
         let player = format!("Authorization: Bearer {}\r\n", token("/lobby"));
         let (status, _, body) = http_request(addr, "GET", path, &player).await;
@@ -69,8 +72,11 @@ async fn keep_alive_gets(addr: SocketAddr, local: IpAddr, path: &str, count: usi
     };
     let mut buf = Vec::new();
     let reading = async {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read.read_to_end(&mut buf))
-            .await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            read.read_to_end(&mut buf),
+        )
+        .await;
     };
     tokio::join!(writing, reading);
     let text = String::from_utf8_lossy(&buf);
@@ -92,7 +98,9 @@ async fn plain_http_is_rate_limited_per_address() {
     );
     // Another address is not affected.
     let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::new(IpAddr::from([127, 0, 0, 22]), 0)).unwrap();
+    socket
+        .bind(SocketAddr::new(IpAddr::from([127, 0, 0, 22]), 0))
+        .unwrap();
     let other = socket.connect(addr).await.unwrap();
     let (status, _, _) = crate::support::http_request_on(other, "GET", "/rooms", "").await;
     assert_eq!(status, 200);

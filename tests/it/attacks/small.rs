@@ -10,7 +10,12 @@ use crate::support::{ServerProcess, connect_to};
 #[test]
 fn an_empty_entry_in_the_origin_list_is_refused_at_start() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom"))
-        .args(["--addr", "127.0.0.1:0", "--allowed-origins", "https://a.example,"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--allowed-origins",
+            "https://a.example,",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -42,7 +47,12 @@ async fn a_saved_room_file_never_starts_with_a_dash() {
     let mut server = ServerProcess::start(&["--state-dir", dir.to_str().unwrap()]);
     let addr: SocketAddr = server.addr.parse().unwrap();
     for room in ["/-rf", "/", "/--help"] {
-        let mut c = connect_to(addr, &format!("{room}?scene=kickballs"), Some("ballroom.v1")).await;
+        let mut c = connect_to(
+            addr,
+            &format!("{room}?scene=kickballs"),
+            Some("ballroom.v1"),
+        )
+        .await;
         c.recv_type("welcome").await;
     }
     server.signal("TERM");
@@ -53,7 +63,10 @@ async fn a_saved_room_file_never_starts_with_a_dash() {
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
     for name in &names {
-        assert!(!name.starts_with('-'), "a saved room file starts with `-`: {name}");
+        assert!(
+            !name.starts_with('-'),
+            "a saved room file starts with `-`: {name}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
