@@ -56,7 +56,12 @@ async fn open_and_leave(addr: SocketAddr, local: IpAddr, name: &str) -> Value {
 /// Open `count` rooms, `per_address` from each of 127.0.0.2, 127.0.0.3, …, many at once.
 async fn open_rooms(addr: SocketAddr, count: usize, per_address: usize, tag: &str) {
     let opens = (0..count).map(|i| {
-        let local = IpAddr::from([127, 0, (2 + i / per_address / 250) as u8, (2 + (i / per_address) % 250) as u8]);
+        let local = IpAddr::from([
+            127,
+            0,
+            (2 + i / per_address / 250) as u8,
+            (2 + (i / per_address) % 250) as u8,
+        ]);
         let name = format!("/{tag}-{i}");
         async move { open_and_leave(addr, local, &name).await }
     });
@@ -71,7 +76,12 @@ async fn open_rooms(addr: SocketAddr, count: usize, per_address: usize, tag: &st
 
 /// Tick wake-ups so far: every wake-up of a room's tick timer records its lateness once.
 async fn wake_ups(addr: SocketAddr) -> f64 {
-    sample(&metrics(addr, "").await, "ballroom_tick_lateness_seconds_count", "").unwrap_or(0.0)
+    sample(
+        &metrics(addr, "").await,
+        "ballroom_tick_lateness_seconds_count",
+        "",
+    )
+    .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +113,21 @@ async fn lingering_empty_rooms_sleep_instead_of_ticking() {
     let mut back = connect_to(addr, "/linger-7", Some("ballroom.v1")).await;
     let welcome = back.recv_type("welcome").await;
     let snapshot = back.recv_type("snapshot").await;
-    assert!(snapshot["tick"].as_u64().unwrap() >= welcome["tick"].as_u64().unwrap_or(0));
+    let tick = welcome["tick"].as_u64().unwrap();
+    assert!(snapshot["tick"].as_u64().unwrap() >= tick);
+    // Its clock kept wall time while it slept (opened more than 9 s ago, at 60 Hz).
+    assert!(
+        tick >= 9 * 60,
+        "tick {tick} in the welcome of a room 9 s old"
+    );
+    // Then, with a member, it wakes for its at-rest snapshots, a second apart: no burst of
+    // the ticks it slept through.
+    let first = back.recv_type("snapshot").await["tick"].as_u64().unwrap();
+    let second = back.recv_type("snapshot").await["tick"].as_u64().unwrap();
+    assert!(
+        (55..=65).contains(&(second - first)),
+        "at-rest snapshots at {first}, {second}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +162,11 @@ async fn one_address_cannot_open_every_room() {
 
 /// Flood one connection with `frame` for at most `limit`; returns (how it was closed,
 /// bytes received, seconds until it ended).
-async fn flood(addr: SocketAddr, frame: Message, limit: Duration) -> (Option<(CloseCode, String)>, usize, f64) {
+async fn flood(
+    addr: SocketAddr,
+    frame: Message,
+    limit: Duration,
+) -> (Option<(CloseCode, String)>, usize, f64) {
     let client = connect_to(addr, "/flood", Some("ballroom.v1")).await;
     let (mut sink, mut stream) = client.ws.split();
     let started = Instant::now();
@@ -184,7 +212,8 @@ async fn a_flood_is_closed(frame: Message, what: &str) {
         received as f64 / 1e6,
         window.as_secs_f64()
     );
-    let (code, reason) = closed.unwrap_or_else(|| panic!("a {what} flood was never closed ({took:.1} s)"));
+    let (code, reason) =
+        closed.unwrap_or_else(|| panic!("a {what} flood was never closed ({took:.1} s)"));
     assert_eq!(code, CloseCode::Policy, "{reason}");
     assert!(reason.contains("too many messages"), "{reason}");
     assert!(rate >= HONEST_MIN_RATE, "honest snapshots {rate:.1}/s");
@@ -206,13 +235,43 @@ async fn a_message_flood_over_the_budget_is_closed_with_1008() {
     a_flood_is_closed(Message::Text(r#"{"type":"state"}"#.into()), "text").await;
 }
 
-/// The figures for the record: `ROOMS` empty lingering rooms (default 1,000), server CPU
-/// over 5 s. `cargo test --test it attacks::floods::room_flood_cpu -- --ignored --nocapture`.
+/// The figures for the record: `ROOMS` empty lingering rooms (default 1000; a list such
+/// as `1000,4000` measures each), server CPU over 5 s, for each build of the server in
+/// `BALLROOM_BINS` (`name=path` separated by spaces; default: this build), one after the
+/// other in one run:
+/// `ROOMS=1000,4000 BALLROOM_BINS="main=/tmp/main/ballroom this=target/release/ballroom"
+/// cargo test --test it attacks::floods::room_flood_cpu -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
 async fn room_flood_cpu() {
-    let rooms: usize = std::env::var("ROOMS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let server = ServerProcess::start(&[]);
+    let rooms: Vec<usize> = std::env::var("ROOMS")
+        .unwrap_or_else(|_| "1000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("ROOMS: numbers separated by commas")
+        })
+        .collect();
+    let bins: Vec<(String, String)> = match std::env::var("BALLROOM_BINS") {
+        Ok(list) => list
+            .split_whitespace()
+            .map(|b| {
+                let (name, path) = b.split_once('=').expect("BALLROOM_BINS: name=path");
+                (name.to_owned(), path.to_owned())
+            })
+            .collect(),
+        Err(_) => vec![("this".into(), env!("CARGO_BIN_EXE_ballroom").into())],
+    };
+    for &count in &rooms {
+        for (name, bin) in &bins {
+            room_flood_cpu_of(name, bin, count).await;
+        }
+    }
+}
+
+async fn room_flood_cpu_of(name: &str, bin: &str, rooms: usize) {
+    let server = ServerProcess::start_binary(bin, &[]);
     let addr: SocketAddr = server.addr.parse().unwrap();
     let pid = server.child.id();
     let opening = Instant::now();
@@ -227,9 +286,11 @@ async fn room_flood_cpu() {
         .lines()
         .find(|l| l.starts_with("VmRSS"))
         .unwrap_or_default()
-        .to_owned();
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!(
-        "{rooms} lingering empty rooms (opened in {opened_in:.1} s): {:.0} tick wake-ups/s, server CPU {:.3} of a core over {:.1} s; {rss}",
+        "{name}: {rooms} lingering empty rooms (opened in {opened_in:.1} s): {:.0} tick wake-ups/s, server CPU {:.3} of a core over {:.1} s; {rss}",
         (w1 - w0) / took.as_secs_f64(),
         (cpu1 - cpu0) / took.as_secs_f64(),
         took.as_secs_f64()
