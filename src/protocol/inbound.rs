@@ -130,7 +130,7 @@ pub fn classify_text(text: &str) -> Inbound {
         return Inbound::Relay;
     }
     let scan = type_scan::scan(text);
-    if let Some(detail) = scan.malformed {
+    if let Some(detail) = scan.malformed.clone() {
         // Not JSON to us. If any reading names one of ours, say why it failed; any other
         // text is relayed untouched, as the broadcast server it replaces would.
         return match scan.first_of(SERVER_TYPES) {
