@@ -66,4 +66,38 @@ mod tests {
         assert_eq!(read(&[]), Err(FrameError::Empty));
         assert_eq!(read(&[0x21]), Err(FrameError::UnknownTag(0x21)));
     }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// `tests/vectors/frames.json`: each frame reads as its kind, and relaying each
+    /// payload gives the frame.
+    #[test]
+    fn the_frame_vectors_hold() {
+        let text = include_str!("../../../tests/vectors/frames.json");
+        let vectors: serde_json::Value = serde_json::from_str(text).expect("JSON");
+        let vectors = vectors["vectors"].as_array().expect("vectors");
+        assert!(vectors.len() >= 8);
+        for v in vectors {
+            let name = v["name"].as_str().unwrap_or_default();
+            let frame = unhex(v["frame"].as_str().unwrap_or_default());
+            match v["kind"].as_str() {
+                Some("snapshot") => {
+                    assert_eq!(read(&frame), Ok(Frame::Snapshot(&frame[..])), "{name}");
+                    assert!(super::super::header(&frame).is_ok(), "{name}");
+                }
+                Some("relayed") => {
+                    let payload = unhex(v["payload"].as_str().unwrap_or_default());
+                    assert_eq!(read(&frame), Ok(Frame::Relayed(&payload[..])), "{name}");
+                    assert_eq!(&relayed(&payload)[..], &frame[..], "{name}");
+                }
+                Some("invalid") => assert!(read(&frame).is_err(), "{name}"),
+                other => panic!("{name}: kind {other:?}"),
+            }
+        }
+    }
 }
