@@ -47,9 +47,18 @@ mod tests {
     #[test]
     fn only_binary_frames_to_v2_members_are_tagged() {
         let bin = RelayedFrame::new(Message::binary(vec![0x10, 0x01]));
-        assert_eq!(bin.to(true, Encoding::Binary), Message::binary(vec![0x00, 0x10, 0x01]));
-        assert_eq!(bin.to(false, Encoding::Binary), Message::binary(vec![0x10, 0x01]));
-        assert_eq!(bin.to(true, Encoding::Json), Message::binary(vec![0x10, 0x01]));
+        assert_eq!(
+            bin.to(true, Encoding::Binary),
+            Message::binary(vec![0x00, 0x10, 0x01])
+        );
+        assert_eq!(
+            bin.to(false, Encoding::Binary),
+            Message::binary(vec![0x10, 0x01])
+        );
+        assert_eq!(
+            bin.to(true, Encoding::Json),
+            Message::binary(vec![0x10, 0x01])
+        );
         let text = RelayedFrame::new(Message::text("{}"));
         assert_eq!(text.to(true, Encoding::Binary), Message::text("{}"));
     }

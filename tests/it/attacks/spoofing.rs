@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use ballroom::protocol::{COMMAND_TYPES, SERVER_TYPES};
 use ballroom::protocol::binary::{self, Params, QuantizedSnapshot};
+use ballroom::protocol::{COMMAND_TYPES, SERVER_TYPES};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -185,7 +185,9 @@ async fn duplicate_and_escaped_type_keys_are_refused_and_never_relayed() {
     let spoofs_texts: Vec<String> = spoofs().into_iter().map(|(_, t, _)| t).collect();
     let seen = |msgs: Vec<Message>| {
         msgs.iter()
-            .filter(|m| matches!(m, Message::Text(t) if spoofs_texts.iter().any(|s| s == t.as_str())))
+            .filter(
+                |m| matches!(m, Message::Text(t) if spoofs_texts.iter().any(|s| s == t.as_str())),
+            )
             .count()
     };
     let to_plain = seen(plain.collect(QUIET).await);
@@ -203,12 +205,18 @@ async fn duplicate_and_escaped_type_keys_are_refused_and_never_relayed() {
         h.rate_between(calm_from, attack_from),
         h.rate_between(attack_from, attack_to),
     );
-    println!("honest v2 client: {calm:.1} snapshots/s calm, {under_attack:.1}/s under attack, {} decode failures", h.decode_failures);
+    println!(
+        "honest v2 client: {calm:.1} snapshots/s calm, {under_attack:.1}/s under attack, {} decode failures",
+        h.decode_failures
+    );
     assert!(relayed.is_empty(), "relayed: {relayed:?}");
     assert_eq!((to_plain, to_viewer), (0, 0));
     assert_eq!(refused.len(), total, "refused: {refused:?}");
     assert!(calm >= 15.0, "calm rate {calm}");
-    assert!(under_attack >= 0.8 * calm, "rate under attack {under_attack}, calm {calm}");
+    assert!(
+        under_attack >= 0.8 * calm,
+        "rate under attack {under_attack}, calm {calm}"
+    );
     assert_eq!(h.decode_failures, 0);
     assert!(!h.closed);
     server.stop().await;
@@ -248,11 +256,14 @@ async fn replayed_keyframes_and_junk_reach_v2_clients_as_relayed_frames_only() {
     let attack_from = Instant::now();
     // 12 s of a replayed keyframe or junk, three times a second (the attack).
     for i in 0..36 {
-        attacker.send(Message::binary(sent[i % sent.len()].clone())).await;
+        attacker
+            .send(Message::binary(sent[i % sent.len()].clone()))
+            .await;
         // The plain attacker gets its own frames back verbatim.
         let echo = attacker.collect(Duration::from_millis(333)).await;
         assert!(
-            echo.iter().any(|m| matches!(m, Message::Binary(b) if b[..] == sent[i % sent.len()][..])),
+            echo.iter()
+                .any(|m| matches!(m, Message::Binary(b) if b[..] == sent[i % sent.len()][..])),
             "plain clients get relayed binary verbatim"
         );
     }
@@ -276,6 +287,9 @@ async fn replayed_keyframes_and_junk_reach_v2_clients_as_relayed_frames_only() {
     assert_eq!(relayed_as_sent, 36);
     assert!(!h.closed);
     assert!(calm >= 15.0, "calm rate {calm}");
-    assert!(under_attack >= 0.8 * calm, "rate under attack {under_attack}, calm {calm}");
+    assert!(
+        under_attack >= 0.8 * calm,
+        "rate under attack {under_attack}, calm {calm}"
+    );
     server.stop().await;
 }
