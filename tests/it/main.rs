@@ -11,6 +11,7 @@
 mod support;
 
 mod address_limits;
+mod attacks;
 mod bad_input;
 mod binary;
 mod binary_snapshots;
