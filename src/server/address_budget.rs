@@ -5,16 +5,18 @@
 //! ([`AddressKey`]: an IPv4 address or an IPv6 /64). A table at its capacity first sheds
 //! the entries whose bucket is full again (forgetting them changes nothing), then, if an
 //! address-cycling flood still fills it, starts afresh: at worst a flooding address gets
-//! its burst again, never an unbounded table.
+//! its burst again, never an unbounded table. A client of a trusted proxy that names
+//! nobody ([`ClientAddress::Unnamed`]) is not counted, as in `address_limits.rs`: its
+//! clients cannot be told apart, and the global limits still hold.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tracing::warn;
 
 use super::address_limits::AddressKey;
+use super::client_address::ClientAddress;
 use crate::telemetry;
 
 /// What a budget counts.
@@ -91,13 +93,16 @@ impl AddressBudget {
         }
     }
 
-    /// Spend one token of `ip`'s bucket, or refuse (counted, and logged at most once a
-    /// second per address).
-    pub fn spend(&self, ip: IpAddr) -> Result<(), OverBudget> {
-        self.spend_at(AddressKey::of(ip), Instant::now())
+    /// Spend one token of `client`'s bucket, or refuse (counted, and logged at most once a
+    /// second per address). A client the per-address limits do not count spends nothing.
+    pub fn spend(&self, client: ClientAddress) -> Result<(), OverBudget> {
+        if !client.limited() {
+            return Ok(());
+        }
+        self.spend_at(AddressKey::of(client.ip()), client.via(), Instant::now())
     }
 
-    fn spend_at(&self, key: AddressKey, now: Instant) -> Result<(), OverBudget> {
+    fn spend_at(&self, key: AddressKey, via: &'static str, now: Instant) -> Result<(), OverBudget> {
         if self.rate <= 0.0 {
             return Ok(());
         }
@@ -135,9 +140,10 @@ impl AddressBudget {
             burst: self.burst,
             retry_after: log.1,
         };
-        metrics::counter!(telemetry::REJECTED, "reason" => self.kind.label()).increment(1);
+        metrics::counter!(telemetry::REJECTED, "reason" => self.kind.label(), "via" => via)
+            .increment(1);
         if log.0 {
-            warn!(client = %key, reason = self.kind.label(), "refused: {refusal}");
+            warn!(client = %key, via, reason = self.kind.label(), "refused: {refusal}");
         }
         Err(refusal)
     }
@@ -157,6 +163,8 @@ impl Bucket {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     fn key(s: &str) -> AddressKey {
@@ -168,15 +176,15 @@ mod tests {
         let b = AddressBudget::new(Kind::RoomOpens, 2.0, 3, 100);
         let t0 = Instant::now();
         for _ in 0..3 {
-            b.spend_at(key("192.0.2.1"), t0).unwrap();
+            b.spend_at(key("192.0.2.1"), "direct", t0).unwrap();
         }
-        let refused = b.spend_at(key("192.0.2.1"), t0).unwrap_err();
+        let refused = b.spend_at(key("192.0.2.1"), "direct", t0).unwrap_err();
         assert_eq!(refused.kind.label(), "per_ip_room_opens");
         assert_eq!(refused.retry_after, Duration::from_millis(500));
         assert_eq!(refused.retry_after_secs(), 1);
         assert!(refused.to_string().contains("rooms opened"));
-        assert!(b.spend_at(key("192.0.2.2"), t0).is_ok());
-        b.spend_at(key("192.0.2.1"), t0 + Duration::from_millis(500))
+        assert!(b.spend_at(key("192.0.2.2"), "direct", t0).is_ok());
+        b.spend_at(key("192.0.2.1"), "direct", t0 + Duration::from_millis(500))
             .unwrap();
     }
 
@@ -186,13 +194,28 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..10_000u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i));
-            b.spend_at(AddressKey::of(ip), t0).unwrap();
+            b.spend_at(AddressKey::of(ip), "direct", t0).unwrap();
         }
         assert!(b.lock().len() <= 64);
         let off = AddressBudget::new(Kind::HttpRequests, 0.0, 5, 64);
         for _ in 0..100 {
-            off.spend_at(key("192.0.2.1"), t0).unwrap();
+            off.spend_at(key("192.0.2.1"), "direct", t0).unwrap();
         }
         assert!(off.lock().is_empty());
+    }
+
+    #[test]
+    fn a_trusted_proxys_unnamed_clients_spend_nothing() {
+        let b = AddressBudget::new(Kind::RoomOpens, 1.0, 1, 64);
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..10 {
+            b.spend(ClientAddress::Unnamed(proxy)).unwrap();
+        }
+        assert!(b.lock().is_empty());
+        // The same address connecting directly is counted.
+        b.spend(ClientAddress::Peer(proxy)).unwrap();
+        assert!(b.spend(ClientAddress::Peer(proxy)).is_err());
+        b.spend(ClientAddress::Forwarded("192.0.2.9".parse().unwrap()))
+            .unwrap();
     }
 }

@@ -53,7 +53,7 @@ pub async fn serve<S>(
         let _open = ConnectionGauge::open();
 
         let joined = match request {
-            Ok(req) => join(&server, connection, &req, &outbox, client.ip()).await,
+            Ok(req) => join(&server, connection, &req, &outbox, client).await,
             Err(e) => Err(e),
         };
         match joined {

@@ -111,7 +111,7 @@ impl ServerState {
             0
         };
         Arc::new(ServerState {
-            proxies: TrustedProxies::new(&config.trusted_proxies, config.real_ip_header),
+            proxies: TrustedProxies::new(config.trusted_proxies.nets(), config.real_ip_header),
             addresses: AddressLimits::new(&config),
             http_requests: AddressBudget::new(
                 address_budget::Kind::HttpRequests,

@@ -3,7 +3,6 @@
 //! its linger time.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -12,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::ConnectionId;
 use super::ServerState;
+use super::client_address::ClientAddress;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::Outbox;
 use super::room_task::{self, DepartedSessions, JoinAsk, Joined, Link, RoomHandle, RoomRequest};
@@ -42,7 +42,7 @@ impl Registry {
         server: &Arc<ServerState>,
         name: &str,
         scene: Option<&str>,
-        opener: IpAddr,
+        opener: ClientAddress,
     ) -> Result<RoomHandle, JoinError> {
         let requested = match scene {
             Some(s) => Some(
@@ -139,7 +139,7 @@ pub async fn join(
     connection: ConnectionId,
     req: &JoinRequest,
     outbox: &Outbox,
-    opener: IpAddr,
+    opener: ClientAddress,
 ) -> Result<(RoomHandle, Joined), JoinError> {
     let attempt = async {
         loop {

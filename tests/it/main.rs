@@ -22,6 +22,7 @@ mod decoder_props;
 mod limits;
 mod load_tool;
 mod matches;
+mod nginx;
 mod operations;
 mod persistence;
 mod physics;

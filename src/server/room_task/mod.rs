@@ -31,6 +31,7 @@ mod delivery;
 mod envelope;
 mod follower;
 mod membership;
+mod relayed;
 mod remote;
 mod saving;
 mod ticking;

@@ -132,7 +132,8 @@ async fn lingering_empty_rooms_sleep_instead_of_ticking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_open_every_room() {
-    let server = ServerProcess::start(&["--max-rooms", "40"]);
+    // Loopback peers are direct clients here, not a local proxy (the default trusts one).
+    let server = ServerProcess::start(&["--max-rooms", "40", "--trusted-proxies", "none"]);
     let addr: SocketAddr = server.addr.parse().unwrap();
     let attacker = IpAddr::from([127, 0, 0, 9]);
     let mut opened = 0;

@@ -31,7 +31,7 @@ impl Honest {
                     _ = &mut stopped => break,
                     _ = kick.tick() => {
                         seq += 1;
-                        let z = if seq % 2 == 0 { 3.0 } else { -3.0 };
+                        let z = if seq.is_multiple_of(2) { 3.0 } else { -3.0 };
                         client
                             .send_json(json!({"type":"kick","ball":0,"impulse":[0.0, 0.5, z],"seq":seq}))
                             .await;

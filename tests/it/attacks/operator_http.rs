@@ -87,7 +87,8 @@ async fn keep_alive_gets(addr: SocketAddr, local: IpAddr, path: &str, count: usi
 
 #[tokio::test]
 async fn plain_http_is_rate_limited_per_address() {
-    let server = ServerProcess::start(&[]);
+    // Loopback peers are direct clients here, not a local proxy (the default trusts one).
+    let server = ServerProcess::start(&["--trusted-proxies", "none"]);
     let addr: SocketAddr = server.addr.parse().unwrap();
     let statuses = keep_alive_gets(addr, IpAddr::from([127, 0, 0, 21]), "/rooms", 1000).await;
     let ok = statuses.iter().filter(|s| **s == 200).count();
