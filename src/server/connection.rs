@@ -138,6 +138,7 @@ impl Connection {
                 sent = self.room.requests.send(request) => if sent.is_err() { break None },
             }
         };
+        let closing = end.as_ref().is_some_and(|why| why.close_frame().is_some());
         if let Some(why) = end {
             self.outbox.disconnect(why);
         }
@@ -146,6 +147,9 @@ impl Connection {
         };
         let _ = self.room.requests.send(leave).await;
         self.outbox.disconnect(DisconnectReason::Gone); // no-op if a reason was already given
+        if closing {
+            discard_until_closed(&mut stream).await;
+        }
     }
 
     /// Spend a token of the budget for one frame: `Ok(true)` when the frame is over the
@@ -258,6 +262,28 @@ enum Spent {
 
 /// A client that drops no frame for this long is no longer counted as over its budget.
 const CALM: Duration = Duration::from_secs(1);
+
+/// How long a connection the server closes keeps reading (and dropping) what the client
+/// still sends, as long as the writer may take to send the close frame.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+
+/// After the server's close frame: read and drop the client's frames until its close (or
+/// the end of the stream), for at most [`CLOSE_DRAIN`]. A socket dropped with unread data
+/// is reset, and a reset makes the client's system discard what it has not read yet, close
+/// frame and reason included: a client still flooding would never learn why it was closed.
+async fn discard_until_closed<R>(stream: &mut R)
+where
+    R: Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    let drain = async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if frame.is_close() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
+}
 
 impl Budget {
     fn new(rate: f64, burst: f64, grace: Duration) -> Budget {
