@@ -27,6 +27,15 @@ use crate::support::{ServerProcess, connect_to, sample};
 /// Open room `name` from loopback address `local` and leave at once. Returns the first
 /// message the server sent (`welcome`, or the `error` that refused the join).
 async fn open_and_leave(addr: SocketAddr, local: IpAddr, name: &str) -> Value {
+    let (first, mut ws) = open(addr, local, name).await;
+    let _ = ws.close(None).await;
+    first
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Open room `name` from `local` as a protocol client: the first message and the socket.
+async fn open(addr: SocketAddr, local: IpAddr, name: &str) -> (Value, Ws) {
     let mut req = format!("ws://{addr}{name}?scene=kickballs")
         .into_client_request()
         .unwrap();
@@ -49,8 +58,7 @@ async fn open_and_leave(addr: SocketAddr, local: IpAddr, name: &str) -> Value {
             other => panic!("no first message from {name}: {other:?}"),
         }
     };
-    let _ = ws.close(None).await;
-    first
+    (first, ws)
 }
 
 /// Open `count` rooms, `per_address` from each of 127.0.0.2, 127.0.0.3, …, many at once.
@@ -237,7 +245,8 @@ async fn a_message_flood_over_the_budget_is_closed_with_1008() {
 }
 
 /// The figures for the record: `ROOMS` empty lingering rooms (default 1000; a list such
-/// as `1000,4000` measures each), server CPU over 5 s, for each build of the server in
+/// as `1000,4000` measures each; with `STAY=1` each keeps its one client), server CPU
+/// over 5 s, for each build of the server in
 /// `BALLROOM_BINS` (`name=path` separated by spaces; default: this build), one after the
 /// other in one run:
 /// `ROOMS=1000,4000 BALLROOM_BINS="main=/tmp/main/ballroom this=target/release/ballroom"
@@ -254,7 +263,18 @@ async fn room_flood_cpu() {
                 .expect("ROOMS: numbers separated by commas")
         })
         .collect();
-    let bins: Vec<(String, String)> = match std::env::var("BALLROOM_BINS") {
+    let bins = builds();
+    for &count in &rooms {
+        for (name, bin) in &bins {
+            room_flood_cpu_of(name, bin, count).await;
+        }
+    }
+}
+
+/// The server builds to compare: `BALLROOM_BINS` (`name=path` separated by spaces), else
+/// this build.
+fn builds() -> Vec<(String, String)> {
+    match std::env::var("BALLROOM_BINS") {
         Ok(list) => list
             .split_whitespace()
             .map(|b| {
@@ -263,20 +283,74 @@ async fn room_flood_cpu() {
             })
             .collect(),
         Err(_) => vec![("this".into(), env!("CARGO_BIN_EXE_ballroom").into())],
-    };
-    for &count in &rooms {
-        for (name, bin) in &bins {
-            room_flood_cpu_of(name, bin, count).await;
+    }
+}
+
+/// The figures for the record: one connection flooding pings, then one flooding text over
+/// its budget, 10 s each, against each build of `BALLROOM_BINS` in one run: how the flood
+/// ended and the server's CPU over the 10 s.
+/// `BALLROOM_BINS="main=… this=…" cargo test --test it attacks::floods::flood_cpu -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn flood_cpu() {
+    let floods = [
+        ("ping", Message::Ping(vec![7u8; 100].into())),
+        ("text", Message::Text(r#"{"type":"state"}"#.into())),
+    ];
+    for (what, frame) in floods {
+        for (name, bin) in builds() {
+            let server = ServerProcess::start_binary(&bin, &[]);
+            let addr: SocketAddr = server.addr.parse().unwrap();
+            let pid = server.child.id();
+            let window = Duration::from_secs(10);
+            let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+            let (closed, received, took) = flood(addr, frame.clone(), window).await;
+            tokio::time::sleep(window.saturating_sub(t0.elapsed())).await;
+            let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
+            eprintln!(
+                "{name}: {what} flood: closed {closed:?} after {took:.1} s, {:.1} MB received; server CPU {cpu:.3} of a core over 10 s",
+                received as f64 / 1e6
+            );
         }
     }
 }
 
 async fn room_flood_cpu_of(name: &str, bin: &str, rooms: usize) {
-    let server = ServerProcess::start_binary(bin, &[]);
+    // STAY=1: each opener stays, a protocol client that reads nothing but is sent the
+    // room's at-rest snapshots (rooms at rest with a member), instead of leaving.
+    let stay = std::env::var("STAY").is_ok_and(|v| v == "1");
+    let args: &[&str] = if stay {
+        &["--max-connections", "20000"]
+    } else {
+        &[]
+    };
+    let server = ServerProcess::start_binary(bin, args);
     let addr: SocketAddr = server.addr.parse().unwrap();
     let pid = server.child.id();
     let opening = Instant::now();
-    open_rooms(addr, rooms, 20, "cpu").await;
+    let mut kept = Vec::new();
+    if stay {
+        let opens = (0..rooms).map(|i| {
+            let local =
+                IpAddr::from([127, 0, (2 + i / 20 / 250) as u8, (2 + (i / 20) % 250) as u8]);
+            async move { open(addr, local, &format!("/cpu-{i}")).await }
+        });
+        let opened: Vec<(Value, Ws)> = futures_util::stream::iter(opens)
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        for (first, ws) in opened {
+            assert_eq!(first["type"], "welcome", "{first}");
+            kept.push(ws);
+        }
+    } else {
+        open_rooms(addr, rooms, 20, "cpu").await;
+    }
+    let what = if stay {
+        "rooms at rest, one client each"
+    } else {
+        "lingering empty rooms"
+    };
     let opened_in = opening.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (w0, cpu0, t0) = (wake_ups(addr).await, cpu_seconds(pid), Instant::now());
@@ -291,9 +365,10 @@ async fn room_flood_cpu_of(name: &str, bin: &str, rooms: usize) {
         .collect::<Vec<_>>()
         .join(" ");
     eprintln!(
-        "{name}: {rooms} lingering empty rooms (opened in {opened_in:.1} s): {:.0} tick wake-ups/s, server CPU {:.3} of a core over {:.1} s; {rss}",
+        "{name}: {rooms} {what} (opened in {opened_in:.1} s): {:.0} tick wake-ups/s, server CPU {:.3} of a core over {:.1} s; {rss}",
         (w1 - w0) / took.as_secs_f64(),
         (cpu1 - cpu0) / took.as_secs_f64(),
         took.as_secs_f64()
     );
+    drop(kept);
 }
