@@ -3,7 +3,9 @@
 //! Tick `n` is due at `start + n / tick_rate`, computed from the start every time, so
 //! rounding never accumulates and simulated time does not drift from wall time. A late
 //! wake-up runs every due tick back to back, up to `max_catch_up`; time beyond that is
-//! dropped (the clock is moved forward) and reported, so one stall cannot snowball.
+//! dropped (the clock is moved forward) and reported, so one stall cannot snowball. A room
+//! at rest that slept through its deadlines skips them instead ([`TickClock::skip`]): none
+//! run, none count as dropped, and the clock stays on wall time.
 
 use std::time::{Duration, Instant};
 
@@ -40,19 +42,37 @@ impl TickClock {
         self.deadline(self.counted + 1)
     }
 
+    /// When the `ticks`-th tick from now is due (at least the next one).
+    pub fn deadline_after(&self, ticks: u64) -> Instant {
+        self.deadline(self.counted + ticks.max(1))
+    }
+
+    /// For a room that slept: every tick owed at `now` is counted and none is run, however
+    /// many there are (nothing is dropped). Returns how many.
+    pub fn skip(&mut self, now: Instant) -> u64 {
+        let behind = self.behind(now);
+        self.counted += behind;
+        behind
+    }
+
     fn deadline(&self, tick: u64) -> Instant {
         self.start + Duration::from_secs_f64(tick as f64 / self.tick_rate)
     }
 
-    /// The ticks owed at `now`.
-    pub fn due(&mut self, now: Instant) -> Due {
+    /// Ticks due by `now` and not yet counted.
+    fn behind(&self, now: Instant) -> u64 {
         let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
         let mut target = (elapsed * self.tick_rate).floor() as u64;
         // Waking exactly at a deadline must count that tick despite float rounding.
         if self.deadline(target + 1) <= now {
             target += 1;
         }
-        let behind = target.saturating_sub(self.counted);
+        target.saturating_sub(self.counted)
+    }
+
+    /// The ticks owed at `now`.
+    pub fn due(&mut self, now: Instant) -> Due {
+        let behind = self.behind(now);
         let run = behind.min(self.max_catch_up);
         let dropped = behind - run;
         self.counted += behind;
@@ -101,5 +121,22 @@ mod tests {
         );
         assert_eq!(c.due(later), Due { run: 0, dropped: 0 });
         assert!(c.next_deadline() > later);
+    }
+
+    #[test]
+    fn a_sleep_is_skipped_whole_and_the_clock_keeps_wall_time() {
+        let t0 = Instant::now();
+        let mut c = TickClock::new(t0, 60.0, 5);
+        assert_eq!(c.deadline_after(0), c.next_deadline());
+        let second = c.deadline_after(60);
+        assert_eq!(second, t0 + Duration::from_secs(1));
+        // A minute asleep: 3,600 ticks skipped, none dropped, none left to run.
+        let minute = t0 + Duration::from_secs(60);
+        assert_eq!(c.skip(minute), 3600);
+        assert_eq!(c.due(minute), Due { run: 0, dropped: 0 });
+        assert_eq!(
+            c.next_deadline(),
+            t0 + Duration::from_secs_f64(3601.0 / 60.0)
+        );
     }
 }

@@ -100,6 +100,31 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_HANDSHAKE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub handshake_burst: u32,
 
+    /// Plain HTTP requests (`/rooms`, `/metrics`, `/healthz`, the viewer's files; not
+    /// WebSocket handshakes) one client address may make per second, sustained: a token
+    /// bucket of --http-burst, refilled at this rate, over every request of every
+    /// connection (keep-alive included). One over it is answered `429 Too Many Requests`
+    /// with `Retry-After`, and its connection closed. The viewer polls twice every 2 s.
+    /// 0: no limit.
+    #[arg(long, env = "BALLROOM_HTTP_REQUESTS_PER_IP", default_value_t = 20.0, value_parser = rate_or_off)]
+    pub http_requests_per_ip: f64,
+
+    /// Plain HTTP requests one client address may make back to back.
+    #[arg(long, env = "BALLROOM_HTTP_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_burst: u32,
+
+    /// Rooms one client address may open per second, sustained (a join that finds its room
+    /// open spends nothing): a token bucket of --room-open-burst. A join that would open
+    /// one more gets `error` `too_many_rooms` (naming the address's budget) and close 1013,
+    /// so that a few addresses cannot fill --max-rooms with lingering empty rooms. 0: no
+    /// limit.
+    #[arg(long, env = "BALLROOM_ROOM_OPENS_PER_IP", default_value_t = 1.0, value_parser = rate_or_off)]
+    pub room_opens_per_ip: f64,
+
+    /// Rooms one client address may open back to back.
+    #[arg(long, env = "BALLROOM_ROOM_OPEN_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub room_open_burst: u32,
+
     /// Proxies whose --real-ip-header is believed: comma-separated CIDRs or addresses,
     /// `loopback` (127.0.0.0/8 and ::1: a proxy on this host, such as the tutorial's nginx)
     /// or `none`. A connection from one of them is not limited per address itself; each
@@ -136,15 +161,22 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_MAX_ROOM_NAME", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_room_name: u32,
 
-    /// Messages a client may send per second, sustained (every frame counts: commands and
-    /// relayed messages alike). Frames over the budget are dropped, answered with `error`
-    /// `too_many_messages` (at most one a second).
+    /// Messages a client may send per second, sustained (every frame counts: commands,
+    /// relayed messages and WebSocket pings alike). Frames over the budget are dropped,
+    /// answered with `error` `too_many_messages` (at most one a second); a client that
+    /// stays over it for --flood-grace is closed (1008).
     #[arg(long, env = "BALLROOM_MAX_MESSAGE_RATE", default_value_t = 60.0, value_parser = rate)]
     pub max_message_rate: f64,
 
     /// Messages a client may send back to back before `--max-message-rate` applies.
     #[arg(long, env = "BALLROOM_MESSAGE_BURST", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
+
+    /// Seconds a client may stay over its message budget (--max-message-rate, pings
+    /// included) before it is closed with 1008 "too many messages": a client whose frames
+    /// keep being dropped, with no calm second between them, for this long is a flood.
+    #[arg(long, env = "BALLROOM_FLOOD_GRACE", default_value = "3", value_parser = positive_seconds)]
+    pub flood_grace: Duration,
 
     /// Seconds between WebSocket pings to each client.
     #[arg(long, env = "BALLROOM_PING_INTERVAL", default_value = "20", value_parser = seconds)]
@@ -179,8 +211,10 @@ pub struct Config {
 
     /// Browser origins allowed to open WebSockets, comma-separated (for example
     /// `https://play.decentraland.org`). Handshakes from other origins get 403; requests
-    /// without an `Origin` header (non-browser clients) are allowed. Empty: any origin.
-    #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    /// without an `Origin` header (non-browser clients) are allowed. Empty: any origin. An
+    /// empty entry (`a,`, a stray comma) is refused at start: it would admit an empty
+    /// `Origin`.
+    #[arg(long, env = "BALLROOM_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = origin)]
     pub allowed_origins: Vec<String>,
 
     /// Keep rooms across a restart: at shutdown (SIGTERM, SIGINT) every physics room is
@@ -336,6 +370,14 @@ fn cidr(s: &str) -> Result<IpNet, String> {
     .trunc())
 }
 
+/// One entry of `--allowed-origins`, trimmed; never empty.
+fn origin(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("an empty origin (a stray comma?) would admit an empty `Origin` header".into()),
+        o => Ok(o.to_owned()),
+    }
+}
+
 fn positive_seconds(s: &str) -> Result<Duration, String> {
     match seconds(s)? {
         d if d >= Duration::from_millis(10) => Ok(d),
@@ -385,6 +427,9 @@ mod tests {
         assert_eq!(c.tls_reload_interval, Duration::from_secs(60));
         assert_eq!(c.max_connections_per_ip, 256);
         assert_eq!((c.handshakes_per_ip, c.handshake_burst), (20.0, 100));
+        assert_eq!((c.http_requests_per_ip, c.http_burst), (20.0, 100));
+        assert_eq!((c.room_opens_per_ip, c.room_open_burst), (1.0, 20));
+        assert_eq!(c.flood_grace, Duration::from_secs(3));
         assert_eq!(c.trusted_proxies, ProxyNets::loopback());
         assert_eq!(c.real_ip_header, RealIpHeader::XRealIp);
     }

@@ -37,6 +37,7 @@
 //!   beyond feeding the room and passing its effects on.
 //! - [`auth`]: handshake tokens (HS256 JWT).
 //! - [`telemetry`]: Prometheus series behind `GET /metrics`.
+//! - [`log_format`]: the binary's log fields, control characters escaped.
 //! - [`config`]: flags and environment variables.
 //!
 //! See `ARCHITECTURE.md` for the invariants and `docs/PROTOCOL.md` for the protocol.
@@ -49,6 +50,7 @@ pub mod config;
 mod doc_tables;
 pub mod game;
 pub mod ids;
+pub mod log_format;
 pub mod persist;
 pub mod protocol;
 pub mod room;

@@ -6,6 +6,8 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::format::debug_fn;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +15,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::stdout().is_terminal())
+        // Client-supplied values (room names, origins) are logged escaped: no forged lines.
+        .fmt_fields(debug_fn(ballroom::log_format::write_field).delimited(" "))
         .init();
     // Each connection is a file descriptor; the usual soft limit (1024) would cap clients.
     match rlimit::increase_nofile_limit(u64::MAX) {

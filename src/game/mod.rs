@@ -313,6 +313,12 @@ impl Match {
         self.take_events()
     }
 
+    /// Whether ticks change nothing: waiting or paused, no countdown, match clock or pause
+    /// running. A room whose match is idle may let ticks go by unrun (`Room::skip`).
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Waiting | State::Paused)
+    }
+
     pub fn state(&self, tick: u64) -> MatchState {
         self.state_with(tick, None)
     }

@@ -119,15 +119,21 @@ impl StateDir {
 
 /// A file name for room `name`: its letters and digits (for the operator's eye) and a
 /// hash of the whole name (so that names differing only in other characters differ).
+/// Never starts with `-`, which a shell command given the file would take for an option.
 fn file_name(name: &str) -> String {
     let readable: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .skip_while(|c| *c == '-')
         .take(40)
         .collect();
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    format!("{readable}-{hash:016x}.{EXTENSION}")
+    if readable.is_empty() {
+        format!("{hash:016x}.{EXTENSION}")
+    } else {
+        format!("{readable}-{hash:016x}.{EXTENSION}")
+    }
 }

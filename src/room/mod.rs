@@ -364,9 +364,42 @@ impl Room {
         effects
     }
 
-    /// True when every ball sleeps and no input is waiting: stepping would change nothing.
+    /// True when a tick would change nothing but the clock and, once a second, make a
+    /// snapshot: every ball sleeps, no kick is queued, no player moved or changed its pose
+    /// since the last snapshot, and no match timer runs (waiting or paused). The host may
+    /// then let ticks go by unrun ([`Room::skip`]) until an input or the next snapshot.
     pub fn is_at_rest(&self) -> bool {
-        self.queued.is_empty() && !self.players_moved && self.balls_asleep()
+        self.queued.is_empty()
+            && !self.players_moved
+            && !self.poses_changed
+            && self.game.as_ref().is_none_or(Match::is_idle)
+            && self
+                .scene
+                .fault_panic_at_tick
+                .is_none_or(|t| t <= self.tick)
+            && self.balls_asleep()
+    }
+
+    /// The tick of the next snapshot (made by [`Room::tick`]) if the room stays at rest
+    /// until then: one second after the last one at rest, sooner just after moving.
+    pub fn next_snapshot_tick(&self) -> u64 {
+        let at_rest = self.balls_asleep() && !self.poses_changed;
+        self.schedule.next_due(self.tick, self.tick_rate, at_rest)
+    }
+
+    /// Let `ticks` ticks go by without running them: the clock moves on (`tick`, `time`,
+    /// and with them the kick budgets' refill and the reach checks' elapsed time), nothing
+    /// else changes. Only for a room at rest ([`Room::is_at_rest`]), where running them
+    /// would have changed nothing but the clock and made at-rest snapshots; the host
+    /// wakes for the next snapshot ([`Room::next_snapshot_tick`]) when anyone listens.
+    /// A room not at rest is left as it is (those ticks must be run): returns whether
+    /// the ticks went by.
+    pub fn skip(&mut self, ticks: u64) -> bool {
+        let at_rest = self.is_at_rest();
+        if at_rest {
+            self.tick += ticks;
+        }
+        at_rest
     }
 
     /// Wake every ball (benchmarks use this to measure an active room).

@@ -94,6 +94,17 @@ impl SnapshotSchedule {
         }
         due
     }
+
+    /// The first tick after `tick` on which [`due`](Self::due) says yes, if no kick comes
+    /// and the room's state of rest stays `at_rest`.
+    pub fn next_due(&self, tick: u64, tick_rate: f64, at_rest: bool) -> u64 {
+        let due = match self.last {
+            None => tick + 1,
+            Some((last, was_at_rest)) if at_rest && was_at_rest => last + tick_rate.ceil() as u64,
+            Some((last, _)) => last + self.every,
+        };
+        due.max(tick + 1)
+    }
 }
 
 impl Room {

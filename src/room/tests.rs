@@ -347,3 +347,75 @@ fn a_session_taken_before_leaving_is_restored_by_resume() {
     );
     assert_eq!(r.snapshot().acks.get(&4), Some(&9));
 }
+
+/// Sleeping through ticks at rest and running them give the clients the same snapshots:
+/// the host that skips to each at-rest snapshot and ticks once sees what a room ticking
+/// every tick sent.
+#[test]
+fn skipping_to_each_snapshot_at_rest_sends_what_ticking_sent() {
+    let (mut ticking, mut sleeping) = (room("kickballs"), room("kickballs"));
+    let settled = settle(&mut ticking);
+    assert_eq!(
+        settle(&mut sleeping),
+        settled,
+        "the same scene settles alike"
+    );
+    // Six seconds: every tick run, against a wake-up per snapshot.
+    let end = ticking.tick_count() + 360;
+    let mut ran = Vec::new();
+    while ticking.tick_count() < end {
+        ran.extend(ticking.tick().snapshot);
+    }
+    let (mut slept, mut wake_ups) = (Vec::new(), 0);
+    while sleeping.tick_count() < end {
+        assert!(sleeping.is_at_rest());
+        let ahead = sleeping.next_snapshot_tick() - sleeping.tick_count();
+        let ahead = ahead.min(end - sleeping.tick_count());
+        assert!(sleeping.skip(ahead - 1));
+        slept.extend(sleeping.tick().snapshot);
+        wake_ups += 1;
+    }
+    assert_eq!(slept, ran);
+    assert!(
+        (5..=8).contains(&ran.len()),
+        "{} snapshots in 6 s at rest",
+        ran.len()
+    );
+    assert!(wake_ups <= ran.len() + 1, "{wake_ups} wake-ups");
+    // The clock moved on with the skips: a kick now is applied on the next tick.
+    kick(&mut sleeping, 1, 0, [0.0, 0.0, 20.0], None, Some(3)).unwrap();
+    assert!(!sleeping.is_at_rest());
+    let out = sleeping.tick();
+    assert_eq!(out.snapshot.unwrap().tick, end + 1);
+}
+
+#[test]
+fn a_room_moving_or_with_a_match_timer_running_is_not_at_rest() {
+    let mut r = room("football");
+    settle(&mut r);
+    // Waiting for players: at rest.
+    r.apply(1, Input::JoinTeam(Some(Team::Blue))).unwrap();
+    assert!(r.is_at_rest());
+    // Both teams: the countdown runs, and ticks must run with it.
+    r.apply(2, Input::JoinTeam(Some(Team::Red))).unwrap();
+    assert!(!r.is_at_rest());
+    let tick = r.tick_count();
+    assert!(!r.skip(100), "skip refuses a room not at rest");
+    assert_eq!(r.tick_count(), tick);
+    ticks(&mut r, 3 * 60);
+    assert_eq!(r.match_state().unwrap().phase, Phase::Playing);
+    assert!(!r.is_at_rest(), "the match clock runs");
+    // A team empties: paused, which waits for players without a timer.
+    r.apply(2, Input::Leave).unwrap();
+    assert_eq!(r.match_state().unwrap().phase, Phase::Paused);
+    for _ in 0..10 {
+        r.tick();
+    }
+    assert!(r.is_at_rest());
+    // A pose is a change until the next snapshot carries it.
+    stand(&mut r, 1, [3.0, 0.0, 3.0]).unwrap();
+    assert!(!r.is_at_rest());
+    while r.tick().snapshot.is_none() {}
+    r.tick();
+    assert!(r.is_at_rest());
+}

@@ -28,6 +28,8 @@ pub enum DisconnectReason {
     Protocol(String),
     /// The join was refused (the client already got an `error`).
     JoinRefused(JoinError),
+    /// The client stayed over its message budget for `--flood-grace`.
+    MessageFlood { rate: f64, grace: Duration },
     /// Nothing arrived from the client for `--idle-timeout`.
     IdleTimeout(Duration),
     /// The client's room panicked and was closed.
@@ -52,6 +54,7 @@ impl DisconnectReason {
             DisconnectReason::InvalidUtf8 => "invalid_utf8",
             DisconnectReason::Protocol(_) => "protocol_error",
             DisconnectReason::JoinRefused(_) => "join_refused",
+            DisconnectReason::MessageFlood { .. } => "message_flood",
             DisconnectReason::IdleTimeout(_) => "idle_timeout",
             DisconnectReason::RoomFailed => "room_failed",
             DisconnectReason::Shutdown => "shutdown",
@@ -80,6 +83,13 @@ impl DisconnectReason {
             DisconnectReason::Protocol(e) => (CloseCode::Protocol, e.clone()),
             DisconnectReason::JoinRefused(e) => (e.close_code(), e.to_string()),
             DisconnectReason::RoomFailed => (CloseCode::Error, "room failed; reconnect".to_owned()),
+            DisconnectReason::MessageFlood { rate, grace } => (
+                CloseCode::Policy,
+                format!(
+                    "too many messages: over {rate} per second (pings included) for {} s",
+                    grace.as_secs_f64()
+                ),
+            ),
             DisconnectReason::IdleTimeout(t) => (
                 CloseCode::Policy,
                 format!("idle timeout: nothing received for {} s", t.as_secs_f64()),
@@ -142,6 +152,12 @@ mod tests {
             },
             JoinError::UnknownScene("x".into()),
             JoinError::TooManyRooms(1),
+            JoinError::OpenRate(super::super::address_budget::OverBudget {
+                kind: super::super::address_budget::Kind::RoomOpens,
+                rate: 1.0,
+                burst: 20,
+                retry_after: Duration::from_secs(1),
+            }),
             JoinError::RoomFull(1),
             JoinError::ShuttingDown,
             JoinError::RoomBusy,
@@ -152,6 +168,7 @@ mod tests {
                 | JoinError::BadOption { .. }
                 | JoinError::UnknownScene(_)
                 | JoinError::TooManyRooms(_)
+                | JoinError::OpenRate(_)
                 | JoinError::RoomFull(_)
                 | JoinError::ShuttingDown
                 | JoinError::RoomBusy => {}
@@ -165,6 +182,10 @@ mod tests {
             DisconnectReason::InvalidUtf8,
             DisconnectReason::Protocol("x".into()),
             DisconnectReason::IdleTimeout(Duration::from_secs(1)),
+            DisconnectReason::MessageFlood {
+                rate: 60.0,
+                grace: Duration::from_secs(3),
+            },
             DisconnectReason::RoomFailed,
             DisconnectReason::Shutdown,
             DisconnectReason::Resumed,
@@ -181,6 +202,7 @@ mod tests {
                 | DisconnectReason::Protocol(_)
                 | DisconnectReason::JoinRefused(_)
                 | DisconnectReason::IdleTimeout(_)
+                | DisconnectReason::MessageFlood { .. }
                 | DisconnectReason::RoomFailed
                 | DisconnectReason::Shutdown
                 | DisconnectReason::Resumed

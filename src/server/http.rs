@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::debug;
 
 use super::ServerState;
+use super::address_budget::OverBudget;
 use super::address_limits::{AddressRefusal, AddressSlot};
 use super::client_address::ClientAddress;
 use super::connection;
@@ -148,6 +149,12 @@ async fn route(
     if is_upgrade(&req) {
         return upgrade(server, peer, req, admission);
     }
+    // Every plain request, keep-alive or not, spends a token of its address (a trusted
+    // proxy's unnamed clients, like their handshakes, are left to the global limits).
+    let client = server.proxies.client(peer.ip(), req.headers());
+    if let Err(over) = server.http_requests.spend(client) {
+        return over_budget(&over);
+    }
     // Behind a proxy that forwards its prefix whole (the tutorial's `location /broadcast {
     // proxy_pass http://127.0.0.1:8080; }`), the viewer at `/broadcast/` asks for
     // `/broadcast/viewer.js` and `/broadcast/rooms`: plain endpoints answer under any
@@ -166,6 +173,9 @@ async fn route(
                 json(status, body)
             }
         },
+        (&Method::GET, "rooms" | "metrics") if let Err(e) = operator(&server.config, &req) => {
+            refuse(&e)
+        }
         (&Method::GET, "rooms") => match &server.cluster {
             None => json(
                 StatusCode::OK,
@@ -350,6 +360,57 @@ fn too_many(refusal: &AddressRefusal) -> Response<Body> {
     res
 }
 
+/// `429 Too Many Requests` for a plain request over its address's budget, closing the
+/// connection (so a keep-alive flood ends with it).
+fn over_budget(over: &OverBudget) -> Response<Body> {
+    let body = format!(
+        "ballroom: {over} [{}]; try again in {} s\n",
+        over.kind.label(),
+        over.retry_after_secs()
+    );
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(over.retry_after_secs()),
+    );
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// With `--auth-secret`, `/rooms` and `/metrics` are the operator's: they need a token
+/// for every room (`"room":"*"`), as `Authorization: Bearer <token>` or `?token=`. A
+/// player's token for some rooms is refused with 403, no token with 401.
+fn operator(config: &crate::Config, req: &Request<Incoming>) -> Result<(), AuthError> {
+    let Some(secret) = &config.auth_secret else {
+        return Ok(());
+    };
+    let from_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let token = from_header
+        .or_else(|| query_token(req))
+        .ok_or(AuthError::Missing)?;
+    auth::verify(secret, &token, "*", auth::now()).map(|_| ())
+}
+
+/// The `token=` of the request's query.
+fn query_token(req: &Request<Incoming>) -> Option<String> {
+    req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .map(str::to_owned)
+    })
+}
+
 /// The body of a 429: what was exceeded, its label, and when to come back.
 fn address_refusal_body(refusal: &AddressRefusal) -> String {
     format!(
@@ -377,11 +438,7 @@ fn check_access(
     let Some(secret) = &config.auth_secret else {
         return Ok(None);
     };
-    let from_query = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|pair| pair.strip_prefix("token="))
-            .map(str::to_owned)
-    });
+    let from_query = query_token(req);
     let from_subprotocol = || {
         header_tokens(req, header::SEC_WEBSOCKET_PROTOCOL)
             .find_map(|p| p.strip_prefix(auth::BEARER_PREFIX))

@@ -2,6 +2,7 @@
 //! refused ([`JoinError`]). Getting a client into its room is `registry.rs`'s
 //! `join`.
 
+use super::address_budget::OverBudget;
 use percent_encoding::percent_decode_str;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -45,6 +46,9 @@ pub enum JoinError {
     UnknownScene(String),
     #[error("the server has its maximum of {0} rooms open; try again later")]
     TooManyRooms(u32),
+    /// This client address opened rooms faster than `--room-opens-per-ip` allows.
+    #[error("{0}; try again in {secs} s", secs = .0.retry_after_secs())]
+    OpenRate(OverBudget),
     #[error("the room is full ({0} clients); try again later")]
     RoomFull(u32),
     #[error("server is shutting down")]
@@ -57,7 +61,7 @@ impl WireError for JoinError {
     fn code(&self) -> ErrorCode {
         match self {
             JoinError::BadRoom(_) => ErrorCode::BadRoom,
-            JoinError::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            JoinError::TooManyRooms(_) | JoinError::OpenRate(_) => ErrorCode::TooManyRooms,
             JoinError::RoomFull(_) => ErrorCode::RoomFull,
             JoinError::BadOption { .. } => ErrorCode::BadOption,
             JoinError::UnknownScene(_) => ErrorCode::UnknownScene,
@@ -75,9 +79,10 @@ impl JoinError {
             JoinError::BadRoom(_) | JoinError::BadOption { .. } | JoinError::UnknownScene(_) => {
                 CloseCode::Policy
             }
-            JoinError::TooManyRooms(_) | JoinError::RoomFull(_) | JoinError::RoomBusy => {
-                CloseCode::Again
-            }
+            JoinError::TooManyRooms(_)
+            | JoinError::OpenRate(_)
+            | JoinError::RoomFull(_)
+            | JoinError::RoomBusy => CloseCode::Again,
             JoinError::ShuttingDown => CloseCode::Away,
         }
     }

@@ -8,6 +8,8 @@
 //!   names.
 //! - `address_limits.rs`: the per-address limits: connections open and a token bucket of
 //!   handshakes per client address, in one bounded table.
+//! - `address_budget.rs`: token buckets per client address of plain HTTP requests and of
+//!   rooms opened.
 //! - `http.rs`: the HTTP/1.1 front: upgrades, `/healthz`, `/rooms`, `/metrics`, and the
 //!   viewer's `GET /`.
 //! - `join.rs`: what a client asks for in its URL ([`JoinRequest`]) and why a join is
@@ -29,6 +31,7 @@
 //! - `viewer.rs`: the live viewer's files (`viewer/dist`, embedded), served on `GET /`.
 
 mod accept;
+mod address_budget;
 mod address_limits;
 mod client_address;
 mod cluster_http;
@@ -63,6 +66,7 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::persist::StateDir;
 use crate::scene::SceneLibrary;
+use address_budget::AddressBudget;
 use address_limits::AddressLimits;
 use client_address::TrustedProxies;
 use registry::Registry;
@@ -78,6 +82,10 @@ pub struct ServerState {
     proxies: TrustedProxies,
     /// Connections and handshakes per client address.
     addresses: Arc<AddressLimits>,
+    /// Plain HTTP requests per client address (`--http-requests-per-ip`).
+    http_requests: AddressBudget,
+    /// Rooms opened per client address (`--room-opens-per-ip`).
+    room_opens: AddressBudget,
     next_connection: AtomicU64,
     /// With `--nats`: this node's place in the cluster.
     pub cluster: Option<Arc<Cluster>>,
@@ -105,6 +113,18 @@ impl ServerState {
         Arc::new(ServerState {
             proxies: TrustedProxies::new(config.trusted_proxies.nets(), config.real_ip_header),
             addresses: AddressLimits::new(&config),
+            http_requests: AddressBudget::new(
+                address_budget::Kind::HttpRequests,
+                config.http_requests_per_ip,
+                config.http_burst,
+                2 * config.max_connections as usize + 1024,
+            ),
+            room_opens: AddressBudget::new(
+                address_budget::Kind::RoomOpens,
+                config.room_opens_per_ip,
+                config.room_open_burst,
+                2 * config.max_connections as usize + 1024,
+            ),
             config,
             scenes,
             state_dir,

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::ConnectionId;
 use super::ServerState;
+use super::client_address::ClientAddress;
 use super::join::{JoinError, JoinRequest};
 use super::outbox::Outbox;
 use super::room_task::{self, DepartedSessions, JoinAsk, Joined, Link, RoomHandle, RoomRequest};
@@ -35,11 +36,13 @@ impl Registry {
 
     /// The room called `name`, created with `scene` (or the default) if it does not exist.
     /// A named scene must exist even when the room does, so a typo never passes unnoticed.
+    /// Opening a room spends a token of `opener`'s `--room-opens-per-ip`.
     pub fn room_handle(
         &self,
         server: &Arc<ServerState>,
         name: &str,
         scene: Option<&str>,
+        opener: ClientAddress,
     ) -> Result<RoomHandle, JoinError> {
         let requested = match scene {
             Some(s) => Some(
@@ -58,6 +61,10 @@ impl Registry {
         if rooms.len() >= config.max_rooms as usize {
             return Err(JoinError::TooManyRooms(config.max_rooms));
         }
+        server
+            .room_opens
+            .spend(opener)
+            .map_err(JoinError::OpenRate)?;
         let scene = match config.mode {
             Mode::Broadcast => server.scenes.get("relay"),
             Mode::Physics => requested.or_else(|| server.scenes.get(&config.scene)),
@@ -132,6 +139,7 @@ pub async fn join(
     connection: ConnectionId,
     req: &JoinRequest,
     outbox: &Outbox,
+    opener: ClientAddress,
 ) -> Result<(RoomHandle, Joined), JoinError> {
     let attempt = async {
         loop {
@@ -140,7 +148,7 @@ pub async fn join(
             }
             let room = server
                 .rooms
-                .room_handle(server, &req.room, req.scene.as_deref())?;
+                .room_handle(server, &req.room, req.scene.as_deref(), opener)?;
             let (accepted, answer) = oneshot::channel();
             let join = RoomRequest::Join(JoinAsk {
                 connection,

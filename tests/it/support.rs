@@ -408,9 +408,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start `ballroom --addr 127.0.0.1:0 ARGS`; the first log line names the address.
     pub fn start(args: &[&str]) -> ServerProcess {
+        ServerProcess::start_binary(env!("CARGO_BIN_EXE_ballroom"), args)
+    }
+
+    /// [`start`](Self::start) with another build of the server (measurements compare
+    /// builds).
+    pub fn start_binary(binary: &str, args: &[&str]) -> ServerProcess {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ballroom"))
+        let mut child = Command::new(binary)
             .args(["--addr", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")

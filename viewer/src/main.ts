@@ -14,14 +14,14 @@ function main(): void {
   const app = document.getElementById("app");
   if (!app) throw new Error("the page has no #app element");
   const route = pageRoute(location.search);
-  const operator = operatorPanel(route.room === null);
+  const operator = operatorPanel(route.room === null, route.token);
   const header = el("header", { class: "top" }, [
     el("a", { class: "brand", text: "ballroom", attrs: { href: "./" } }),
     el("span", { class: "muted", text: " live rooms" }),
   ]);
 
   if (route.room === null) {
-    const list = roomList();
+    const list = roomList(route.token);
     app.replaceChildren(header, el("main", { class: "list-page" }, [list.node, operator.node]));
     expose({
       view: "rooms",
@@ -46,7 +46,7 @@ function main(): void {
   }
 
   document.title = `ballroom · ${route.room}`;
-  const room = new RoomView(route.room, route.scene);
+  const room = new RoomView(route.room, route.scene, route.token);
   app.replaceChildren(room.node, el("aside", { class: "operator-dock" }, [operator.node]));
   room.connect("watch");
   expose({

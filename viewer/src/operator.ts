@@ -7,6 +7,7 @@
 import { el, formatBytes, setText } from "./dom.js";
 import { between, scrape, type Scrape, type Window } from "./metrics.js";
 import { poll } from "./poll.js";
+import { operatorFetch } from "./urls.js";
 
 const PERIOD_MS = 2000;
 const HISTORY = 60;
@@ -32,8 +33,11 @@ function bound(v: number | null): string {
   return `${Number(v.toFixed(3))} ms`;
 }
 
-/** `open`: show the figures at once (the room list); closed, only the summary line shows (a room). */
-export function operatorPanel(open: boolean): OperatorPanel {
+/**
+ * `open`: show the figures at once (the room list); closed, only the summary line shows (a
+ * room). `token`: the page's `?token=`, for a server run with `--auth-secret`.
+ */
+export function operatorPanel(open: boolean, token: string | null = null): OperatorPanel {
   const fields = {
     connections: el("b", { text: "–" }),
     rooms: el("b", { text: "–" }),
@@ -61,7 +65,7 @@ export function operatorPanel(open: boolean): OperatorPanel {
   let window: Window | null = null;
   const history: number[] = [];
 
-  const request = (): Promise<Response> => fetch("metrics", { cache: "no-store" });
+  const request = (): Promise<Response> => fetch("metrics", operatorFetch(token));
   const stop = poll("metrics", PERIOD_MS, status, request, async (res) => {
     const now = scrape(await res.text(), performance.now() / 1000);
     setText(fields.connections, String(now.connections));

@@ -49,7 +49,7 @@ export class Overlay {
   private readonly buttons: Record<"watch" | "play" | "blue" | "red" | "none", HTMLButtonElement>;
   private messageUntil = 0;
 
-  constructor(room: string, actions: OverlayActions) {
+  constructor(room: string, actions: OverlayActions, token: string | null = null) {
     const f = this.f;
     const button = (id: string, text: string, onClick: () => void): HTMLButtonElement =>
       el("button", { text, attrs: { id, type: "button" }, on: { click: onClick } });
@@ -76,7 +76,7 @@ export class Overlay {
     ]);
     this.node = el("div", { class: "hud" }, [
       el("section", { class: "panel roominfo" }, [
-        el("a", { class: "back", text: "← rooms", attrs: { href: listHref() } }),
+        el("a", { class: "back", text: "← rooms", attrs: { href: listHref(token) } }),
         el("h1", { class: "room-name", text: room, attrs: { id: "room-name" } }),
         el("div", {}, ["scene ", f.scene, " · ", f.state]),
         el("div", {}, [f.who]),

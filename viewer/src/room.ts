@@ -36,15 +36,21 @@ export class RoomView {
   private moved = false;
   private press: { x: number; y: number; lastX: number } | null = null;
 
+  /** `token`: the page's `?token=`, sent with the handshake (`--auth-secret`). */
   constructor(
     readonly room: string,
     private readonly sceneParam: string | null,
+    private readonly token: string | null = null,
   ) {
-    this.overlay = new Overlay(room, {
-      watch: () => this.connect("watch"),
-      play: () => this.connect("play"),
-      team: (team) => this.joinTeam(team),
-    });
+    this.overlay = new Overlay(
+      room,
+      {
+        watch: () => this.connect("watch"),
+        play: () => this.connect("play"),
+        team: (team) => this.joinTeam(team),
+      },
+      token,
+    );
     this.node = el("div", { class: "room" }, [this.stage, this.overlay.node]);
     if (!this.webgl) {
       this.overlay.notice("This browser gives the page no WebGL, so the 3D view is off; the figures above still come from the room.");
@@ -61,6 +67,7 @@ export class RoomView {
       url: roomSocketUrl(this.room, location.href, pageMount(document)),
       scene: this.sceneParam ?? undefined,
       spectate: mode === "watch",
+      token: this.token ?? undefined,
     });
     this.client = client;
     const welcomed = (w: WelcomeMessage): void => {

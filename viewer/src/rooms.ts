@@ -5,7 +5,7 @@
  */
 import { el, setText } from "./dom.js";
 import { poll } from "./poll.js";
-import { roomPageHref } from "./urls.js";
+import { operatorFetch, roomPageHref } from "./urls.js";
 
 export interface RoomRow {
   room: string;
@@ -28,7 +28,8 @@ export interface RoomList {
   stop(): void;
 }
 
-export function roomList(): RoomList {
+/** `token`: the page's `?token=`, for a server run with `--auth-secret`. */
+export function roomList(token: string | null = null): RoomList {
   const body = el("tbody");
   const status = el("p", { class: "muted", text: "loading rooms…" });
   const table = el("table", { class: "rooms", attrs: { id: "rooms" } }, [
@@ -50,7 +51,7 @@ export function roomList(): RoomList {
     ev.preventDefault();
     const room = name.value.trim();
     if (room === "") return;
-    location.href = roomPageHref(room.startsWith("/") ? room : `/${room}`, scene.value.trim() || undefined);
+    location.href = roomPageHref(room.startsWith("/") ? room : `/${room}`, scene.value.trim() || undefined, token);
   });
   const node = el("section", { class: "panel list" }, [
     el("h2", { text: "Rooms" }),
@@ -78,7 +79,7 @@ export function roomList(): RoomList {
     rows.forEach((r, i) => {
       let row = shown.get(r.room);
       if (!row) {
-        const link = el("a", { class: "room-link", text: r.room, attrs: { href: roomPageHref(r.room) } });
+        const link = el("a", { class: "room-link", text: r.room, attrs: { href: roomPageHref(r.room, undefined, token) } });
         const cells = [el("td", {}, [link]), el("td"), el("td", { class: "num" }), el("td", { class: "num" })];
         row = { tr: el("tr", {}, cells), cells };
         shown.set(r.room, row);
@@ -89,7 +90,7 @@ export function roomList(): RoomList {
       if (body.children[i] !== row.tr) body.insertBefore(row.tr, body.children[i] ?? null);
     });
   };
-  const request = (): Promise<Response> => fetch("rooms", { cache: "no-store" });
+  const request = (): Promise<Response> => fetch("rooms", operatorFetch(token));
   const stop = poll("rooms", PERIOD_MS, status, request, async (res) => {
     const data: unknown = await res.json();
     if (!Array.isArray(data)) throw new Error("not a list");

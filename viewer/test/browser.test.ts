@@ -10,6 +10,7 @@
  * Screenshots: target/viewer-screenshots/*.png from the repository root.
  */
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { type RunningServer, startServer } from "../../clients/ts/test/support/server.js";
@@ -272,6 +273,41 @@ test("works under a proxy's path prefix (relative URLs only)", async () => {
     await page.close();
   } finally {
     await proxy.close();
+  }
+});
+
+/** An HS256 token for `room` under `secret` (the server's `--auth-secret`), valid 10 min. */
+function mintToken(secret: string, sub: string, room: string): string {
+  const part = (v: object): string => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const head = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, room, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+  return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
+}
+
+test("with --auth-secret the page's ?token= opens the list, the figures and the room", async () => {
+  const secret = "viewer-test-secret-value";
+  const secured = await startServer(["--auth-secret", secret]);
+  try {
+    const room = `/viewer-auth-${process.pid}`;
+    const witness = await ProtocolClient.connect(secured.port, room, { scene: "kickballs", token: mintToken(secret, "witness", room) });
+    clients.push(witness);
+    const page = await openPage();
+    // No token: the operator endpoints say so on the page.
+    await page.goto(`http://127.0.0.1:${secured.port}/`);
+    await page.waitForFunction(() => document.body.textContent!.includes("cannot read rooms: HTTP 401"), undefined, { timeout: 10_000 });
+    // An operator's token (room "*") in the page's URL: the list, the figures, the room.
+    const token = mintToken(secret, "operator", "*");
+    await page.goto(`http://127.0.0.1:${secured.port}/?token=${encodeURIComponent(token)}`);
+    const link = page.locator("a.room-link").filter({ hasText: room });
+    await link.waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => window.__ballroom!.operator().window !== null, undefined, { timeout: 10_000 });
+    await link.click();
+    await roomReady(page);
+    assert.equal(new URL(page.url()).searchParams.get("token"), token, "the room's link carries the token on");
+    await page.locator("a.back").click();
+    await page.waitForFunction(() => window.__ballroom?.view === "rooms" && window.__ballroom.rooms().length > 0, undefined, { timeout: 10_000 });
+    await page.close();
+  } finally {
+    await secured.stop();
   }
 });
 

@@ -10,7 +10,7 @@ import { type RunningServer, startServer } from "../../clients/ts/test/support/s
 import type { Scene } from "../../clients/ts/src/protocol/messages.js";
 import { between, parseMetrics, scrape } from "../src/metrics.js";
 import { kickImpulse, reachShortfall } from "../src/play.js";
-import { pageMount, pageRoute, roomPageHref, roomSocketUrl } from "../src/urls.js";
+import { listHref, operatorFetch, pageMount, pageRoute, roomPageHref, roomSocketUrl } from "../src/urls.js";
 import { ProtocolClient } from "./support/protocol.js";
 
 let server: RunningServer;
@@ -49,12 +49,24 @@ test("behind a proxy that forwards its prefix whole, room sockets start at the s
 });
 
 test("page routes: ?room= and ?scene=, links relative to the page", () => {
-  assert.deepEqual(pageRoute(""), { room: null, scene: null });
-  assert.deepEqual(pageRoute("?room=%2Flobby"), { room: "/lobby", scene: null });
-  assert.deepEqual(pageRoute("?room=lobby&scene=football"), { room: "/lobby", scene: "football" });
+  assert.deepEqual(pageRoute(""), { room: null, scene: null, token: null });
+  assert.deepEqual(pageRoute("?room=%2Flobby"), { room: "/lobby", scene: null, token: null });
+  assert.deepEqual(pageRoute("?room=lobby&scene=football"), { room: "/lobby", scene: "football", token: null });
   const href = roomPageHref("/a&b=c");
   assert.ok(href.startsWith("?"), href);
-  assert.deepEqual(pageRoute(href), { room: "/a&b=c", scene: null });
+  assert.deepEqual(pageRoute(href), { room: "/a&b=c", scene: null, token: null });
+  assert.equal(listHref(), "./");
+});
+
+test("the page's ?token= goes on with its links and to rooms and metrics", () => {
+  const token = "eyJh.eyJz+/=.sig";
+  assert.deepEqual(pageRoute(`?token=${encodeURIComponent(token)}`), { room: null, scene: null, token });
+  const href = roomPageHref("/lobby", "football", token);
+  assert.deepEqual(pageRoute(href), { room: "/lobby", scene: "football", token });
+  assert.deepEqual(pageRoute(listHref(token).slice(2)), { room: null, scene: null, token });
+  assert.deepEqual(operatorFetch(token), { cache: "no-store", headers: { Authorization: `Bearer ${token}` } });
+  assert.deepEqual(operatorFetch(null), { cache: "no-store" });
+  assert.equal(pageRoute("?token=").token, null);
 });
 
 test("the operator figures come out of the server's real /metrics", async () => {

@@ -8,19 +8,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use tokio::sync::mpsc;
 // tokio's clock, so tests can run rooms on paused (auto-advancing) time.
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span};
 
 use super::disconnect::DisconnectReason;
 use super::outbox::frame;
 use super::{ConnectionId, ServerState};
-use crate::clock::TickClock;
 use crate::ids::ClientId;
 use crate::protocol::binary::{Params, Quantizer};
 use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, WireError};
@@ -36,11 +34,13 @@ mod membership;
 mod relayed;
 mod remote;
 mod saving;
+mod ticking;
 
 use cluster_link::{ClusterEvent, ClusterLink};
 pub use clustered::spawn_clustered;
 use membership::Member;
 pub use membership::{DepartedSessions, JoinAsk, Joined, Link, departed_from_saved};
+use ticking::Ticker;
 
 /// What a connection asks of its room task. Every request names the connection it comes
 /// from; the room knows which client that connection is.
@@ -77,9 +77,6 @@ pub struct RoomHandle {
     pub requests: mpsc::Sender<RoomRequest>,
     pub info: Arc<RoomInfo>,
 }
-
-/// A room that keeps falling behind says so at most this often (with the count).
-const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Requests that may wait before a sender is held back.
 const ROOM_QUEUE: usize = 1024;
@@ -179,28 +176,20 @@ impl RoomTask {
     async fn run(mut self, requests: &mut mpsc::Receiver<RoomRequest>) -> RunEnd {
         info!("room opened");
         let config = &self.server.config;
-        let ticking = self.room.needs_ticks();
-        let mut clock = TickClock::new(
-            self.created.into_std(),
-            config.tick_rate,
-            config.max_catch_up,
-        );
+        let mut ticker = Ticker::new(self.created, config.tick_rate, config.max_catch_up);
         let linger = config.room_linger;
         let shutdown = self.server.shutdown.clone();
         // Created on behalf of a joiner that is about to arrive; if it never does, the
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
-        let period = Duration::from_secs_f64(1.0 / config.tick_rate);
-        let mut dropped_unlogged = 0u64;
-        let mut last_drop_log: Option<Instant> = None;
         metrics::gauge!(telemetry::ROOMS).increment(1.0);
         let persist_every = config.persist_interval;
         let mut next_persist = Instant::now() + persist_every;
         let mut end = RunEnd::Closed;
-        let mut was_frozen = false;
         'run: loop {
             let linger_deadline = empty_since.map(|t| t + linger);
-            let deadline = Instant::from_std(clock.next_deadline());
+            // None: the room sleeps (at rest and empty, or without physics).
+            let wake = self.next_wake(&ticker);
             let lease_lost = self
                 .cluster
                 .as_ref()
@@ -214,53 +203,16 @@ impl RoomTask {
                     end = RunEnd::LeaseLost;
                     break;
                 }
-                _ = sleep_until(deadline), if ticking => {
-                    let now = Instant::now();
-                    telemetry::hot().tick_lateness.record(now - deadline);
-                    let due = clock.due(now.into_std());
-                    if due.dropped > 0 {
-                        metrics::counter!(telemetry::TICKS_DROPPED).increment(due.dropped);
-                        dropped_unlogged += due.dropped;
-                        // An overloaded server would otherwise log for every room every tick.
-                        if last_drop_log.is_none_or(|t: Instant| now - t >= DROP_LOG_EVERY) {
-                            warn!(dropped = dropped_unlogged, "room fell behind; dropped ticks");
-                            dropped_unlogged = 0;
-                            last_drop_log = Some(now);
-                        }
-                    }
-                    let frozen = self.frozen();
-                    if frozen != was_frozen {
-                        if frozen {
-                            warn!("NATS lost: the room is frozen until it is back or the lease is given up");
-                        } else {
-                            info!("NATS back: the room runs again");
-                        }
-                        was_frozen = frozen;
-                    }
-                    let run = if frozen { 0 } else { due.run };
-                    for _ in 0..run {
-                        let started = Instant::now();
-                        let ticked = guarded(|| {
-                            let effects = self.room.tick();
-                            self.publish(effects);
-                        });
-                        if let Err(panic) = ticked {
-                            self.fail(&panic);
-                            break 'run;
-                        }
-                        let took = started.elapsed();
-                        telemetry::hot().tick_duration.record(took);
-                        if took > period {
-                            metrics::counter!(telemetry::TICK_OVERRUNS).increment(1);
-                        }
-                    }
-                    self.info.tick.store(self.room.tick_count(), Ordering::Relaxed);
-                    if let Some(keeper) = self.cluster.as_ref().and_then(|c| c.keeper.as_ref()) {
-                        keeper.figures.tick.store(self.room.tick_count(), Ordering::Relaxed);
+                _ = sleep_until(wake.map_or_else(Instant::now, |w| w.at)), if wake.is_some() => {
+                    let wake = wake.expect("armed");
+                    if let Err(panic) = self.on_tick(&mut ticker, wake) {
+                        self.fail(&panic);
+                        break 'run;
                     }
                 }
                 request = requests.recv() => match request {
                     Some(request) => {
+                        self.skip_slept(&mut ticker);
                         if let Err(panic) = guarded(|| self.handle(request)) {
                             self.fail(&panic);
                             break 'run;
@@ -270,6 +222,7 @@ impl RoomTask {
                     None => break,
                 },
                 event = async { self.cluster.as_mut().expect("clustered").next_event().await }, if self.cluster.is_some() => {
+                    self.skip_slept(&mut ticker);
                     match event {
                         ClusterEvent::Inbound(inbound) => {
                             if let Err(panic) = guarded(|| self.remote(inbound)) {
@@ -286,6 +239,7 @@ impl RoomTask {
                 _ = sleep_until(next_persist), if owner => {
                     next_persist = Instant::now() + persist_every;
                     if !self.frozen() {
+                        self.skip_slept(&mut ticker);
                         self.persist();
                     }
                 }
@@ -299,6 +253,10 @@ impl RoomTask {
                     empty_since = Some(Instant::now());
                 }
             }
+        }
+        // A room saved or handed over carries its clock as of now.
+        if !self.failed {
+            self.skip_slept(&mut ticker);
         }
         match end {
             RunEnd::LeaseLost => self.moved(),
