@@ -377,6 +377,8 @@ test("a football match: score, clock, phase and teams; playing picks a team", as
   await page.click("#play");
   await page.waitForFunction(() => window.__ballroom!.mode() === "play" && window.__ballroom!.connection() === "open", undefined, { timeout: 15_000 });
   const id = (await page.evaluate(() => window.__ballroom!.clientId()))!;
+  // The overlay follows on the next animation frame, which a software renderer may take a while to draw.
+  await page.locator("#team-red").waitFor({ state: "visible", timeout: 5000 });
   assert.equal(await page.locator("#team-red").isVisible(), true, "team buttons in a match scene");
   const from = blue.messages.length;
   await page.click("#team-red");
