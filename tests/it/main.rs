@@ -11,6 +11,7 @@
 mod support;
 
 mod address_limits;
+mod architecture;
 mod attacks;
 mod bad_input;
 mod binary;
