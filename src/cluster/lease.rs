@@ -182,7 +182,7 @@ impl Cluster {
         let figures = Arc::new(LeaseFigures::default());
         let (release, release_rx) = oneshot::channel();
         let epoch = lease.epoch();
-        tokio::spawn(
+        self.tasks.spawn(
             renew(
                 self.clone(),
                 lease,

@@ -20,9 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{Instrument, Span, debug, info};
 
 pub use lease::{Lease, LeaseHolder, LeaseKeeper};
 pub use nodes::NodeEvents;
@@ -80,6 +82,9 @@ pub struct Cluster {
     /// `--lease-ttl`.
     pub lease_ttl: Duration,
     nodes: nodes::NodeDirectory,
+    /// The server's tracker: the lease renewers and publishers spawned for rooms are
+    /// waited for at shutdown like every other task.
+    tasks: TaskTracker,
 }
 
 /// How long one NATS call may take before it counts as failed.
@@ -135,6 +140,7 @@ impl Cluster {
             node: node.to_owned(),
             lease_ttl,
             nodes,
+            tasks: tasks.clone(),
         }))
     }
 
@@ -143,6 +149,25 @@ impl Cluster {
             async_nats::connection::State::Connected => NatsState::Connected,
             _ => NatsState::Disconnected,
         }
+    }
+
+    /// A task (tracked) that publishes what is queued on the returned sender, in order, at
+    /// most `queue` waiting; it ends when the sender is dropped. A failed publish is logged
+    /// at debug and skipped: what the room queues next still goes out.
+    pub fn publisher(&self, queue: usize) -> mpsc::Sender<(String, Bytes)> {
+        let (tx, mut rx) = mpsc::channel::<(String, Bytes)>(queue);
+        let client = self.client.clone();
+        self.tasks.spawn(
+            async move {
+                while let Some((subject, bytes)) = rx.recv().await {
+                    if let Err(e) = client.publish(subject, bytes).await {
+                        debug!(error = %e, "publish failed");
+                    }
+                }
+            }
+            .instrument(Span::current()),
+        );
+        tx
     }
 
     /// The NATS client, for the room tasks' subjects.

@@ -49,7 +49,9 @@ pub async fn serve<S>(
             server.config.slow_grace,
             server.shutdown.child_token(),
         );
-        let writer = tokio::spawn(write_loop(sink, rx, server.config.ping_interval));
+        let writer = server
+            .tasks
+            .spawn(write_loop(sink, rx, server.config.ping_interval));
         let _open = ConnectionGauge::open();
 
         let joined = match request {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tracing::{Instrument, Span, debug};
 
 use super::envelope::{self, FromOwner, OwnerMsg};
 use crate::cluster::{Cluster, ClusterError, LeaseKeeper, NodeEvents, RoomSubjects};
@@ -67,7 +66,7 @@ impl ClusterLink {
         keeper: Option<LeaseKeeper>,
         inbound: async_nats::Subscriber,
     ) -> ClusterLink {
-        let outgoing = publisher(cluster.client().clone());
+        let outgoing = publisher(cluster);
         ClusterLink {
             cluster: cluster.clone(),
             subjects,
@@ -135,19 +134,8 @@ async fn subscribe(
         .map_err(|e| ClusterError::Nats(e.to_string()))
 }
 
-/// A task that publishes what a room queues, in order; it ends when the room drops its
-/// sender.
-pub fn publisher(client: async_nats::Client) -> mpsc::Sender<(String, Bytes)> {
-    let (tx, mut rx) = mpsc::channel::<(String, Bytes)>(PUBLISH_QUEUE);
-    tokio::spawn(
-        async move {
-            while let Some((subject, bytes)) = rx.recv().await {
-                if let Err(e) = client.publish(subject, bytes).await {
-                    debug!(error = %e, "publish failed");
-                }
-            }
-        }
-        .instrument(Span::current()),
-    );
-    tx
+/// A task that publishes what a room queues, in order, at most `PUBLISH_QUEUE` waiting; it
+/// ends when the room drops its sender.
+pub fn publisher(cluster: &Cluster) -> mpsc::Sender<(String, Bytes)> {
+    cluster.publisher(PUBLISH_QUEUE)
 }

@@ -111,7 +111,7 @@ async fn run_unowned(
         scene.name.clone(),
         running.clone(),
     );
-    tokio::spawn(async move {
+    server.tasks.spawn(async move {
         let mut every = tokio::time::interval(marker.lease_ttl / 4);
         loop {
             tokio::select! {

@@ -198,7 +198,7 @@ impl RoomTask {
         let (cluster, name, saving) =
             (link.cluster.clone(), self.name.clone(), self.saving.clone());
         saving.store(true, std::sync::atomic::Ordering::Release);
-        tokio::spawn(async move {
+        self.server.tasks.spawn(async move {
             if let Err(error) = cluster.save_room(&name, bytes.into()).await {
                 debug!(%error, "room not saved");
             }
