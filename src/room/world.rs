@@ -61,6 +61,23 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
         }
     }
 
+    // The models' colliders: their shapes are the scene's, shared (an `Arc`) by its rooms.
+    for c in scene.geometry.colliders.iter() {
+        let collider = ColliderBuilder::new(c.shape.clone())
+            .sensor(c.sensor)
+            .friction(c.friction)
+            .restitution(c.restitution);
+        let collider = if c.sensor {
+            collider.active_events(ActiveEvents::COLLISION_EVENTS)
+        } else {
+            collider
+        };
+        let handle = world.insert_collider(collider, None);
+        if let Some(&team) = goal_teams.and_then(|g| g.get(&c.name)).filter(|_| c.sensor) {
+            goals.insert(handle, team);
+        }
+    }
+
     let mut balls: Vec<BallBody> = scene
         .balls
         .iter()

@@ -141,6 +141,10 @@ mod tests {
                 expected: "true or false",
             },
             JoinError::UnknownScene("x".into()),
+            JoinError::SceneFailed {
+                name: "x".into(),
+                reason: "model `m.glb`: malformed glTF".into(),
+            },
             JoinError::TooManyRooms(1),
             JoinError::RoomFull(1),
             JoinError::ShuttingDown,
@@ -151,6 +155,7 @@ mod tests {
                 JoinError::BadRoom(_)
                 | JoinError::BadOption { .. }
                 | JoinError::UnknownScene(_)
+                | JoinError::SceneFailed { .. }
                 | JoinError::TooManyRooms(_)
                 | JoinError::RoomFull(_)
                 | JoinError::ShuttingDown

@@ -150,6 +150,9 @@ async fn route(
         if let Some(asset) = viewer::asset(req.uri().path()) {
             return viewer::respond(asset, req.headers());
         }
+        if let Some(res) = super::model_files::respond(&server, req.uri().path(), req.headers()) {
+            return res;
+        }
     }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => match &server.cluster {
@@ -180,7 +183,7 @@ async fn route(
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
-             plain HTTP serves GET / (the live viewer), GET /healthz, GET /rooms and GET /metrics\n",
+             plain HTTP serves GET / (the live viewer), GET /assets/... (scene models), GET /healthz, GET /rooms and GET /metrics\n",
         ),
     }
 }

@@ -41,15 +41,7 @@ impl Registry {
         name: &str,
         scene: Option<&str>,
     ) -> Result<RoomHandle, JoinError> {
-        let requested = match scene {
-            Some(s) => Some(
-                server
-                    .scenes
-                    .get(s)
-                    .ok_or_else(|| JoinError::UnknownScene(s.to_owned()))?,
-            ),
-            None => None,
-        };
+        let requested = scene.map(|s| server.scenes.lookup(s)).transpose()?;
         let mut rooms = self.rooms();
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());

@@ -8,16 +8,15 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::ids::{BallId, Team, all_finite};
 
-/// Built-in scenes: (name, JSON text).
-const BUILTIN: &[(&str, &str)] = &[
-    ("kickballs", include_str!("../assets/scenes/kickballs.json")),
-    ("football", include_str!("../assets/scenes/football.json")),
-    ("relay", include_str!("../assets/scenes/relay.json")),
-];
+mod gltf_nodes;
+mod library;
+pub mod model;
+
+pub use library::{SceneLibrary, SceneLoad, stamp as library_stamp};
+pub use model::{Geometry, ModelError, ModelRef, ServedFile};
 
 /// A world description.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +50,13 @@ pub struct Scene {
     /// Fixed colliders: ground, walls, and sensors (such as goal mouths).
     #[serde(default)]
     pub statics: Vec<StaticCollider>,
+    /// glTF models (files under `--assets DIR`) whose marked nodes are more statics and
+    /// sensors; clients fetch each from its `url` to draw it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelRef>,
+    /// The colliders and files built from `models`, once per scene.
+    #[serde(skip)]
+    pub geometry: Geometry,
     #[serde(default)]
     pub balls: Vec<Ball>,
     /// Most clients in one room of this scene (spectators included). The server's
@@ -242,7 +248,7 @@ fn default_solver_iterations() -> u32 {
 fn default_respawn_below() -> f32 {
     -20.0
 }
-fn identity() -> [f32; 4] {
+pub(crate) fn identity() -> [f32; 4] {
     [0.0, 0.0, 0.0, 1.0]
 }
 fn default_friction() -> f32 {
@@ -273,6 +279,8 @@ pub enum SceneError {
     },
     #[error("scene `{name}`: {problem}")]
     Invalid { name: String, problem: String },
+    #[error("scene `{name}`: {source}")]
+    Model { name: String, source: ModelError },
 }
 
 impl Scene {
@@ -288,6 +296,37 @@ impl Scene {
                 ),
             });
         }
+        if !scene.models.is_empty() {
+            return Err(SceneError::Invalid {
+                name: name.to_owned(),
+                problem: "models are read from an --assets directory only".into(),
+            });
+        }
+        scene.checked()
+    }
+
+    /// Parse a scene file of `dir/scenes`, build its models from `dir`, and validate it.
+    pub fn load(name: &str, text: &str, dir: &Path) -> Result<Scene, SceneError> {
+        let mut scene = Scene::parse(name, text)?;
+        if scene.name != name {
+            return Err(SceneError::Invalid {
+                name: name.to_owned(),
+                problem: format!(
+                    "declares name `{}` but its file is `{name}.json`",
+                    scene.name
+                ),
+            });
+        }
+        scene.geometry = model::load(
+            dir,
+            &mut scene.models,
+            default_friction(),
+            default_static_restitution(),
+        )
+        .map_err(|source| SceneError::Model {
+            name: name.to_owned(),
+            source,
+        })?;
         scene.checked()
     }
 
@@ -392,12 +431,15 @@ impl Scene {
             if !self.has_physics() {
                 return Err("a match needs at least one ball".into());
             }
+            // A saved room's scene has its models' sensors in the saved world only.
+            let unread = !self.models.is_empty() && !self.geometry.loaded;
             for name in m.goals.keys() {
                 let sensor = self
                     .statics
                     .iter()
-                    .any(|s| s.sensor && s.name.as_deref() == Some(name));
-                if !sensor {
+                    .any(|s| s.sensor && s.name.as_deref() == Some(name))
+                    || self.geometry.sensor_names().any(|n| n == name);
+                if !sensor && !unread {
                     return Err(format!("match goal `{name}` is not a sensor collider"));
                 }
             }
@@ -427,63 +469,6 @@ impl Scene {
             )?;
         }
         Ok(())
-    }
-}
-
-/// All scenes the server can offer, by name.
-#[derive(Clone, Debug)]
-pub struct SceneLibrary {
-    scenes: BTreeMap<String, Arc<Scene>>,
-}
-
-impl SceneLibrary {
-    /// The scenes embedded in the binary.
-    pub fn builtin() -> SceneLibrary {
-        let scenes = BUILTIN
-            .iter()
-            .map(|(name, text)| {
-                let scene = Scene::from_json(name, text)
-                    .unwrap_or_else(|e| panic!("built-in scene is invalid: {e}"));
-                (name.to_string(), Arc::new(scene))
-            })
-            .collect();
-        SceneLibrary { scenes }
-    }
-
-    /// Built-ins plus every `DIR/scenes/*.json`, the latter winning on a name clash.
-    pub fn with_assets(dir: Option<&Path>) -> Result<SceneLibrary, SceneError> {
-        let mut lib = SceneLibrary::builtin();
-        let Some(dir) = dir else { return Ok(lib) };
-        let scenes_dir = dir.join("scenes");
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| SceneError::Io { path, source }
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&scenes_dir)
-            .map_err(io(&scenes_dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let scene = Scene::from_json(&name, &text)?;
-            lib.scenes.insert(name, Arc::new(scene));
-        }
-        Ok(lib)
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<Scene>> {
-        self.scenes.get(name).cloned()
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.scenes.keys().map(String::as_str)
     }
 }
 
@@ -559,7 +544,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("scenes/mine.json"), r#"{"name":"mine"}"#).unwrap();
-        let lib = SceneLibrary::with_assets(Some(&dir)).unwrap();
+        let lib = SceneLibrary::load(Some(&dir), None).unwrap().library;
         assert_eq!(lib.get("relay").unwrap().description, "overridden");
         assert!(lib.get("mine").is_some());
         assert!(lib.get("kickballs").is_some());
