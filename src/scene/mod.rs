@@ -550,4 +550,34 @@ mod tests {
         assert!(lib.get("kickballs").is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// The repository's own `assets/` directory, as `--assets`.
+    fn repo_assets() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets")
+    }
+
+    #[test]
+    fn the_stadium_is_built_from_its_model() {
+        let load = SceneLibrary::load(Some(&repo_assets()), None).unwrap();
+        assert!(load.failures.is_empty(), "{:?}", load.failures);
+        let stadium = load.library.get("stadium").unwrap();
+        let g = &stadium.geometry;
+        let sensors: Vec<_> = g.sensor_names().collect();
+        assert_eq!(sensors.len(), 2, "{sensors:?}");
+        assert!(sensors.contains(&"goal_blue") && sensors.contains(&"goal_red"));
+        assert!(g.colliders.len() > 10 && g.triangles > 100, "{g:?}");
+        let url = stadium.models[0].url.as_deref().unwrap();
+        assert_eq!(url, "/assets/models/stadium.glb");
+        let file = load.library.file(url).unwrap();
+        assert_eq!(file.content_type, "model/gltf-binary");
+        // Rooms share the scene's shapes: the same Arc, not a copy.
+        let again = load.library.get("stadium").unwrap();
+        assert!(std::sync::Arc::ptr_eq(&again.geometry.colliders, &g.colliders));
+    }
+
+    #[test]
+    fn models_need_an_assets_directory() {
+        let err = Scene::from_json("x", r#"{"name":"x","models":[{"file":"m.glb"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("--assets"), "{err}");
+    }
 }
