@@ -572,7 +572,10 @@ mod tests {
         assert_eq!(file.content_type, "model/gltf-binary");
         // Rooms share the scene's shapes: the same Arc, not a copy.
         let again = load.library.get("stadium").unwrap();
-        assert!(std::sync::Arc::ptr_eq(&again.geometry.colliders, &g.colliders));
+        assert!(std::sync::Arc::ptr_eq(
+            &again.geometry.colliders,
+            &g.colliders
+        ));
     }
 
     #[test]

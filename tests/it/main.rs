@@ -21,6 +21,7 @@ mod decoder_props;
 mod limits;
 mod load_tool;
 mod matches;
+mod models;
 mod operations;
 mod persistence;
 mod physics;
