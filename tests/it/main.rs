@@ -11,6 +11,7 @@
 mod support;
 
 mod address_limits;
+mod attacks;
 mod bad_input;
 mod binary;
 mod binary_snapshots;
@@ -22,6 +23,7 @@ mod limits;
 mod load_tool;
 mod matches;
 mod models;
+mod nginx;
 mod operations;
 mod persistence;
 mod physics;
