@@ -171,7 +171,7 @@ impl Model<'_> {
                     return Err(geometry(node, "indices outside their buffer".into()));
                 }
             };
-            if local.len() % 3 != 0 {
+            if !local.len().is_multiple_of(3) {
                 return Err(geometry(node, "an index count not a multiple of 3".into()));
             }
             for tri in local.chunks_exact(3) {

@@ -11,16 +11,20 @@ use hyper::{Response, StatusCode};
 use super::ServerState;
 use crate::scene::model::URL_PREFIX;
 
-/// The answer to a `GET` of `path`, if `path` is under `/assets/`.
+/// The answer to a `GET` of `path`, if `path` is under `/assets/`, directly or under a
+/// prefix that a proxy forwards whole (`/broadcast/assets/models/stadium.glb`, which the
+/// viewer at `/broadcast/` asks for by a relative URL).
 pub fn respond(
     server: &ServerState,
     path: &str,
     request: &HeaderMap,
 ) -> Option<Response<Full<Bytes>>> {
-    if !path.starts_with(URL_PREFIX) {
-        return None;
-    }
-    let Some(file) = server.scenes.file(path) else {
+    let mut urls = path
+        .match_indices(URL_PREFIX)
+        .map(|(i, _)| &path[i..])
+        .peekable();
+    urls.peek()?;
+    let Some(file) = urls.find_map(|url| server.scenes.file(url)) else {
         let mut res = Response::new(Full::new(Bytes::from_static(b"no such model file\n")));
         *res.status_mut() = StatusCode::NOT_FOUND;
         return Some(res);

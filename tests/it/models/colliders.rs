@@ -74,11 +74,18 @@ async fn the_model_file_is_served_with_its_type_and_etag() {
         )
         .await;
     assert_eq!(status, 304);
+    // Behind a proxy that forwards its prefix whole, the viewer at `/broadcast/` asks for
+    // the model by a relative URL.
+    let (status, headers, _) = server
+        .request("HEAD", "/broadcast/assets/models/wall.glb", "")
+        .await;
+    assert_eq!((status, &headers["etag"]), (200, &etag));
     // Only files a loaded scene names are served: not the scene files, not a path out.
     for path in [
         "/assets/scenes/wallball.json",
         "/assets/models/../scenes/wallball.json",
         "/assets/models/none.glb",
+        "/broadcast/assets/scenes/wallball.json",
     ] {
         assert_eq!(server.get(path).await.0, 404, "{path}");
     }

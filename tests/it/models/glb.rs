@@ -100,11 +100,11 @@ pub fn glb(nodes: &[Node], roots: &[usize]) -> Vec<u8> {
 /// `doc` and `blob` as a GLB container.
 pub fn pack(doc: &Value, blob: &[u8]) -> Vec<u8> {
     let mut text = doc.to_string().into_bytes();
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let mut bin = blob.to_vec();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let total = 12 + 8 + text.len() + 8 + bin.len();
