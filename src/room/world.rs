@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rapier3d::prelude::*;
 
 use crate::ids::{BallId, ClientId, Team};
-use crate::scene::{Scene, Shape as SceneShape};
+use crate::scene::{Ball, BodyShape, Geometry, Scene, Shape as SceneShape};
 
 /// One ball of the scene and its rapier handles.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -88,7 +88,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
                 .linear_damping(b.linear_damping)
                 .angular_damping(b.angular_damping)
                 .ccd_enabled(true);
-            let collider = ColliderBuilder::ball(b.radius)
+            let collider = body_collider(b, &scene.geometry)
                 .mass(b.mass)
                 .friction(b.friction)
                 .restitution(b.restitution);
@@ -108,6 +108,31 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
         world,
         balls,
         goals,
+    }
+}
+
+/// A ball's collider: its `shape` (a hull shared with the scene's other rooms), or a ball
+/// of its radius. (A hull the geometry lacks, which a loaded scene never has, becomes the
+/// ball of its bounding radius rather than a panic.)
+fn body_collider(b: &Ball, geometry: &Geometry) -> ColliderBuilder {
+    match b.shape {
+        Some(BodyShape::Cuboid {
+            half_extents: [x, y, z],
+        }) => ColliderBuilder::cuboid(x, y, z),
+        Some(BodyShape::Capsule {
+            half_height,
+            radius,
+        }) => ColliderBuilder::capsule_y(half_height, radius),
+        Some(BodyShape::Cylinder {
+            half_height,
+            radius,
+        }) => ColliderBuilder::cylinder(half_height, radius),
+        Some(BodyShape::ConvexHull { .. }) => match geometry.hulls.get(&b.id) {
+            Some(hull) => ColliderBuilder::new(hull.clone()),
+            None => ColliderBuilder::ball(b.radius),
+        },
+        Some(BodyShape::Ball { radius }) => ColliderBuilder::ball(radius),
+        None => ColliderBuilder::ball(b.radius),
     }
 }
 

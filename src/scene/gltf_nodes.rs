@@ -123,6 +123,23 @@ impl Model<'_> {
         Ok(out)
     }
 
+    /// The vertices of the mesh of the node named `name` (exactly), in the node's own frame
+    /// (its transforms and its parents' are not applied: its origin is the body's), and
+    /// its triangle count.
+    pub fn node_points(&self, name: &str) -> Result<(Vec<Vec3>, usize), ModelProblem> {
+        let Some(node) = self.document.nodes().find(|n| n.name() == Some(name)) else {
+            return Err(ModelProblem::Geometry {
+                node: name.to_owned(),
+                what: "no node of this name".into(),
+            });
+        };
+        let Some(mesh) = node.mesh() else {
+            return Err(geometry(&node, "no mesh".into()));
+        };
+        let (vertices, indices) = self.triangles(&node, &mesh, Mat4::IDENTITY)?;
+        Ok((vertices, indices.len()))
+    }
+
     /// A node's mesh as one vertex and index list, checked.
     fn triangles(
         &self,

@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 
 use crate::ids::{BallId, Team, all_finite};
 
+pub mod body;
 mod gltf_nodes;
 mod library;
 pub mod model;
 
+pub use body::BodyShape;
 pub use library::{SceneLibrary, SceneLoad, stamp as library_stamp};
 pub use model::{Geometry, ModelError, ModelRef, ServedFile};
 
@@ -220,8 +222,12 @@ pub enum Shape {
 #[serde(deny_unknown_fields)]
 pub struct Ball {
     pub id: BallId,
-    /// m.
+    /// m. With a `shape`, the shape's bounding radius (set when the scene loads).
+    #[serde(default)]
     pub radius: f32,
+    /// The body's collider; a ball of `radius` when absent (and so in every loaded scene).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<BodyShape>,
     /// kg.
     pub mass: f32,
     /// Spawn position of the centre.
@@ -296,12 +302,14 @@ impl Scene {
                 ),
             });
         }
-        if !scene.models.is_empty() {
+        if !scene.models.is_empty() || body::has_hulls(&scene.balls) {
             return Err(SceneError::Invalid {
                 name: name.to_owned(),
-                problem: "models are read from an --assets directory only".into(),
+                problem: "models and convex hulls are read from an --assets directory only".into(),
             });
         }
+        let mut scene = scene;
+        body::fill(&mut scene.balls);
         scene.checked()
     }
 
@@ -317,22 +325,32 @@ impl Scene {
                 ),
             });
         }
+        let failed = |source| SceneError::Model {
+            name: name.to_owned(),
+            source,
+        };
         scene.geometry = model::load(
             dir,
             &mut scene.models,
             default_friction(),
             default_static_restitution(),
         )
-        .map_err(|source| SceneError::Model {
-            name: name.to_owned(),
-            source,
-        })?;
+        .map_err(failed)?;
+        let g = &mut scene.geometry;
+        let (hulls, served, triangles) =
+            body::load_hulls(dir, &mut scene.balls, g.triangles).map_err(failed)?;
+        g.hulls = hulls.into();
+        g.files = g.files.iter().cloned().chain(served).collect();
+        g.triangles = triangles;
+        body::fill(&mut scene.balls);
         scene.checked()
     }
 
     /// Parse and validate a scene that a saved room carries: no file, so any name.
     pub fn from_saved_json(text: &str) -> Result<Scene, SceneError> {
-        Scene::parse("(saved room)", text)?.checked()
+        let mut scene = Scene::parse("(saved room)", text)?;
+        body::fill(&mut scene.balls);
+        scene.checked()
     }
 
     /// `text` as a scene, not yet validated; `label` names it in a parse error.
@@ -456,6 +474,9 @@ impl Scene {
                 return Err(format!("{what} is declared twice"));
             }
             positive(&format!("{what} radius"), b.radius)?;
+            if let Some(problem) = b.shape.as_ref().and_then(|s| s.problem(&what)) {
+                return Err(problem);
+            }
             positive(&format!("{what} mass"), b.mass)?;
             finite(&what, &b.position)?;
             finite(
@@ -473,114 +494,4 @@ impl Scene {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_scenes_load_and_match_the_brief() {
-        let lib = SceneLibrary::builtin();
-        assert_eq!(
-            lib.names().collect::<Vec<_>>(),
-            ["football", "kickballs", "relay"]
-        );
-        let k = lib.get("kickballs").unwrap();
-        assert_eq!(k.balls.len(), 3);
-        for b in &k.balls {
-            assert_eq!((b.radius, b.mass), (1.0, 5.0));
-            assert_eq!((b.linear_damping, b.angular_damping), (0.4, 0.4));
-            assert!(b.restitution > 0.0);
-        }
-        assert_eq!(k.gravity, [0.0, -9.82, 0.0]);
-        assert!(
-            k.max_impulse >= 100.0,
-            "must allow the kick scene's 100 N·s"
-        );
-        let f = lib.get("football").unwrap();
-        assert_eq!(f.balls.len(), 1);
-        assert_eq!(f.statics.iter().filter(|s| s.sensor).count(), 2);
-        assert!(!lib.get("relay").unwrap().has_physics());
-        let m = f.match_rules.as_ref().expect("football has match rules");
-        assert_eq!(m.duration, 300.0);
-        assert_eq!(m.goals.len(), 2);
-        assert!(f.kick_rules.require_position);
-        assert!(k.match_rules.is_none());
-        assert_eq!(k.kick_rules, KickRules::default());
-    }
-
-    #[test]
-    fn bad_scenes_are_refused_with_a_reason() {
-        let err = Scene::from_json("x", r#"{"name":"y"}"#).unwrap_err();
-        assert!(err.to_string().contains("declares name `y`"), "{err}");
-        let err = Scene::from_json(
-            "x",
-            r#"{"name":"x","balls":[{"id":0,"radius":-1,"mass":1,"position":[0,0,0]}]}"#,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("radius must be a positive"),
-            "{err}"
-        );
-        let err = Scene::from_json(
-            "x",
-            r#"{"name":"x","balls":[{"id":0,"radius":1,"mass":1,"position":[0,0,0]}],
-                "match":{"goals":{"nowhere":"blue"}}}"#,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("`nowhere` is not a sensor"),
-            "{err}"
-        );
-        let err = Scene::from_json("x", r#"{"name":"x","bogus":1}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field"), "{err}");
-    }
-
-    #[test]
-    fn assets_dir_adds_and_overrides() {
-        let dir = std::env::temp_dir().join(format!("ballroom-scenes-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("scenes")).unwrap();
-        std::fs::write(
-            dir.join("scenes/relay.json"),
-            r#"{"name":"relay","description":"overridden"}"#,
-        )
-        .unwrap();
-        std::fs::write(dir.join("scenes/mine.json"), r#"{"name":"mine"}"#).unwrap();
-        let lib = SceneLibrary::load(Some(&dir), None).unwrap().library;
-        assert_eq!(lib.get("relay").unwrap().description, "overridden");
-        assert!(lib.get("mine").is_some());
-        assert!(lib.get("kickballs").is_some());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// The repository's own `assets/` directory, as `--assets`.
-    fn repo_assets() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets")
-    }
-
-    #[test]
-    fn the_stadium_is_built_from_its_model() {
-        let load = SceneLibrary::load(Some(&repo_assets()), None).unwrap();
-        assert!(load.failures.is_empty(), "{:?}", load.failures);
-        let stadium = load.library.get("stadium").unwrap();
-        let g = &stadium.geometry;
-        let sensors: Vec<_> = g.sensor_names().collect();
-        assert_eq!(sensors.len(), 2, "{sensors:?}");
-        assert!(sensors.contains(&"goal_blue") && sensors.contains(&"goal_red"));
-        assert!(g.colliders.len() > 10 && g.triangles > 100, "{g:?}");
-        let url = stadium.models[0].url.as_deref().unwrap();
-        assert_eq!(url, "/assets/models/stadium.glb");
-        let file = load.library.file(url).unwrap();
-        assert_eq!(file.content_type, "model/gltf-binary");
-        // Rooms share the scene's shapes: the same Arc, not a copy.
-        let again = load.library.get("stadium").unwrap();
-        assert!(std::sync::Arc::ptr_eq(
-            &again.geometry.colliders,
-            &g.colliders
-        ));
-    }
-
-    #[test]
-    fn models_need_an_assets_directory() {
-        let err = Scene::from_json("x", r#"{"name":"x","models":[{"file":"m.glb"}]}"#).unwrap_err();
-        assert!(err.to_string().contains("--assets"), "{err}");
-    }
-}
+mod tests;

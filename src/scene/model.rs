@@ -2,6 +2,7 @@
 //! files built from them once per scene (every room of the scene shares them: a rapier
 //! `SharedShape` is an `Arc`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::gltf_nodes::{Model, NodeKind, NodeMesh};
-use crate::ids::all_finite;
+use crate::ids::{BallId, all_finite};
 
 /// Largest model file (with its buffers) read.
 pub const MAX_MODEL_BYTES: u64 = 32 * 1024 * 1024;
@@ -45,6 +46,11 @@ pub struct ModelRef {
     /// a scene file says here is replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The corners `[min, max]` of the box around the model's colliders in the scene's
+    /// frame: set by the server when it loads the model (a saved room's scene carries it,
+    /// so that the binary snapshots' bounds never depend on reading the model again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<[[f32; 3]; 2]>,
 }
 
 fn unit_scale() -> [f32; 3] {
@@ -134,6 +140,8 @@ pub struct ServedFile {
 #[derive(Clone, Default)]
 pub struct Geometry {
     pub colliders: Arc<[ModelCollider]>,
+    /// The convex hulls of the bodies whose `shape` is one, by ball id.
+    pub hulls: Arc<BTreeMap<BallId, SharedShape>>,
     pub files: Arc<[ServedFile]>,
     /// Collider triangles in all.
     pub triangles: usize,
@@ -164,6 +172,7 @@ impl fmt::Debug for Geometry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Geometry")
             .field("colliders", &self.colliders.len())
+            .field("hulls", &self.hulls.len())
             .field("triangles", &self.triangles)
             .field("files", &self.files.len())
             .finish()
@@ -187,17 +196,22 @@ pub fn load(
             problem,
         };
         let placement = model.placement().map_err(fail)?;
-        let (meshes, served) =
-            read_model(dir, &model.file, placement, MAX_TRIANGLES - triangles).map_err(fail)?;
+        let gltf = read_gltf(dir, &model.file).map_err(fail)?;
+        let meshes = gltf
+            .model()
+            .marked_nodes(placement, MAX_TRIANGLES - triangles)
+            .map_err(fail)?;
+        model.bounds = bounds(meshes.iter().flat_map(|m| &m.vertices));
         for mesh in meshes {
             triangles += mesh.indices.len();
             colliders.push(build(mesh, model, friction, restitution).map_err(fail)?);
         }
-        model.url = served.first().map(|f| f.url.clone());
-        files.extend(served);
+        model.url = gltf.served.first().map(|f| f.url.clone());
+        files.extend(gltf.served);
     }
     Ok(Geometry {
         colliders: colliders.into(),
+        hulls: Arc::default(),
         files: files.into(),
         triangles,
         loaded: true,
@@ -232,14 +246,35 @@ fn build(
     })
 }
 
-/// One model file: its marked nodes, and the files clients fetch (the model first, then
-/// any external buffers of a `.gltf`).
-fn read_model(
-    dir: &Path,
-    file: &str,
-    placement: Mat4,
-    budget: usize,
-) -> Result<(Vec<NodeMesh>, Vec<ServedFile>), ModelProblem> {
+/// The box around `points`, if there are any.
+fn bounds<'a>(points: impl Iterator<Item = &'a Vec3>) -> Option<[[f32; 3]; 2]> {
+    points
+        .fold(None, |b: Option<(Vec3, Vec3)>, &p| match b {
+            None => Some((p, p)),
+            Some((lo, hi)) => Some((lo.min(p), hi.max(p))),
+        })
+        .map(|(lo, hi)| [lo.to_array(), hi.to_array()])
+}
+
+/// A model file read and parsed, with its buffers, and the files clients fetch (the model
+/// first, then any external buffers of a `.gltf`).
+pub(super) struct GltfFile {
+    document: gltf::Document,
+    buffers: Vec<Vec<u8>>,
+    pub served: Vec<ServedFile>,
+}
+
+impl GltfFile {
+    pub(super) fn model(&self) -> Model<'_> {
+        Model {
+            document: &self.document,
+            buffers: &self.buffers,
+        }
+    }
+}
+
+/// Read and parse the model file `file` under `dir`, within the size cap.
+pub(super) fn read_gltf(dir: &Path, file: &str) -> Result<GltfFile, ModelProblem> {
     let content_type = match Path::new(file).extension().and_then(|e| e.to_str()) {
         Some("glb") => "model/gltf-binary",
         Some("gltf") => "model/gltf+json",
@@ -276,11 +311,11 @@ fn read_model(
         }
         buffers.push(data);
     }
-    let model = Model {
-        document: &gltf.document,
-        buffers: &buffers,
-    };
-    Ok((model.marked_nodes(placement, budget)?, served))
+    Ok(GltfFile {
+        document: gltf.document,
+        buffers,
+        served,
+    })
 }
 
 /// `uri` (relative to the model) as a path relative to the assets directory.

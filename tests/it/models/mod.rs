@@ -4,6 +4,7 @@
 //! files reloaded for new rooms without a restart.
 
 mod bad_models;
+mod bodies;
 mod colliders;
 mod glb;
 mod reload;
