@@ -39,6 +39,13 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
 
     let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
     let mut goals = HashMap::new();
+    // A sensor's `user_data` is 1 + its place in `Scene::sensor_names` (the same order as
+    // here), which travels with the world when a room is saved.
+    let mut sensors = 0u128;
+    let mut next_sensor = || {
+        sensors += 1;
+        sensors
+    };
     for s in &scene.statics {
         let pose = Pose::from_parts(
             Vector::from_array(s.position),
@@ -50,7 +57,9 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .friction(s.friction)
             .restitution(s.restitution);
         let collider = if s.sensor {
-            collider.active_events(ActiveEvents::COLLISION_EVENTS)
+            collider
+                .active_events(ActiveEvents::COLLISION_EVENTS)
+                .user_data(next_sensor())
         } else {
             collider
         };
@@ -68,7 +77,9 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .friction(c.friction)
             .restitution(c.restitution);
         let collider = if c.sensor {
-            collider.active_events(ActiveEvents::COLLISION_EVENTS)
+            collider
+                .active_events(ActiveEvents::COLLISION_EVENTS)
+                .user_data(next_sensor())
         } else {
             collider
         };

@@ -76,6 +76,24 @@ impl Scene {
     pub fn has_physics(&self) -> bool {
         !self.balls.is_empty()
     }
+
+    /// Every sensor's name, in the order a room's world is built: the sensor statics
+    /// (one without a name is `statics[i]`), then each model's sensors.
+    pub fn sensor_names(&self) -> Vec<std::sync::Arc<str>> {
+        let statics = self.statics.iter().enumerate().filter(|(_, s)| s.sensor);
+        statics
+            .map(|(i, s)| match &s.name {
+                Some(name) => name.as_str().into(),
+                None => format!("statics[{i}]").into(),
+            })
+            .chain(
+                self.models
+                    .iter()
+                    .flat_map(|m| &m.sensors)
+                    .map(|n| n.as_str().into()),
+            )
+            .collect()
+    }
 }
 
 /// A player's collider: a vertical capsule standing on the reported feet position.
@@ -452,11 +470,7 @@ impl Scene {
             // A saved room's scene has its models' sensors in the saved world only.
             let unread = !self.models.is_empty() && !self.geometry.loaded;
             for name in m.goals.keys() {
-                let sensor = self
-                    .statics
-                    .iter()
-                    .any(|s| s.sensor && s.name.as_deref() == Some(name))
-                    || self.geometry.sensor_names().any(|n| n == name);
+                let sensor = self.sensor_names().iter().any(|n| **n == **name);
                 if !sensor && !unread {
                     return Err(format!("match goal `{name}` is not a sensor collider"));
                 }

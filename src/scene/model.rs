@@ -51,6 +51,11 @@ pub struct ModelRef {
     /// so that the binary snapshots' bounds never depend on reading the model again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bounds: Option<[[f32; 3]; 2]>,
+    /// The names of the model's sensors, in the order they were built: set by the server
+    /// when it loads the model (a saved room's scene carries them, so its sensors keep
+    /// their names when the room is restored without reading the model again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
 }
 
 fn unit_scale() -> [f32; 3] {
@@ -202,9 +207,14 @@ pub fn load(
             .marked_nodes(placement, MAX_TRIANGLES - triangles)
             .map_err(fail)?;
         model.bounds = bounds(meshes.iter().flat_map(|m| &m.vertices));
+        model.sensors.clear();
         for mesh in meshes {
             triangles += mesh.indices.len();
-            colliders.push(build(mesh, model, friction, restitution).map_err(fail)?);
+            let collider = build(mesh, model, friction, restitution).map_err(fail)?;
+            if collider.sensor {
+                model.sensors.push(collider.name.clone());
+            }
+            colliders.push(collider);
         }
         model.url = gltf.served.first().map(|f| f.url.clone());
         files.extend(gltf.served);
