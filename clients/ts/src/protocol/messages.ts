@@ -38,6 +38,8 @@ export interface SceneModel {
   url?: string;
   /** Lower and upper corners of the box around the model's colliders. */
   bounds?: [Vec3Array, Vec3Array];
+  /** The names of the model's sensors (`_sensor` nodes without the suffix). */
+  sensors?: string[];
 }
 
 export interface SceneBall {
