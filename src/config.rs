@@ -36,9 +36,17 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_MODE", value_enum, default_value_t = Mode::Physics)]
     pub mode: Mode,
 
-    /// Directory whose `scenes/*.json` add to or override the built-in scenes.
+    /// Directory whose `scenes/*.json` add to or override the built-in scenes; their
+    /// `models` are read from it too, and clients fetch those under `/assets/`.
     #[arg(long, env = "BALLROOM_ASSETS")]
     pub assets: Option<PathBuf>,
+
+    /// Seconds between looks at --assets for changed files: scenes and models changed on
+    /// disk are loaded for rooms created afterwards, as SIGHUP always does. Running rooms
+    /// keep their scene; a scene that fails keeps its previous version, logged and
+    /// counted. 0: reload on SIGHUP only.
+    #[arg(long, env = "BALLROOM_ASSETS_RELOAD_INTERVAL", default_value = "10", value_parser = seconds)]
+    pub assets_reload_interval: Duration,
 
     /// Seconds a room is kept after its last client leaves.
     #[arg(long, env = "BALLROOM_ROOM_LINGER", default_value = "30", value_parser = seconds)]
@@ -425,6 +433,7 @@ mod tests {
         assert_eq!(c.slow_grace, Duration::from_secs(1));
         assert_eq!(c.send_buffer, 65536);
         assert_eq!(c.tls_reload_interval, Duration::from_secs(60));
+        assert_eq!(c.assets_reload_interval, Duration::from_secs(10));
         assert_eq!(c.max_connections_per_ip, 256);
         assert_eq!((c.handshakes_per_ip, c.handshake_burst), (20.0, 100));
         assert_eq!((c.http_requests_per_ip, c.http_burst), (20.0, 100));

@@ -24,12 +24,12 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
     let shutdown = shutdown_signal();
-    // With native TLS, SIGHUP reloads the certificate (`server::run` listens for it). Claim
-    // it before the server announces itself, so that an early SIGHUP is ignored (the
-    // certificate is read afterwards anyway) instead of terminating the process. tokio keeps
-    // a signal's handler for the life of the process.
+    // With native TLS or --assets, SIGHUP reloads the certificate or the scenes
+    // (`server::run` listens for it). Claim it before the server announces itself, so that
+    // an early SIGHUP is ignored (the files are read afterwards anyway) instead of
+    // terminating the process. tokio keeps a signal's handler for the life of the process.
     #[cfg(unix)]
-    if config.tls_cert.is_some() {
+    if config.tls_cert.is_some() || config.assets.is_some() {
         let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
     }
     let listener = ballroom::server::bind(config.addr)

@@ -29,6 +29,7 @@ pub const REJECTED: &str = "ballroom_rejected_total";
 pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
 pub const TASKS: &str = "ballroom_tokio_tasks";
 pub const TLS_RELOADS: &str = "ballroom_tls_reloads_total";
+pub const SCENE_LOADS: &str = "ballroom_scene_loads_total";
 pub const ROOMS_SAVED: &str = "ballroom_rooms_saved_total";
 pub const ROOMS_RESTORED: &str = "ballroom_rooms_restored_total";
 pub const CLUSTER_FORWARDED: &str = "ballroom_cluster_forwarded_total";
@@ -185,6 +186,11 @@ fn describe() {
     describe_counter!(
         ROOM_PANICS,
         "Rooms closed because their simulation panicked."
+    );
+    describe_counter!(
+        SCENE_LOADS,
+        "Scene files of --assets loaded (at start, on SIGHUP or changed files), by result: ok, \
+         or failed (the scene keeps its previous version, or is refused with the reason)."
     );
     describe_counter!(
         TLS_RELOADS,

@@ -7,10 +7,11 @@
 //!   and returns the [`Effects`] it had, or the [`Refusal`] that stopped it;
 //! - [`Room::tick`] advances one fixed tick and returns that tick's [`Effects`].
 //!
-//! [`Effects`] carry every [`Announcement`] the clients must hear, in order, and the
-//! [`Snapshot`] when one is due. Each tick applies the queued kicks, steps the world
-//! (unless everything is asleep and nothing changed), detects goals from the sensor
-//! colliders' intersection events, advances the match and carries out what it asks
+//! [`Effects`] carry every [`Announcement`] the clients must hear, in order, the
+//! [`Snapshot`] when one is due, and the tick's [`SensorEvent`]s. Each tick applies the
+//! queued kicks, steps the world (unless everything is asleep and nothing changed), turns
+//! the sensor colliders' intersection events into sensor events (goals among them), advances
+//! the match and carries out what it asks
 //! (balls back to kick-off), and decides whether a snapshot is due (`snapshot.rs`).
 //! Everything an input must pass is in `referee.rs`; building the world in `world.rs`;
 //! saving a whole room and restoring it elsewhere in `saved.rs`.
@@ -130,11 +131,27 @@ pub enum Announcement {
     Result(MatchResult),
 }
 
+/// A ball entering or leaving a sensor (a sensor static of the scene file, or a model's
+/// `_sensor` node), on the tick it happened: for the rules (the match scores a goal when a
+/// ball enters a goal sensor) and for anything else that watches the room. Not sent to
+/// clients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SensorEvent {
+    /// The sensor's name (`statics[i]` for an unnamed static).
+    pub sensor: Arc<str>,
+    pub ball: BallId,
+    /// Entered (true) or left (false).
+    pub entered: bool,
+    pub tick: u64,
+}
+
 /// What an input or a tick produced.
 #[derive(Debug, Default)]
 pub struct Effects {
     /// In the order they happened.
     pub announcements: Vec<Announcement>,
+    /// Balls entering and leaving sensors on this tick, in the order rapier reported them.
+    pub sensors: Vec<SensorEvent>,
     /// A snapshot, when one is due on this tick (never from `apply`).
     pub snapshot: Option<Snapshot>,
     /// Whether the physics world was stepped (false while the room is at rest).
@@ -148,6 +165,8 @@ pub struct Room {
     balls: Vec<BallBody>,
     /// Goal sensors and the team each one's goal belongs to.
     goals: HashMap<ColliderHandle, Team>,
+    /// The scene's sensors by `user_data - 1` of their colliders.
+    sensor_names: Vec<Arc<str>>,
     collisions: CollisionLog,
     game: Option<Match>,
     clients: HashMap<ClientId, ClientState>,
@@ -165,6 +184,7 @@ pub struct Room {
 impl Room {
     pub fn new(scene: Arc<Scene>, sim: SimConfig) -> Room {
         let built = world::build(&scene, sim.tick_rate);
+        let sensor_names = scene.sensor_names();
         let game = scene
             .match_rules
             .clone()
@@ -174,6 +194,7 @@ impl Room {
             world: built.world,
             balls: built.balls,
             goals: built.goals,
+            sensor_names,
             collisions: CollisionLog::default(),
             game,
             clients: HashMap::new(),
@@ -347,7 +368,7 @@ impl Room {
         if effects.stepped {
             self.world.step_with_events(&(), &self.collisions);
             self.respawn_fallen_balls();
-            self.detect_goals(&mut effects);
+            self.sensor_events(&mut effects);
         }
         self.players_moved = false;
         let tick = self.tick;
@@ -419,22 +440,39 @@ impl Room {
             .all(|b| self.world.bodies[b.handle].is_sleeping())
     }
 
-    /// Turn this step's sensor events into goals.
-    fn detect_goals(&mut self, effects: &mut Effects) {
-        let events = self.collisions.take();
-        let Some(game) = &mut self.game else { return };
+    /// Turn this step's collision events into sensor events, and those of goal sensors
+    /// into goals.
+    fn sensor_events(&mut self, effects: &mut Effects) {
         let mut said = Vec::new();
-        for event in events {
-            let CollisionEvent::Started(a, b, _) = event else {
+        for event in self.collisions.take() {
+            let (a, b, entered) = match event {
+                CollisionEvent::Started(a, b, _) => (a, b, true),
+                CollisionEvent::Stopped(a, b, _) => (a, b, false),
+            };
+            let tag = |h| self.world.colliders.get(h).map_or(0, |c| c.user_data);
+            let (sensor, other, tag) = match (tag(a), tag(b)) {
+                (0, 0) => continue,
+                (t, 0) => (a, b, t),
+                (_, t) => (b, a, t),
+            };
+            let Some(ball) = self.balls.iter().find(|x| x.collider == other) else {
                 continue;
             };
-            let (goal, other) = match (self.goals.get(&a), self.goals.get(&b)) {
-                (Some(team), _) => (*team, b),
-                (_, Some(team)) => (*team, a),
-                _ => continue,
-            };
-            if let Some(ball) = self.balls.iter().find(|x| x.collider == other) {
-                said.extend(game.goal(goal, ball.id, ball.last_kicker, self.tick));
+            let name = usize::try_from(tag - 1)
+                .ok()
+                .and_then(|i| self.sensor_names.get(i));
+            if let Some(name) = name {
+                effects.sensors.push(SensorEvent {
+                    sensor: name.clone(),
+                    ball: ball.id,
+                    entered,
+                    tick: self.tick,
+                });
+            }
+            if let (true, Some(game), Some(&team)) =
+                (entered, &mut self.game, self.goals.get(&sensor))
+            {
+                said.extend(game.goal(team, ball.id, ball.last_kicker, self.tick));
             }
         }
         self.carry_out(said, effects);

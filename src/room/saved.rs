@@ -102,6 +102,7 @@ impl Room {
             world,
             balls: saved.balls,
             goals: saved.goals.into_iter().collect::<HashMap<_, _>>(),
+            sensor_names: scene.sensor_names(),
             collisions: CollisionLog::default(),
             game: saved.game,
             clients: saved.clients.into_iter().collect(),

@@ -200,7 +200,17 @@ fn a_football_goal_is_detected_by_the_sensor_and_the_ball_comes_back() {
     // Red stands behind the ball and shoots at the goal blue defends (x < 0).
     stand(&mut r, 2, [0.9, 0.0, 0.0]).unwrap();
     kick(&mut r, 2, 0, [-25.0, 0.0, 0.0], None, None).unwrap();
-    let events = ticks(&mut r, 3 * 60);
+    let mut sensors = Vec::new();
+    let events: Vec<Announcement> = (0..3 * 60)
+        .flat_map(|_| {
+            let out = r.tick();
+            sensors.extend(out.sensors);
+            out.announcements
+        })
+        .collect();
+    // The goal mouth is a sensor like any other: the rules saw the ball enter it.
+    let entered = sensors.iter().find(|e| e.entered).expect("a sensor event");
+    assert_eq!((&*entered.sensor, entered.ball), ("goal_blue", 0));
     let goal = events
         .iter()
         .find_map(|e| match e {
@@ -418,4 +428,39 @@ fn a_room_moving_or_with_a_match_timer_running_is_not_at_rest() {
     while r.tick().snapshot.is_none() {}
     r.tick();
     assert!(r.is_at_rest());
+}
+
+#[test]
+fn any_sensor_reports_a_ball_entering_and_leaving_it() {
+    let mut scene = (*SceneLibrary::builtin().get("kickballs").unwrap()).clone();
+    // A thin sensor slab across ball 1's path (it starts at z = 8), and an unnamed one
+    // nobody reaches.
+    for (name, z) in [(Some("zone"), 11.0), (None, 15.0)] {
+        let mut s = scene.statics[0].clone();
+        s.name = name.map(str::to_owned);
+        s.shape = crate::scene::Shape::Cuboid {
+            half_extents: [2.0, 2.0, 0.25],
+        };
+        s.position = [8.0, 1.0, z];
+        s.sensor = true;
+        scene.statics.push(s);
+    }
+    assert_eq!(
+        scene.sensor_names(),
+        [Arc::from("zone"), Arc::from("statics[7]")]
+    );
+    let mut r = Room::new(Arc::new(scene), SimConfig::default());
+    kick(&mut r, 1, 1, [0.0, 0.0, 30.0], None, None).unwrap();
+    let mut events = Vec::new();
+    for _ in 0..180 {
+        events.extend(r.tick().sensors);
+    }
+    let zone: Vec<_> = events
+        .iter()
+        .filter(|e| &*e.sensor == "zone")
+        .map(|e| (e.ball, e.entered))
+        .collect();
+    assert_eq!(zone[..2], [(1, true), (1, false)], "{events:?}");
+    let (enter, leave) = (events[0].tick, events[1].tick);
+    assert!(enter < leave, "{events:?}");
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rapier3d::prelude::*;
 
 use crate::ids::{BallId, ClientId, Team};
-use crate::scene::{Scene, Shape as SceneShape};
+use crate::scene::{Ball, BodyShape, Geometry, Scene, Shape as SceneShape};
 
 /// One ball of the scene and its rapier handles.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -39,6 +39,13 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
 
     let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
     let mut goals = HashMap::new();
+    // A sensor's `user_data` is 1 + its place in `Scene::sensor_names` (the same order as
+    // here), which travels with the world when a room is saved.
+    let mut sensors = 0u128;
+    let mut next_sensor = || {
+        sensors += 1;
+        sensors
+    };
     for s in &scene.statics {
         let pose = Pose::from_parts(
             Vector::from_array(s.position),
@@ -50,13 +57,34 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .friction(s.friction)
             .restitution(s.restitution);
         let collider = if s.sensor {
-            collider.active_events(ActiveEvents::COLLISION_EVENTS)
+            collider
+                .active_events(ActiveEvents::COLLISION_EVENTS)
+                .user_data(next_sensor())
         } else {
             collider
         };
         let handle = world.insert_collider(collider, None);
         let team = goal_teams.zip(s.name.as_ref()).and_then(|(g, n)| g.get(n));
         if let Some(&team) = team {
+            goals.insert(handle, team);
+        }
+    }
+
+    // The models' colliders: their shapes are the scene's, shared (an `Arc`) by its rooms.
+    for c in scene.geometry.colliders.iter() {
+        let collider = ColliderBuilder::new(c.shape.clone())
+            .sensor(c.sensor)
+            .friction(c.friction)
+            .restitution(c.restitution);
+        let collider = if c.sensor {
+            collider
+                .active_events(ActiveEvents::COLLISION_EVENTS)
+                .user_data(next_sensor())
+        } else {
+            collider
+        };
+        let handle = world.insert_collider(collider, None);
+        if let Some(&team) = goal_teams.and_then(|g| g.get(&c.name)).filter(|_| c.sensor) {
             goals.insert(handle, team);
         }
     }
@@ -71,7 +99,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
                 .linear_damping(b.linear_damping)
                 .angular_damping(b.angular_damping)
                 .ccd_enabled(true);
-            let collider = ColliderBuilder::ball(b.radius)
+            let collider = body_collider(b, &scene.geometry)
                 .mass(b.mass)
                 .friction(b.friction)
                 .restitution(b.restitution);
@@ -91,6 +119,31 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
         world,
         balls,
         goals,
+    }
+}
+
+/// A ball's collider: its `shape` (a hull shared with the scene's other rooms), or a ball
+/// of its radius. (A hull the geometry lacks, which a loaded scene never has, becomes the
+/// ball of its bounding radius rather than a panic.)
+fn body_collider(b: &Ball, geometry: &Geometry) -> ColliderBuilder {
+    match b.shape {
+        Some(BodyShape::Cuboid {
+            half_extents: [x, y, z],
+        }) => ColliderBuilder::cuboid(x, y, z),
+        Some(BodyShape::Capsule {
+            half_height,
+            radius,
+        }) => ColliderBuilder::capsule_y(half_height, radius),
+        Some(BodyShape::Cylinder {
+            half_height,
+            radius,
+        }) => ColliderBuilder::cylinder(half_height, radius),
+        Some(BodyShape::ConvexHull { .. }) => match geometry.hulls.get(&b.id) {
+            Some(hull) => ColliderBuilder::new(hull.clone()),
+            None => ColliderBuilder::ball(b.radius),
+        },
+        Some(BodyShape::Ball { radius }) => ColliderBuilder::ball(radius),
+        None => ColliderBuilder::ball(b.radius),
     }
 }
 

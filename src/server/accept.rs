@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use super::address_limits::AddressSlot;
 use super::client_address::ClientAddress;
+use super::scenes::{LiveScenes, SceneReloader};
 use super::{ServerState, http, restore, tls};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::Config;
@@ -42,6 +43,8 @@ pub enum StartError {
     Scene(#[from] SceneError),
     #[error("default scene `{0}` does not exist (known: {1})")]
     UnknownDefaultScene(String, String),
+    #[error("default scene failed to load: {0}")]
+    DefaultSceneFailed(String),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
@@ -100,14 +103,24 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let scenes = SceneLibrary::with_assets(config.assets.as_deref())?;
+    let load = SceneLibrary::load(config.assets.as_deref(), None)?;
+    telemetry::handle();
+    super::scenes::report(&load);
+    let scenes = load.library;
     for needed in [config.scene.as_str(), "relay"] {
+        if let Some(reason) = scenes.failure(needed) {
+            return Err(StartError::DefaultSceneFailed(reason.to_owned()));
+        }
         if scenes.get(needed).is_none() {
             let known = scenes.names().collect::<Vec<_>>().join(", ");
             return Err(StartError::UnknownDefaultScene(needed.to_owned(), known));
         }
     }
-    telemetry::handle();
+    let scenes = Arc::new(LiveScenes::new(scenes));
+    let reloader = config
+        .assets
+        .clone()
+        .map(|dir| SceneReloader::new(dir, scenes.clone()));
     let state_dir = config
         .state_dir
         .as_deref()
@@ -131,6 +144,12 @@ pub async fn run(
         shutdown_token,
         tasks,
     );
+    if let Some(reloader) = reloader {
+        let every = server.config.assets_reload_interval;
+        server
+            .tasks
+            .spawn(reloader.run(every, server.shutdown.clone()));
+    }
     let tls = match (&server.config.tls_cert, &server.config.tls_key) {
         (Some(cert), Some(key)) => {
             let files = tls::CertificateFiles {

@@ -151,6 +151,10 @@ mod tests {
                 expected: "true or false",
             },
             JoinError::UnknownScene("x".into()),
+            JoinError::SceneFailed {
+                name: "x".into(),
+                reason: "model `m.glb`: malformed glTF".into(),
+            },
             JoinError::TooManyRooms(1),
             JoinError::OpenRate(super::super::address_budget::OverBudget {
                 kind: super::super::address_budget::Kind::RoomOpens,
@@ -167,6 +171,7 @@ mod tests {
                 JoinError::BadRoom(_)
                 | JoinError::BadOption { .. }
                 | JoinError::UnknownScene(_)
+                | JoinError::SceneFailed { .. }
                 | JoinError::TooManyRooms(_)
                 | JoinError::OpenRate(_)
                 | JoinError::RoomFull(_)

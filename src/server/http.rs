@@ -164,6 +164,9 @@ async fn route(
         if let Some(asset) = viewer::asset(&format!("/{endpoint}")) {
             return viewer::respond(asset, mount, req.headers());
         }
+        if let Some(res) = super::model_files::respond(&server, req.uri().path(), req.headers()) {
+            return res;
+        }
     }
     match (req.method(), endpoint) {
         (&Method::GET, "healthz") => match &server.cluster {
@@ -199,8 +202,8 @@ async fn route(
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
-             plain HTTP serves GET / (the live viewer), GET /healthz, GET /rooms and GET /metrics \
-             (under any directory, for a proxy that forwards its prefix)\n",
+             plain HTTP serves GET / (the live viewer), GET /assets/... (scene models), GET /healthz, \
+             GET /rooms and GET /metrics (under any directory, for a proxy that forwards its prefix)\n",
         ),
     }
 }

@@ -44,6 +44,9 @@ pub enum JoinError {
     },
     #[error("unknown scene `{0}`")]
     UnknownScene(String),
+    /// A scene of `--assets` whose file (or one of its models) failed to load.
+    #[error("unknown scene `{name}`: it failed to load: {reason}")]
+    SceneFailed { name: String, reason: String },
     #[error("the server has its maximum of {0} rooms open; try again later")]
     TooManyRooms(u32),
     /// This client address opened rooms faster than `--room-opens-per-ip` allows.
@@ -64,7 +67,7 @@ impl WireError for JoinError {
             JoinError::TooManyRooms(_) | JoinError::OpenRate(_) => ErrorCode::TooManyRooms,
             JoinError::RoomFull(_) => ErrorCode::RoomFull,
             JoinError::BadOption { .. } => ErrorCode::BadOption,
-            JoinError::UnknownScene(_) => ErrorCode::UnknownScene,
+            JoinError::UnknownScene(_) | JoinError::SceneFailed { .. } => ErrorCode::UnknownScene,
             JoinError::ShuttingDown => ErrorCode::ShuttingDown,
             JoinError::RoomBusy => ErrorCode::RoomBusy,
         }
@@ -76,9 +79,10 @@ impl JoinError {
     /// succeed, 1013 (try again later) for a full server or room, 1001 during shutdown.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            JoinError::BadRoom(_) | JoinError::BadOption { .. } | JoinError::UnknownScene(_) => {
-                CloseCode::Policy
-            }
+            JoinError::BadRoom(_)
+            | JoinError::BadOption { .. }
+            | JoinError::UnknownScene(_)
+            | JoinError::SceneFailed { .. } => CloseCode::Policy,
             JoinError::TooManyRooms(_)
             | JoinError::OpenRate(_)
             | JoinError::RoomFull(_)

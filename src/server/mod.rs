@@ -39,10 +39,12 @@ mod connection;
 mod disconnect;
 mod http;
 mod join;
+mod model_files;
 pub mod outbox;
 mod registry;
 mod restore;
 mod room_task;
+mod scenes;
 pub mod snapshot_frame;
 mod tls;
 mod viewer;
@@ -65,16 +67,17 @@ use tokio_util::task::TaskTracker;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::persist::StateDir;
-use crate::scene::SceneLibrary;
 use address_budget::AddressBudget;
 use address_limits::AddressLimits;
 use client_address::TrustedProxies;
 use registry::Registry;
+use scenes::LiveScenes;
 
 /// What every task of one server shares.
 pub struct ServerState {
     pub config: Config,
-    pub scenes: SceneLibrary,
+    /// The scenes new rooms take theirs from (reloaded from `--assets`).
+    pub scenes: Arc<LiveScenes>,
     /// `--state-dir`: where rooms are written at shutdown.
     pub state_dir: Option<StateDir>,
     rooms: Registry,
@@ -96,7 +99,7 @@ pub struct ServerState {
 impl ServerState {
     fn new(
         config: Config,
-        scenes: SceneLibrary,
+        scenes: Arc<LiveScenes>,
         state_dir: Option<StateDir>,
         cluster: Option<Arc<Cluster>>,
         shutdown: CancellationToken,

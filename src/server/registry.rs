@@ -44,15 +44,7 @@ impl Registry {
         scene: Option<&str>,
         opener: ClientAddress,
     ) -> Result<RoomHandle, JoinError> {
-        let requested = match scene {
-            Some(s) => Some(
-                server
-                    .scenes
-                    .get(s)
-                    .ok_or_else(|| JoinError::UnknownScene(s.to_owned()))?,
-            ),
-            None => None,
-        };
+        let requested = scene.map(|s| server.scenes.lookup(s)).transpose()?;
         let mut rooms = self.rooms();
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());

@@ -23,6 +23,7 @@ mod decoder_props;
 mod limits;
 mod load_tool;
 mod matches;
+mod models;
 mod nginx;
 mod operations;
 mod persistence;

@@ -32,6 +32,8 @@ export interface BallroomHooks {
   project(p: Vec3): { x: number; y: number } | null;
   reachShortfall(id: number): number | null;
   operator(): { scrape: Scrape | null; window: MetricsWindow | null };
+  /** The scene's models: how many were drawn and why any were not (null: none yet, or none). */
+  models(): { drawn: number; failed: string[] } | null;
 }
 
 declare global {

@@ -41,6 +41,7 @@ function main(): void {
       project: () => null,
       reachShortfall: () => null,
       operator: () => operator.last(),
+      models: () => null,
     });
     return;
   }
@@ -67,6 +68,7 @@ function main(): void {
     project: (p) => room.view?.project(p) ?? null,
     reachShortfall: (id) => room.reachShortfall(id),
     operator: () => operator.last(),
+    models: () => (room.view?.models ? { drawn: room.view.models.drawn, failed: [...room.view.models.failed] } : null),
   });
 }
 

@@ -36,6 +36,7 @@ import {
 import type { RenderedBall, RenderedPlayer } from "../../clients/ts/src/api.js";
 import type { Scene, SceneStatic, Shape } from "../../clients/ts/src/protocol/messages.js";
 import type { Quat, Team, Vec3 } from "../../clients/ts/src/types.js";
+import { type ModelsLoaded, addModels, modelsGround } from "./models3d.js";
 
 /** Whether this browser gives the page WebGL, and whether it renders in software (no GPU). */
 export function probeWebgl(): { available: boolean; software: boolean } {
@@ -130,6 +131,8 @@ export class SceneView {
   private readonly container: HTMLElement;
   private readonly resizeObserver: ResizeObserver;
   private followTarget: Vec3 | null = null;
+  /** The scene's glTF models once fetched and drawn (`null` while loading or without models). */
+  models: ModelsLoaded | null = null;
 
   /** `software`: WebGL runs on the CPU (no GPU), so draw fewer pixels and skip antialiasing. */
   constructor(container: HTMLElement, scene: Scene, software = false) {
@@ -152,9 +155,28 @@ export class SceneView {
     const blueGoal = Object.entries((scene.match?.goals ?? {}) as Record<string, unknown>).find(([, team]) => team === "blue")?.[0];
     const blueX = scene.statics.find((s) => s.name === blueGoal)?.position[0];
     if (blueX !== undefined && blueX < (this.ground.minX + this.ground.maxX) / 2) this.yaw = Math.PI;
+    if (scene.models?.length) {
+      const models = new Group();
+      this.world.add(models);
+      void addModels(models, scene.models, window.location.href).then((loaded) => {
+        // Blue's goal on the left, as for statics, when it is a sensor of a model.
+        const sensor = blueGoal === undefined ? undefined : models.getObjectByName(`${blueGoal}_sensor`);
+        if (sensor) {
+          const x = new Box3().setFromObject(sensor).getCenter(new Vector3()).x;
+          if (x < (this.ground.minX + this.ground.maxX) / 2) this.yaw = Math.PI;
+        }
+        this.models = loaded;
+        for (const reason of loaded.failed) console.warn(`model not drawn: ${reason}`);
+      });
+    }
     this.addGrid();
     scene.balls.forEach((b, i) => {
-      const mesh = new Mesh(ballGeometry(b.radius, BALL_COLOURS[i % BALL_COLOURS.length]!), new MeshLambertMaterial({ vertexColors: true }));
+      const colour = BALL_COLOURS[i % BALL_COLOURS.length]!;
+      // A body of another shape is drawn as that shape (a convex hull as its bounding ball).
+      const shape = b.shape && b.shape.type !== "ball" && b.shape.type !== "convex_hull" ? b.shape : null;
+      const mesh = shape
+        ? new Mesh(geometryOf(shape), new MeshLambertMaterial({ color: colour }))
+        : new Mesh(ballGeometry(b.radius, colour), new MeshLambertMaterial({ vertexColors: true }));
       mesh.position.set(...b.position);
       const shadow = new Mesh(
         new CircleGeometry(b.radius, 24),
@@ -213,7 +235,9 @@ export class SceneView {
       }
     }
     if (floor) return { minX: floor.box.min.x, maxX: floor.box.max.x, minZ: floor.box.min.z, maxZ: floor.box.max.z, y: floor.box.max.y };
-    // No floor: frame the balls' spawn points.
+    // No floor among the statics: the models' box, or else the balls' spawn points.
+    const fromModels = modelsGround(scene.models ?? []);
+    if (fromModels) return fromModels;
     const xs = scene.balls.map((b) => b.position[0]);
     const zs = scene.balls.map((b) => b.position[2]);
     return { minX: Math.min(0, ...xs) - 8, maxX: Math.max(0, ...xs) + 8, minZ: Math.min(0, ...zs) - 8, maxZ: Math.max(0, ...zs) + 8, y: 0 };

@@ -85,3 +85,21 @@ export function roomSocketUrl(room: string, pageHref: string, mount = "/"): stri
   url.hash = "";
   return url.toString();
 }
+
+/**
+ * A model file's URL as the page fetches it: the server's path (`/assets/models/x.glb`,
+ * from the `welcome`) made relative to the page's directory, so that behind a proxy the
+ * request goes through the same prefix (`/broadcast/assets/models/x.glb`; the server
+ * answers `/assets/` under any directory).
+ */
+export function modelHref(url: string, pageHref: string): string {
+  const path = url
+    .replace(/^\/+/, "")
+    .split("/")
+    .map((segment) => encodeURIComponent(decodeURIComponent(segment)))
+    .join("/");
+  const href = new URL(`./${path}`, new URL("./", pageHref));
+  href.search = "";
+  href.hash = "";
+  return href.toString();
+}

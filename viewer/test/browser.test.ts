@@ -4,8 +4,9 @@
  * server's witnesses: the room list, a kicked ball drawn moving (pixels and state, against
  * the server's snapshots), playing (walk with the keyboard, click to kick, the kick seen by
  * another client), hostile room names, a proxy's path prefix (and nginx's `/broadcast` prefix,
- * forwarded whole, as the seed tutorial deploys it), and a football match (score,
- * clock, phase, teams; its screenshot is the README's).
+ * forwarded whole, as the seed tutorial deploys it), a football match (score,
+ * clock, phase, teams; its screenshot is the README's), and the stadium scene's glTF model
+ * (fetched under a proxy's prefix; its screenshot is docs/viewer-stadium.png).
  *
  * Screenshots: target/viewer-screenshots/*.png from the repository root.
  */
@@ -13,6 +14,8 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type RunningServer, startServer } from "../../clients/ts/test/support/server.js";
 import { type Browser, SCREENSHOTS, around, changedFraction, launch, screenshot, type Region } from "./support/browser.js";
 import { type Message, ProtocolClient, roomPath } from "./support/protocol.js";
@@ -27,7 +30,8 @@ const clients: ProtocolClient[] = [];
 const began = performance.now();
 
 before(async () => {
-  server = await startServer();
+  // The repository's assets/ adds the stadium scene, built from its model.
+  server = await startServer(["--assets", join(dirname(fileURLToPath(import.meta.url)), "../../assets")]);
   browser = await launch();
 });
 
@@ -308,6 +312,31 @@ test("with --auth-secret the page's ?token= opens the list, the figures and the 
     await page.close();
   } finally {
     await secured.stop();
+  }
+});
+
+test("draws the stadium's model, fetched through a proxy's prefix by a relative URL", async () => {
+  const proxy = await startPrefixProxy("/ballroom/", server.port);
+  try {
+    const room = `/stadium-${process.pid}`;
+    await scripted(room, { scene: "stadium" });
+    const page = await openPage(1280, 720);
+    await page.goto(`http://127.0.0.1:${proxy.port}/ballroom/?room=${encodeURIComponent(room)}`);
+    await roomReady(page);
+    await page.waitForFunction(() => window.__ballroom!.models() !== null, undefined, { timeout: 15_000 });
+    const models = await page.evaluate(() => window.__ballroom!.models());
+    assert.deepEqual(models, { drawn: 1, failed: [] });
+    assert.ok(proxy.seen.includes("/ballroom/assets/models/stadium.glb"), `model fetched under the prefix: ${JSON.stringify(proxy.seen)}`);
+    // The pitch's centre and a point up a stand are on screen: the camera frames the model.
+    const centre = await page.evaluate(() => window.__ballroom!.project({ x: 0, y: 0, z: 0 }));
+    assert.ok(centre && centre.x > 0 && centre.x < 1280 && centre.y > 0 && centre.y < 720, JSON.stringify(centre));
+    // Blue's goal (a sensor of the model, at x < 0) on the left, as the score reads.
+    const [blue, red] = await page.evaluate(() => [-16, 16].map((x) => window.__ballroom!.project({ x, y: 1, z: 0 })));
+    assert.ok(blue && red && blue.x < red.x, `blue's goal at ${JSON.stringify(blue)}, red's at ${JSON.stringify(red)}`);
+    await screenshot(page, "stadium");
+    await page.close();
+  } finally {
+    await proxy.close();
   }
 });
 

@@ -236,8 +236,8 @@ fn pow2_ceil(x: f64) -> f64 {
     p
 }
 
-/// Axis-aligned bounds of every static collider, every ball at its spawn point and the
-/// respawn height.
+/// Axis-aligned bounds of every static collider, every model's colliders, every ball at its
+/// spawn point and the respawn height.
 fn scene_bounds(scene: &Scene) -> ([f64; 3], [f64; 3]) {
     let mut lo = [f64::INFINITY; 3];
     let mut hi = [f64::NEG_INFINITY; 3];
@@ -267,6 +267,14 @@ fn scene_bounds(scene: &Scene) -> ([f64; 3], [f64; 3]) {
             }
         };
         add(s.position, rotated_extents(s.rotation, local));
+    }
+    // A model's colliders, by the box the server recorded when it loaded the model.
+    for [lo, hi] in scene.models.iter().filter_map(|m| m.bounds) {
+        let centre = std::array::from_fn(|i| (lo[i] + hi[i]) / 2.0);
+        add(
+            centre,
+            std::array::from_fn(|i| f64::from(hi[i] - lo[i]) / 2.0),
+        );
     }
     for b in &scene.balls {
         add(b.position, [f64::from(b.radius); 3]);

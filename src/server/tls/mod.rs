@@ -22,6 +22,7 @@ use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ServerConfig};
 
 pub use reload::Reloader;
+pub(super) use reload::{Hangup, next_poll};
 
 /// Why a certificate and key could not be loaded.
 #[derive(Debug, thiserror::Error)]

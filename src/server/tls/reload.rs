@@ -130,7 +130,7 @@ impl Reloader {
     }
 }
 
-async fn next_poll(poll: &mut Option<Interval>) {
+pub(in crate::server) async fn next_poll(poll: &mut Option<Interval>) {
     match poll {
         Some(every) => {
             every.tick().await;
@@ -139,19 +139,20 @@ async fn next_poll(poll: &mut Option<Interval>) {
     }
 }
 
-/// SIGHUP as a stream of reload requests; silent off Unix, or if it cannot be caught.
-struct Hangup {
+/// SIGHUP as a stream of reload requests (of the certificate, and of `--assets`); silent
+/// off Unix, or if it cannot be caught. Each `catch` gets every signal.
+pub(in crate::server) struct Hangup {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
 }
 
 impl Hangup {
-    fn catch() -> Hangup {
+    pub(in crate::server) fn catch() -> Hangup {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
             let signal = signal(SignalKind::hangup())
-                .inspect_err(|e| warn!(error = %e, "cannot catch SIGHUP; certificate reloads only by polling"))
+                .inspect_err(|e| warn!(error = %e, "cannot catch SIGHUP; reloads only by polling"))
                 .ok();
             Hangup { signal }
         }
@@ -159,7 +160,7 @@ impl Hangup {
         Hangup {}
     }
 
-    async fn recv(&mut self) {
+    pub(in crate::server) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(signal) = &mut self.signal {
             if signal.recv().await.is_some() {

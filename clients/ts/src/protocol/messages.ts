@@ -20,9 +20,34 @@ export interface SceneStatic {
   restitution: number;
 }
 
+/** A dynamic body's collider (`balls[].shape`), in the body's frame. */
+export type BodyShape =
+  | Shape
+  /** The convex hull of the mesh of node `node` in the model at `url` (the node's own frame). */
+  | { type: "convex_hull"; file: string; node: string; url?: string };
+
+/** A model of the scene (`scene.models[]`): drawn by clients from `url`, with this placement. */
+export interface SceneModel {
+  file: string;
+  position: Vec3Array;
+  rotation: QuatArray;
+  scale: Vec3Array;
+  friction?: number;
+  restitution?: number;
+  /** Where to fetch the file: a path on the server, under the page's prefix if it has one. */
+  url?: string;
+  /** Lower and upper corners of the box around the model's colliders. */
+  bounds?: [Vec3Array, Vec3Array];
+  /** The names of the model's sensors (`_sensor` nodes without the suffix). */
+  sensors?: string[];
+}
+
 export interface SceneBall {
   id: number;
+  /** With a `shape`, its bounding radius. */
   radius: number;
+  /** Every server of this version sends it; absent means a ball of `radius`. */
+  shape?: BodyShape;
   mass: number;
   position: Vec3Array;
   linear_damping: number;
@@ -43,6 +68,8 @@ export interface Scene {
   kick_rules: { reach: number; require_position: boolean; rate: number; burst: number; max_player_speed: number };
   match?: Record<string, unknown>;
   statics: SceneStatic[];
+  /** glTF models whose marked nodes are colliders; absent in scenes without models. */
+  models?: SceneModel[];
   balls: SceneBall[];
 }
 
