@@ -15,6 +15,7 @@ const FOREIGN: &[&str] = &[
     "Debug",
     "ETag",
     "GET",
+    "GLTFLoader",
     "Mutex",
     "Notify",
     "PhysicsWorld",
