@@ -20,6 +20,7 @@ import {
   roomUrl,
   type SocketLike,
 } from "./connection.js";
+import { adaptSocket, type HostSocket } from "./socket.js";
 import { Emitter } from "./events.js";
 import { AdaptiveDelay, SnapshotBuffer, type Sample } from "./interpolation.js";
 import { add, length, mulQuat, normalizeQuat, scale, slerp, sub, v3 } from "./math.js";
@@ -164,6 +165,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     if (!Ctor) throw new Error("no WebSocket constructor: pass options.WebSocket");
     const encoding = this.options.encoding ?? "binary";
     const url = roomUrl(this.options.url, {
+      encoding,
       scene: this.options.scene,
       spectate: this.options.spectate,
       token: this.options.token,
@@ -180,7 +182,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.lastFrameAt = this.now();
     let socket: SocketLike;
     try {
-      socket = new Ctor(url, [encoding === "binary" ? "ballroom.v2" : "ballroom.v1"]);
+      socket = adaptSocket(new Ctor(url, [encoding === "binary" ? "ballroom.v2" : "ballroom.v1"]) as HostSocket);
     } catch (e) {
       this.dropped(generation, 1006, String(e));
       return;
@@ -339,6 +341,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
       this.predictionScene = w.scene.name;
     }
     this.stats.physics = this.prediction?.model.name ?? "none";
+    this.stats.encoding = w.encoding;
     if (first) this.emit("connected", w);
     else {
       this.stats.reconnects++;

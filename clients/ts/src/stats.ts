@@ -33,6 +33,8 @@ export interface ClientStats {
   reconnects: number;
   /** Which physics the prediction runs: "rapier" or "ballistic". */
   physics: string;
+  /** The snapshot encoding the last `welcome` named ("binary" or "json"; "none" before it). */
+  encoding: string;
 }
 
 export function emptyStats(): ClientStats {
@@ -53,6 +55,7 @@ export function emptyStats(): ClientStats {
     snaps: 0,
     reconnects: 0,
     physics: "none",
+    encoding: "none",
   };
 }
 
