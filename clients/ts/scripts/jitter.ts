@@ -1,5 +1,5 @@
 /**
- * `npm run jitter [-- --seconds 30 --physics ballistic,rapier --seed N]`: the full jitter
+ * `npm run jitter [-- --seconds 30 --physics ballistic,rapier --seed N --clock performance,date]`: the full jitter
  * harness against the real server, printing the figures the README quotes.
  */
 import { formatReport, runJitterSession } from "../test/support/jitter.js";
@@ -13,12 +13,15 @@ function arg(name: string, fallback: string): string {
 const seconds = Number(arg("seconds", "30"));
 const engines = arg("physics", "ballistic,rapier").split(",") as ("ballistic" | "rapier")[];
 const seed = Number(arg("seed", String(0x5eed)));
+const clocks = arg("clock", "performance").split(",") as ("performance" | "date")[];
 
 const server = await startServer();
 try {
-  for (const physics of engines) {
-    const report = await runJitterSession(server, { seconds, physics, seed });
-    console.log(formatReport(report));
+  for (const clock of clocks) {
+    for (const physics of engines) {
+      const report = await runJitterSession(server, { seconds, physics, seed, clock });
+      console.log(formatReport(report));
+    }
   }
 } finally {
   await server.stop();

@@ -32,6 +32,7 @@ export interface Distribution {
 
 export interface JitterReport {
   seconds: number;
+  clock: "performance" | "date";
   physics: string;
   frames: number;
   kicks: number;
@@ -78,7 +79,13 @@ interface Frame {
 
 export async function runJitterSession(
   server: RunningServer,
-  options: { seconds: number; physics: "ballistic" | "rapier"; seed?: number },
+  options: {
+    seconds: number;
+    physics: "ballistic" | "rapier";
+    seed?: number;
+    /** The measured client's clock: `performance.now()` (default) or the scene runtime's `Date.now()` (whole ms). */
+    clock?: "performance" | "date";
+  },
 ): Promise<JitterReport> {
   const random = seeded(options.seed ?? 0x5eed);
   const proxy = await startProxy(server.port, { minDelay: 30, maxDelay: 90, random: seeded((options.seed ?? 0x5eed) + 1) });
@@ -88,6 +95,7 @@ export async function runJitterSession(
     scene: "kickballs",
     encoding: "binary",
     physics: await physicsByName(options.physics),
+    ...(options.clock === "date" ? { now: () => Date.now() / 1000 } : {}),
   });
   const truth = makeClient({ url: server.url(room), scene: "kickballs", encoding: "json", physics: null });
   const clients: BallroomClient[] = [player, truth];
@@ -183,6 +191,7 @@ export async function runJitterSession(
     }
     return {
       seconds: options.seconds,
+      clock: options.clock ?? "performance",
       physics: player.stats.physics,
       frames: frames.length,
       kicks,
@@ -212,7 +221,7 @@ const cm = (m: number): string => `${(m * 100).toFixed(2)} cm`;
 export function formatReport(r: JitterReport): string {
   const d = (x: Distribution): string => `p50 ${cm(x.p50)}, p99 ${cm(x.p99)}, max ${cm(x.max)} (${x.samples} samples)`;
   return [
-    `jitter session: ${r.seconds} s, 30-90 ms each way, ${r.kicks} kicks (half by another player), ${r.frames} frames, prediction: ${r.physics}`,
+    `jitter session: ${r.seconds} s, 30-90 ms each way, ${r.kicks} kicks (half by another player), ${r.frames} frames, prediction: ${r.physics}, clock: ${r.clock === "date" ? "Date.now() (ms)" : "performance.now()"}`,
     `  interpolated balls (awake), error vs server:  ${d(r.interpolated)}`,
     `  predicted balls, error vs server:             ${d(r.predicted)}`,
     `  largest single-frame correction (predicted):  ${cm(r.maxFrameCorrectionPredicted)} (any ball: ${cm(r.maxFrameCorrectionAll)}; snaps: ${r.snaps}; frames held to the 4 cm cap: ${r.cappedFrames})`,
