@@ -29,6 +29,9 @@ interface HostEvent {
 
 /** What the host saw on one socket. */
 export interface SocketRecord {
+  /** The URL the scene asked for. */
+  requested: string;
+  /** The URL the host connected to (after `rewriteUrl`). */
   url: string;
   /** The subprotocol the server selected (always "" here: none is offered). */
   protocol: string;
@@ -94,19 +97,30 @@ export class SceneRuntime {
   private readonly live = new Map<number, WebSocket>();
   private nextId = 0;
   private readonly modules = new Map<string, string>();
+  private rewriteUrl: (url: string) => string = (url) => url;
 
   private constructor(
     private readonly runtime: QuickJSRuntime,
     readonly vm: QuickJSContext,
   ) {}
 
-  /** A fresh QuickJS context with the explorer's host objects; `modules` maps import names to file paths. */
-  static async create(options: { byteMode: ByteMode; modules?: Record<string, string> }): Promise<SceneRuntime> {
+  /**
+   * A fresh QuickJS context with the explorer's host objects; `modules` maps import names
+   * to file paths; `rewriteUrl` maps the URL a scene's socket asks for to the one the
+   * host connects to (a scene's `wss://` server to the local test server).
+   */
+  static async create(options: {
+    byteMode: ByteMode;
+    modules?: Record<string, string>;
+    rewriteUrl?: (url: string) => string;
+  }): Promise<SceneRuntime> {
     const qjs = await getQuickJS();
     const runtime = qjs.newRuntime();
     runtime.setMemoryLimit(256 * 1024 * 1024);
+    runtime.setMaxStackSize(4 * 1024 * 1024);
     const vm = runtime.newContext();
     const host = new SceneRuntime(runtime, vm);
+    if (options.rewriteUrl) host.rewriteUrl = options.rewriteUrl;
     for (const [name, file] of Object.entries(options.modules ?? {})) host.modules.set(name, file);
     runtime.setModuleLoader(
       (name) => readFileSync(name, "utf8"),
@@ -119,6 +133,24 @@ export class SceneRuntime {
     );
     host.installHost(options.byteMode);
     return host;
+  }
+
+  /** Add a function `__host[name]` that scene-side host code can call (strings and numbers in, a string or nothing out). */
+  defineHost(name: string, impl: (...args: (string | number)[]) => string | number | undefined): void {
+    const vm = this.vm;
+    const h = vm.getProp(vm.global, "__host");
+    const f = vm.newFunction(name, (...args) => {
+      const values = args.map((a) => {
+        const v: unknown = vm.dump(a);
+        return typeof v === "number" ? v : String(v);
+      });
+      const out = impl(...values);
+      if (out === undefined) return undefined;
+      return typeof out === "number" ? vm.newNumber(out) : vm.newString(out);
+    });
+    vm.setProp(h, name, f);
+    f.dispose();
+    h.dispose();
   }
 
   private installHost(byteMode: ByteMode): void {
@@ -154,11 +186,12 @@ export class SceneRuntime {
     vm.unwrapResult(vm.evalCode(SOCKET_SOURCE, "host-websocket.js", { type: "global" })).dispose();
   }
 
-  private openSocket(url: string): number {
+  private openSocket(requested: string): number {
     const id = ++this.nextId;
+    const url = this.rewriteUrl(requested);
     const u = new URL(url);
     if (u.hostname !== "127.0.0.1") throw new Error(`the harness connects to loopback only, not ${u.hostname}`);
-    const record: SocketRecord = { url, protocol: "", textFrames: 0, binaryFrames: 0, bytesIn: 0, open: false };
+    const record: SocketRecord = { requested, url, protocol: "", textFrames: 0, binaryFrames: 0, bytesIn: 0, open: false };
     this.sockets.set(id, record);
     const ws = new WebSocket(url); // no protocols: the explorer never offers one
     this.live.set(id, ws);
@@ -195,6 +228,12 @@ export class SceneRuntime {
   evalModule(code: string, filename: string): void {
     const result = this.vm.evalCode(code, filename, { type: "module" });
     this.vm.unwrapResult(result).dispose();
+    this.runJobs();
+  }
+
+  /** Evaluate a script (global code, e.g. a scene's CommonJS bundle); its value is dropped. */
+  evalScript(code: string, filename: string): void {
+    this.vm.unwrapResult(this.vm.evalCode(code, filename, { type: "global" })).dispose();
     this.runJobs();
   }
 
