@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: the Rust tests, then the TypeScript client's tests (with the
 # client under QuickJS as a Decentraland scene runs it), the Decentraland example scene's
-# build and its bundle under QuickJS, and the live viewer's tests (unit tests, then headless Chromium) against the server binary `cargo test`
-# built, then a check that the committed viewer bundle (viewer/dist) is what its sources
-# build. `TS_ONLY=1` skips cargo test (to rerun the TypeScript tests alone).
+# build and its bundle under QuickJS, and the live viewer's tests (unit tests, then
+# headless Chromium) against the server binary `cargo test` built, then a check that the
+# committed viewer bundle (viewer/dist) is what its sources build. `TS_ONLY=1` skips
+# cargo test (to rerun the TypeScript tests alone).
 # The browser tests need Chromium: $CHROMIUM, else /usr/bin/chromium (Debian's `chromium`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
