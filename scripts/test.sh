@@ -5,10 +5,13 @@
 # headless Chromium) against the server binary `cargo test` built, then a check that the
 # committed viewer bundle (viewer/dist) is what its sources build. `TS_ONLY=1` skips
 # cargo test (to rerun the TypeScript tests alone).
-# The browser tests need Chromium: $CHROMIUM, else /usr/bin/chromium (Debian's `chromium`).
+# The browser tests need Chromium ($CHROMIUM, else /usr/bin/chromium), the cluster tests
+# nats-server and the nginx tests nginx ($NGINX, else /usr/sbin/nginx): scripts/test-deps.sh
+# installs Debian's packages when they are missing (as root; otherwise it names the command).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+scripts/test-deps.sh
 target=${CARGO_TARGET_DIR:-$root/target}
 case $target in /*) ;; *) target=$root/$target ;; esac
 

@@ -100,14 +100,17 @@ pub struct Config {
     #[arg(long, env = "BALLROOM_HANDSHAKE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub handshake_burst: u32,
 
-    /// Proxies whose --real-ip-header is believed, comma-separated CIDRs or addresses (for
-    /// nginx on the same host: `127.0.0.1/32`). A connection from one of them is not
-    /// limited per address itself; each WebSocket handshake it forwards counts for the
-    /// client the header names (for the proxy's own address if the header is missing or
-    /// unreadable). From any other peer the header is ignored, whatever it says: the
-    /// limits count the peer's address. Empty (the default): no proxy is trusted.
-    #[arg(long, env = "BALLROOM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = cidr)]
-    pub trusted_proxies: Vec<IpNet>,
+    /// Proxies whose --real-ip-header is believed: comma-separated CIDRs or addresses,
+    /// `loopback` (127.0.0.0/8 and ::1: a proxy on this host, such as the tutorial's nginx)
+    /// or `none`. A connection from one of them is not limited per address itself; each
+    /// WebSocket handshake it forwards counts for the client the header names. A trusted
+    /// proxy that names no client (the tutorial's nginx block) carries clients that cannot
+    /// be told apart: the per-address limits leave them alone (--max-connections and every
+    /// other global limit still hold) and the server logs once the nginx line that names
+    /// them. From a peer not listed, the header is ignored, whatever it says: the limits
+    /// count the peer's address.
+    #[arg(long, env = "BALLROOM_TRUSTED_PROXIES", default_value = "loopback", value_parser = proxy_nets)]
+    pub trusted_proxies: ProxyNets,
 
     /// The one header a trusted proxy names the client in. `x-real-ip`: the whole value is
     /// the address (nginx: `proxy_set_header X-Real-IP $remote_addr;`). `x-forwarded-for`:
@@ -226,6 +229,29 @@ pub enum Mode {
     Broadcast,
 }
 
+/// `--trusted-proxies`: the networks whose forwarding header is believed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyNets(pub Vec<IpNet>);
+
+impl ProxyNets {
+    /// `none`: no proxy is trusted; every peer is counted as itself.
+    pub fn none() -> ProxyNets {
+        ProxyNets(Vec::new())
+    }
+
+    /// `loopback`: a proxy on this host.
+    pub fn loopback() -> ProxyNets {
+        ProxyNets(vec![
+            "127.0.0.0/8".parse().expect("a network"),
+            "::1/128".parse().expect("a network"),
+        ])
+    }
+
+    pub fn nets(&self) -> &[IpNet] {
+        &self.0
+    }
+}
+
 /// Where a trusted proxy names the client (`--real-ip-header`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RealIpHeader {
@@ -267,6 +293,24 @@ fn rate_or_off(s: &str) -> Result<f64, String> {
     } else {
         rate(s).map_err(|e| format!("{e}, or 0 for no limit"))
     }
+}
+
+/// `--trusted-proxies`: `none`, or a comma-separated list of `loopback`, networks and
+/// addresses.
+fn proxy_nets(s: &str) -> Result<ProxyNets, String> {
+    if s.trim() == "none" {
+        return Ok(ProxyNets::none());
+    }
+    let mut nets = Vec::new();
+    for item in s.split(',') {
+        match item.trim() {
+            "loopback" => nets.extend(ProxyNets::loopback().0),
+            "" => return Err("an empty entry (two commas, or one at an end)".into()),
+            "none" => return Err("`none` stands alone".into()),
+            other => nets.push(cidr(other)?),
+        }
+    }
+    Ok(ProxyNets(nets))
 }
 
 /// A network (`10.0.0.0/8`) or one address (`127.0.0.1`, as `/32`), IPv4-mapped IPv6
@@ -341,7 +385,7 @@ mod tests {
         assert_eq!(c.tls_reload_interval, Duration::from_secs(60));
         assert_eq!(c.max_connections_per_ip, 256);
         assert_eq!((c.handshakes_per_ip, c.handshake_burst), (20.0, 100));
-        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.trusted_proxies, ProxyNets::loopback());
         assert_eq!(c.real_ip_header, RealIpHeader::XRealIp);
     }
 
@@ -353,13 +397,33 @@ mod tests {
             "127.0.0.1/32, 10.1.2.3/8,::1,::ffff:192.168.0.0/112",
         ])
         .unwrap();
-        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        let shown: Vec<String> = c
+            .trusted_proxies
+            .nets()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
         assert_eq!(
             shown,
             ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "192.168.0.0/16"]
         );
-        assert!(Config::try_parse_from(["b", "--trusted-proxies", "10.0.0.0/33"]).is_err());
-        assert!(Config::try_parse_from(["b", "--trusted-proxies", "nginx"]).is_err());
+        for bad in ["10.0.0.0/33", "nginx", "10.0.0.1,", "none,loopback", ""] {
+            assert!(
+                Config::try_parse_from(["b", "--trusted-proxies", bad]).is_err(),
+                "{bad:?} was taken"
+            );
+        }
+        let none = Config::try_parse_from(["b", "--trusted-proxies", "none"]).unwrap();
+        assert!(none.trusted_proxies.nets().is_empty());
+        let both =
+            Config::try_parse_from(["b", "--trusted-proxies", "loopback,172.17.0.1"]).unwrap();
+        let shown: Vec<String> = both
+            .trusted_proxies
+            .nets()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(shown, ["127.0.0.0/8", "::1/128", "172.17.0.1/32"]);
     }
 
     #[test]

@@ -174,7 +174,8 @@ fn describe() {
         REJECTED,
         "Client frames, commands and connections rejected, by reason: the error code, or \
          unauthorized, forbidden, per_ip_connections or per_ip_handshake_rate for a refused \
-         handshake or connection."
+         handshake or connection (the last two with via: direct, or proxy when a trusted \
+         proxy named the address)."
     );
     describe_gauge!(
         TASKS,

@@ -1,16 +1,15 @@
 //! Client → server: classifying each incoming text frame as a command, a relay or a
 //! rejection, and decoding commands into the room's inputs.
 //!
-//! A JSON object whose string `type` names a client command is decoded into a
-//! [`Command`]; a frame whose `type` is one the server emits (or a malformed command) is
-//! rejected with a [`DecodeError`]; everything else is relayed verbatim (the broadcast
-//! fallback). Non-finite numbers never leave the decoder.
-
-use std::borrow::Cow;
+//! A JSON object whose one string `type` names a client command is decoded into a
+//! [`Command`]; a frame that any client parser could read as one of the server's types
+//! (see [`type_scan`]), or a malformed command, is rejected with a [`DecodeError`];
+//! everything else is relayed verbatim (the broadcast fallback). Non-finite numbers never
+//! leave the decoder.
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
+use super::type_scan;
 use super::vectors::{NON_FINITE, Quat, Vec3};
 use super::{COMMAND_TYPES, SERVER_TYPES};
 use crate::ids::{BallId, Team};
@@ -121,35 +120,55 @@ pub enum DecodeError {
 }
 
 /// Classify one incoming text frame: command, relay, or reject.
+///
+/// The rule (`docs/PROTOCOL.md`, "Broadcast fallback"): a frame is relayed only if no
+/// reading of it ([`type_scan::scan`]: duplicate keys, escaped key names, text only a
+/// lenient parser accepts) names a command or server type.
 pub fn classify_text(text: &str) -> Inbound {
     // Cheap pre-check: only a JSON object can be a command.
     if !text.trim_start().starts_with('{') {
         return Inbound::Relay;
     }
-    let kind = match serde_json::from_str::<TypeProbe>(text) {
-        Ok(TypeProbe {
-            kind: Some(TypeField::Name(kind)),
-        }) => kind,
-        // No `type`, or a non-string `type` (the example scenes' numeric types): relay.
-        Ok(_) => return Inbound::Relay,
-        // Not JSON. If it plainly meant to be one of ours, say why it failed; any other
+    let scan = type_scan::scan(text);
+    if let Some(detail) = scan.malformed.clone() {
+        // Not JSON to us. If any reading names one of ours, say why it failed; any other
         // text is relayed untouched, as the broadcast server it replaces would.
-        Err(e) => {
-            return match sniff_type(text) {
-                Some(kind) if is_ours(kind) => Inbound::Reject(DecodeError::BadJson {
+        return match scan.first_of(SERVER_TYPES) {
+            Some(kind) if !COMMAND_TYPES.contains(&kind) => {
+                Inbound::Reject(DecodeError::ReservedType(kind.to_owned()))
+            }
+            _ => match scan.first_of(COMMAND_TYPES) {
+                Some(kind) => Inbound::Reject(DecodeError::BadJson {
                     kind: kind.to_owned(),
-                    detail: e.to_string(),
+                    detail,
                 }),
-                _ => Inbound::Relay,
-            };
+                None => Inbound::Relay,
+            },
+        };
+    }
+    if scan.keys > 1 {
+        // Parsers disagree on which of several `type`s counts: ours in any is refused.
+        if let Some(kind) = scan.first_of(SERVER_TYPES) {
+            return Inbound::Reject(DecodeError::ReservedType(kind.to_owned()));
         }
+        if let Some(kind) = scan.first_of(COMMAND_TYPES) {
+            return Inbound::Reject(DecodeError::BadCommand {
+                kind: kind.to_owned(),
+                detail: format!("{} `type` keys", scan.keys),
+            });
+        }
+        return Inbound::Relay;
+    }
+    // No `type`, a non-string `type` (the example scenes' numeric types), or one string.
+    let Some(kind) = scan.names.first() else {
+        return Inbound::Relay;
     };
-    if COMMAND_TYPES.contains(&kind.as_ref()) {
+    if COMMAND_TYPES.contains(&kind.as_str()) {
         NON_FINITE.set(false);
         return match serde_json::from_str::<WireCommand>(text) {
             Ok(cmd) => Inbound::Command(cmd.into()),
             Err(e) => {
-                let (kind, detail) = (kind.into_owned(), e.to_string());
+                let (kind, detail) = (kind.clone(), e.to_string());
                 Inbound::Reject(if NON_FINITE.get() {
                     DecodeError::NonFinite { kind, detail }
                 } else {
@@ -158,39 +177,8 @@ pub fn classify_text(text: &str) -> Inbound {
             }
         };
     }
-    if SERVER_TYPES.contains(&kind.as_ref()) {
-        return Inbound::Reject(DecodeError::ReservedType(kind.into_owned()));
+    if SERVER_TYPES.contains(&kind.as_str()) {
+        return Inbound::Reject(DecodeError::ReservedType(kind.clone()));
     }
     Inbound::Relay
-}
-
-fn is_ours(kind: &str) -> bool {
-    COMMAND_TYPES.contains(&kind) || SERVER_TYPES.contains(&kind)
-}
-
-/// In text that failed to parse, the string value of the first `"type": "..."` pair.
-fn sniff_type(text: &str) -> Option<&str> {
-    let mut rest = text;
-    while let Some(i) = rest.find("\"type\"") {
-        rest = &rest[i + 6..];
-        let value = rest.trim_start().strip_prefix(':').map(str::trim_start);
-        if let Some(v) = value.and_then(|v| v.strip_prefix('"')) {
-            return v.find('"').map(|end| &v[..end]);
-        }
-    }
-    None
-}
-
-#[derive(Deserialize)]
-struct TypeProbe<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<TypeField<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TypeField<'a> {
-    Name(#[serde(borrow)] Cow<'a, str>),
-    #[allow(dead_code)]
-    Other(IgnoredAny),
 }

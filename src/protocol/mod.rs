@@ -5,6 +5,8 @@
 //! - [`inbound`]: classify each client text frame (command, relay or rejection) and
 //!   decode commands into the room's [`Input`](crate::room::Input)s.
 //! - [`outbound`]: [`ServerMsg`], every message the server sends, encoded once as JSON.
+//! - [`type_scan`]: every `type` a client parser could read in a text frame (duplicate
+//!   keys, escaped names, lenient parsers): what decides that a frame may be relayed.
 //! - [`vectors`]: vectors and quaternions (arrays or objects in, arrays out, finite only).
 //! - [`error_code`]: the one vocabulary of `error.code` values, [`ErrorCode`], and the
 //!   [`WireError`] trait every refusal implements.
@@ -18,6 +20,9 @@ pub mod inbound;
 pub mod outbound;
 #[cfg(test)]
 mod tests;
+pub mod type_scan;
+#[cfg(test)]
+mod type_scan_props;
 pub mod vectors;
 
 pub use error_code::{CodedMessage, ErrorCode, WireError};

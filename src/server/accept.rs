@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::address_limits::AddressSlot;
+use super::client_address::ClientAddress;
 use super::{ServerState, http, restore, tls};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::Config;
@@ -87,7 +88,7 @@ fn admit(
     } else {
         server
             .addresses
-            .open(peer.ip())
+            .open(ClientAddress::Peer(peer.ip().to_canonical()))
             .map_err(http::EarlyRefusal::Address)?
     };
     Ok(http::Admission::new(permit, slot))

@@ -2,7 +2,11 @@
 //! connections open at once (`--max-connections-per-ip`, held by an [`AddressSlot`] that
 //! gives its place back when dropped) and a token bucket of WebSocket handshakes
 //! (`--handshakes-per-ip`, `--handshake-burst`). A refusal is typed ([`AddressRefusal`]),
-//! counted in `ballroom_rejected_total{reason}` and logged at most once a second per address.
+//! counted in `ballroom_rejected_total{reason,via}` (`via`: how the address was learnt, see
+//! [`ClientAddress::via`]), logged at most once a second per address with the address and
+//! `via`, and the last few refused addresses are listed in `/metrics`
+//! (`ballroom_limited_address`, [`AddressLimits::render_recent`]). A client of a trusted
+//! proxy that names nobody ([`ClientAddress::Unnamed`]) is never counted here.
 //!
 //! The table is one `std::sync::Mutex` around a `HashMap`, locked once when a connection is
 //! accepted, once per handshake and once when a counted connection ends: never per
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
+use super::client_address::ClientAddress;
 use crate::config::Config;
 use crate::telemetry;
 
@@ -33,6 +38,9 @@ const CONNECTIONS_RETRY_AFTER: u64 = 5;
 
 /// At most one log line per address per this long.
 const LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// Refused addresses listed in `/metrics`, the most recent first.
+const RECENT_REFUSED: usize = 16;
 
 /// Why a client address was refused.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
@@ -77,6 +85,17 @@ pub struct AddressLimits {
     /// Entries kept before the table sheds idle ones.
     capacity: usize,
     table: Mutex<HashMap<AddressKey, Entry>>,
+    /// The addresses refused lately (bounded, most recent first), for `/metrics`.
+    recent: Mutex<Vec<Refused>>,
+}
+
+/// One recently refused address: what `/metrics` says of it.
+#[derive(Clone, Debug, PartialEq)]
+struct Refused {
+    key: AddressKey,
+    via: &'static str,
+    reason: &'static str,
+    count: u64,
 }
 
 #[derive(Copy, Clone)]
@@ -200,29 +219,85 @@ impl AddressLimits {
             bucket,
             capacity: 2 * config.max_connections as usize + 1024,
             table: Mutex::default(),
+            recent: Mutex::default(),
         })
     }
 
-    /// Count one more open connection of `ip`, or refuse it (counted and logged).
-    pub fn open(self: &Arc<Self>, ip: IpAddr) -> Result<AddressSlot, AddressRefusal> {
-        self.open_at(AddressKey::of(ip), Instant::now())
+    /// Count one more open connection of `client`, or refuse it (counted and logged). A
+    /// trusted proxy's unnamed client is not counted.
+    pub fn open(self: &Arc<Self>, client: ClientAddress) -> Result<AddressSlot, AddressRefusal> {
+        if !client.limited() {
+            return Ok(AddressSlot::uncounted());
+        }
+        self.open_at(AddressKey::of(client.ip()), client.via(), Instant::now())
     }
 
-    /// Spend one handshake token of `ip`, or refuse the handshake (counted and logged).
-    pub fn handshake(&self, ip: IpAddr) -> Result<(), AddressRefusal> {
-        self.handshake_at(AddressKey::of(ip), Instant::now())
+    /// Spend one handshake token of `client`, or refuse the handshake (counted and logged).
+    /// A trusted proxy's unnamed client spends none.
+    pub fn handshake(&self, client: ClientAddress) -> Result<(), AddressRefusal> {
+        if !client.limited() {
+            return Ok(());
+        }
+        self.handshake_at(AddressKey::of(client.ip()), client.via(), Instant::now())
+    }
+
+    /// The recently refused addresses as Prometheus lines of `ballroom_limited_address`
+    /// (refusals counted since each was listed; at most 16 addresses, the most recent
+    /// first), so that an operator sees which address was limited and how it was learnt.
+    pub fn render_recent(&self) -> String {
+        use std::fmt::Write;
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::new();
+        if recent.is_empty() {
+            return out;
+        }
+        out.push_str(
+            "# HELP ballroom_limited_address Refusals by the limits per client address of the \
+             last 16 addresses refused (via: direct, proxy or proxy_unnamed).\n\
+             # TYPE ballroom_limited_address gauge\n",
+        );
+        for r in recent.iter() {
+            let _ = writeln!(
+                out,
+                "ballroom_limited_address{{address=\"{}\",via=\"{}\",reason=\"{}\"}} {}",
+                r.key, r.via, r.reason, r.count
+            );
+        }
+        out
+    }
+
+    fn remember(&self, key: AddressKey, via: &'static str, reason: &'static str) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let count = match recent
+            .iter()
+            .position(|r| r.key == key && r.via == via && r.reason == reason)
+        {
+            Some(i) => recent.remove(i).count + 1,
+            None => 1,
+        };
+        recent.insert(
+            0,
+            Refused {
+                key,
+                via,
+                reason,
+                count,
+            },
+        );
+        recent.truncate(RECENT_REFUSED);
     }
 
     fn open_at(
         self: &Arc<Self>,
         key: AddressKey,
+        via: &'static str,
         now: Instant,
     ) -> Result<AddressSlot, AddressRefusal> {
         if self.max_open == 0 {
             return Ok(AddressSlot::uncounted());
         }
         let limit = self.max_open;
-        self.decide(key, now, |entry| {
+        self.decide(key, via, now, |entry| {
             if entry.open >= limit {
                 return Err(AddressRefusal::Connections { limit });
             }
@@ -234,11 +309,16 @@ impl AddressLimits {
         })
     }
 
-    fn handshake_at(&self, key: AddressKey, now: Instant) -> Result<(), AddressRefusal> {
+    fn handshake_at(
+        &self,
+        key: AddressKey,
+        via: &'static str,
+        now: Instant,
+    ) -> Result<(), AddressRefusal> {
         let Some(bucket) = self.bucket else {
             return Ok(());
         };
-        self.decide(key, now, |entry| {
+        self.decide(key, via, now, |entry| {
             entry.refill(now, bucket);
             if entry.tokens >= 1.0 {
                 entry.tokens -= 1.0;
@@ -257,6 +337,7 @@ impl AddressLimits {
     fn decide(
         &self,
         key: AddressKey,
+        via: &'static str,
         now: Instant,
         rule: impl FnOnce(&mut Entry) -> Result<(), AddressRefusal>,
     ) -> Result<(), AddressRefusal> {
@@ -269,10 +350,13 @@ impl AddressLimits {
             }
         };
         if let Err(refusal) = &outcome {
-            metrics::counter!(telemetry::REJECTED, "reason" => refusal.label()).increment(1);
+            metrics::counter!(telemetry::REJECTED, "reason" => refusal.label(), "via" => via)
+                .increment(1);
+            self.remember(key, via, refusal.label());
             if let Some(unlogged) = log {
                 warn!(
                     client = %key,
+                    via,
                     reason = refusal.label(),
                     retry_after = refusal.retry_after_secs(),
                     unlogged,
@@ -333,16 +417,16 @@ mod tests {
     fn an_address_at_its_cap_is_refused_until_one_of_its_connections_ends() {
         let l = limits(2, 0.0, 1, 100);
         let now = Instant::now();
-        let a1 = l.open_at(key("192.0.2.1"), now).unwrap();
-        let _a2 = l.open_at(key("192.0.2.1"), now).unwrap();
-        let refused = l.open_at(key("192.0.2.1"), now).err().unwrap();
+        let a1 = l.open_at(key("192.0.2.1"), "direct", now).unwrap();
+        let _a2 = l.open_at(key("192.0.2.1"), "direct", now).unwrap();
+        let refused = l.open_at(key("192.0.2.1"), "direct", now).err().unwrap();
         assert_eq!(refused, AddressRefusal::Connections { limit: 2 });
         assert_eq!(refused.label(), "per_ip_connections");
         assert_eq!(refused.retry_after_secs(), 5);
         // Another address is not affected.
-        let _b = l.open_at(key("192.0.2.2"), now).unwrap();
+        let _b = l.open_at(key("192.0.2.2"), "direct", now).unwrap();
         drop(a1);
-        assert!(l.open_at(key("192.0.2.1"), now).is_ok());
+        assert!(l.open_at(key("192.0.2.1"), "direct", now).is_ok());
     }
 
     #[test]
@@ -351,9 +435,9 @@ mod tests {
         let t0 = Instant::now();
         let a = key("198.51.100.1");
         for _ in 0..3 {
-            l.handshake_at(a, t0).unwrap();
+            l.handshake_at(a, "direct", t0).unwrap();
         }
-        let refused = l.handshake_at(a, t0).unwrap_err();
+        let refused = l.handshake_at(a, "direct", t0).unwrap_err();
         assert_eq!(refused.label(), "per_ip_handshake_rate");
         // One token is due in half a second: Retry-After rounds up to whole seconds.
         match refused {
@@ -363,16 +447,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(refused.retry_after_secs(), 1);
-        assert!(l.handshake_at(key("198.51.100.2"), t0).is_ok());
+        assert!(l.handshake_at(key("198.51.100.2"), "direct", t0).is_ok());
         let later = t0 + Duration::from_millis(500);
-        l.handshake_at(a, later).unwrap();
-        assert!(l.handshake_at(a, later).is_err());
+        l.handshake_at(a, "direct", later).unwrap();
+        assert!(l.handshake_at(a, "direct", later).is_err());
         // Refilled, never beyond the burst.
         let much_later = t0 + Duration::from_secs(60);
         for _ in 0..3 {
-            l.handshake_at(a, much_later).unwrap();
+            l.handshake_at(a, "direct", much_later).unwrap();
         }
-        assert!(l.handshake_at(a, much_later).is_err());
+        assert!(l.handshake_at(a, "direct", much_later).is_err());
     }
 
     #[test]
@@ -380,8 +464,8 @@ mod tests {
         let l = limits(0, 0.0, 1, 100);
         let now = Instant::now();
         for _ in 0..1000 {
-            let _slot = l.open_at(key("192.0.2.1"), now).unwrap();
-            l.handshake_at(key("192.0.2.1"), now).unwrap();
+            let _slot = l.open_at(key("192.0.2.1"), "direct", now).unwrap();
+            l.handshake_at(key("192.0.2.1"), "direct", now).unwrap();
         }
         assert_eq!(l.entries(), 0);
     }
@@ -394,8 +478,13 @@ mod tests {
         assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
         assert_eq!(key("192.0.2.1").to_string(), "192.0.2.1");
         let l = limits(1, 0.0, 1, 100);
-        let _one = l.open_at(key("2001:db8::1"), Instant::now()).unwrap();
-        assert!(l.open_at(key("2001:db8::2"), Instant::now()).is_err());
+        let _one = l
+            .open_at(key("2001:db8::1"), "direct", Instant::now())
+            .unwrap();
+        assert!(
+            l.open_at(key("2001:db8::2"), "direct", Instant::now())
+                .is_err()
+        );
     }
 
     #[test]
@@ -403,16 +492,16 @@ mod tests {
         // Capacity: 2 × 10 + 1024 entries.
         let l = limits(1, 1.0, 5, 10);
         let t0 = Instant::now();
-        let held = l.open_at(key("192.0.2.1"), t0).unwrap();
+        let held = l.open_at(key("192.0.2.1"), "direct", t0).unwrap();
         for i in 0..100_000u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i));
-            l.handshake_at(AddressKey::of(ip), t0).unwrap();
+            l.handshake_at(AddressKey::of(ip), "direct", t0).unwrap();
         }
         assert!(l.entries() <= 2 * 10 + 1024, "{} entries", l.entries());
         // The address holding a connection was never forgotten.
-        assert!(l.open_at(key("192.0.2.1"), t0).is_err());
+        assert!(l.open_at(key("192.0.2.1"), "direct", t0).is_err());
         drop(held);
-        assert!(l.open_at(key("192.0.2.1"), t0).is_ok());
+        assert!(l.open_at(key("192.0.2.1"), "direct", t0).is_ok());
     }
 
     #[test]
@@ -422,19 +511,53 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..1024u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i));
-            l.handshake_at(AddressKey::of(ip), t0).unwrap();
+            l.handshake_at(AddressKey::of(ip), "direct", t0).unwrap();
         }
         let busy = key("192.0.2.9");
         // A second later every bucket but one has refilled; `busy` drains its own.
         let t1 = t0 + Duration::from_secs(1);
         assert_eq!(l.entries(), 1024);
-        l.handshake_at(busy, t1).unwrap();
+        l.handshake_at(busy, "direct", t1).unwrap();
         assert_eq!(l.entries(), 1, "the refilled entries were shed");
-        l.handshake_at(busy, t1).unwrap();
+        l.handshake_at(busy, "direct", t1).unwrap();
         assert!(
-            l.handshake_at(busy, t1).is_err(),
+            l.handshake_at(busy, "direct", t1).is_err(),
             "and `busy` was remembered"
         );
+    }
+
+    #[test]
+    fn metrics_list_the_last_refused_addresses_and_how_they_were_learnt() {
+        let l = limits(1, 0.0, 1, 100);
+        assert_eq!(l.render_recent(), "");
+        let t0 = Instant::now();
+        let _held = l.open_at(key("192.0.2.1"), "proxy", t0).unwrap();
+        for _ in 0..3 {
+            assert!(l.open_at(key("192.0.2.1"), "proxy", t0).is_err());
+        }
+        let shown = l.render_recent();
+        assert!(
+            shown.contains(
+                "ballroom_limited_address{address=\"192.0.2.1\",via=\"proxy\",reason=\"per_ip_connections\"} 3"
+            ),
+            "{shown}"
+        );
+        // Bounded: the oldest addresses go first.
+        for i in 0..40u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i));
+            let _one = l.open_at(AddressKey::of(ip), "direct", t0).unwrap();
+            assert!(l.open_at(AddressKey::of(ip), "direct", t0).is_err());
+        }
+        let shown = l.render_recent();
+        assert_eq!(shown.matches("ballroom_limited_address{").count(), 16);
+        assert!(shown.contains("address=\"10.0.0.39\""), "{shown}");
+        assert!(!shown.contains("192.0.2.1"), "{shown}");
+        // A trusted proxy's unnamed clients are never counted.
+        let local = ClientAddress::Unnamed("127.0.0.1".parse().unwrap());
+        for _ in 0..10 {
+            l.handshake(local).unwrap();
+            std::mem::forget(l.open(local).unwrap());
+        }
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! `--trusted-proxies`, the client address it names in `--real-ip-header`. A forwarding
 //! header from any other peer is ignored, whatever it says.
 //!
+//! By default the trusted proxies are this host's (`loopback`). The tutorial's nginx, which
+//! forwards to `127.0.0.1:8080` and names nobody, is then a proxy whose clients cannot be
+//! told apart ([`ClientAddress::Unnamed`]): the per-address limits leave them alone instead
+//! of lumping a whole crowd into one address. With `proxy_set_header X-Real-IP
+//! $remote_addr;` each client is counted as itself.
+//!
 //! Every address is canonical: an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a
 //! dual-stack listener reports for an IPv4 peer) is the IPv4 address.
 
@@ -26,8 +32,10 @@ pub enum ClientAddress {
     Peer(IpAddr),
     /// A trusted proxy's client, named in the header.
     Forwarded(IpAddr),
-    /// A trusted proxy that named no client (no header, or one that does not parse): the
-    /// proxy's own address stands for its client.
+    /// A trusted proxy that named no client (no header, or one that does not parse): its
+    /// clients cannot be told apart, and counting them all as the proxy's one address would
+    /// refuse a crowd, so the per-address limits do not apply to them (the global ones do).
+    /// The address is the proxy's.
     Unnamed(IpAddr),
 }
 
@@ -38,6 +46,20 @@ impl ClientAddress {
             ClientAddress::Peer(ip) | ClientAddress::Forwarded(ip) | ClientAddress::Unnamed(ip) => {
                 ip
             }
+        }
+    }
+
+    /// Whether the per-address limits count this client.
+    pub fn limited(self) -> bool {
+        !matches!(self, ClientAddress::Unnamed(_))
+    }
+
+    /// How the address was learnt: the `via` label of a refusal in `/metrics` and the log.
+    pub fn via(self) -> &'static str {
+        match self {
+            ClientAddress::Peer(_) => "direct",
+            ClientAddress::Forwarded(_) => "proxy",
+            ClientAddress::Unnamed(_) => "proxy_unnamed",
         }
     }
 
@@ -84,17 +106,18 @@ impl TrustedProxies {
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> ClientAddress {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
-            if !self.nets.is_empty() || !headers.contains_key(self.header_name()) {
+            if !headers.contains_key(self.header_name()) {
                 return ClientAddress::Peer(peer);
             }
-            // No proxy is trusted, yet this request names a client: most likely a proxy
-            // the operator has not listed, whose every client now counts as one address.
+            // A peer that is not trusted names a client: a client lying, or a proxy the
+            // operator has not listed, whose every client now counts as one address.
             if !self.hinted_untrusted.swap(true, Ordering::Relaxed) {
                 warn!(
                     %peer,
                     header = %self.header_name(),
                     "ignoring a client address header from a peer not in --trusted-proxies \
-                     (logged once); if it is your proxy, list it there"
+                     (logged once); if it is your proxy, add it there \
+                     (for example --trusted-proxies loopback,{peer})"
                 );
             }
             return ClientAddress::Peer(peer);
@@ -106,8 +129,12 @@ impl TrustedProxies {
                     warn!(
                         %peer,
                         header = %self.header_name(),
-                        "a trusted proxy sent no usable client address header (logged once); \
-                         its requests count against its own address"
+                        "clients are arriving through a proxy that does not name them (logged \
+                         once): ballroom cannot tell them apart, so the limits per client \
+                         address do not apply to them (--max-connections and the other global \
+                         limits still do). To limit each player by its own address, add \
+                         `proxy_set_header X-Real-IP $remote_addr;` to nginx's location block \
+                         and run `nginx -s reload`"
                     );
                 }
                 ClientAddress::Unnamed(peer)
@@ -168,6 +195,7 @@ fn parse_address(s: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ProxyNets;
     use hyper::header::HeaderValue;
 
     fn proxies(nets: &[&str], header: RealIpHeader) -> TrustedProxies {
@@ -213,18 +241,18 @@ mod tests {
         // The other header is not read: the proxy passes it on as the client wrote it.
         let spoofed = headers(&[("x-forwarded-for", "203.0.113.9")]);
         assert_eq!(
-            p.client(ip("127.0.0.1"), &spoofed),
-            ClientAddress::Unnamed(ip("127.0.0.1"))
+            p.client(ip("10.9.8.7"), &spoofed),
+            ClientAddress::Unnamed(ip("10.9.8.7"))
         );
         let twice = headers(&[("x-real-ip", "203.0.113.9"), ("x-real-ip", "203.0.113.8")]);
         assert_eq!(
-            p.client(ip("127.0.0.1"), &twice),
-            ClientAddress::Unnamed(ip("127.0.0.1"))
+            p.client(ip("10.9.8.7"), &twice),
+            ClientAddress::Unnamed(ip("10.9.8.7"))
         );
         let garbage = headers(&[("x-real-ip", "unknown")]);
         assert_eq!(
-            p.client(ip("127.0.0.1"), &garbage),
-            ClientAddress::Unnamed(ip("127.0.0.1"))
+            p.client(ip("10.9.8.7"), &garbage),
+            ClientAddress::Unnamed(ip("10.9.8.7"))
         );
         assert_eq!(
             p.client(
@@ -263,6 +291,33 @@ mod tests {
             ClientAddress::Unnamed(ip("127.0.0.1"))
         );
         assert_eq!(from(&[]), ClientAddress::Unnamed(ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn a_proxy_that_names_nobody_is_not_limited_per_address() {
+        let p = TrustedProxies::new(ProxyNets::loopback().nets(), RealIpHeader::XRealIp);
+        // The tutorial's nginx block: no forwarding header.
+        for peer in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
+            let client = p.client(ip(peer), &HeaderMap::new());
+            assert_eq!(client, ClientAddress::Unnamed(ip(peer).to_canonical()));
+            assert!(!client.limited() && client.via_proxy());
+            assert_eq!(client.via(), "proxy_unnamed");
+        }
+        // The recommended block names each player, who is limited as itself.
+        let named = p.client(ip("127.0.0.1"), &headers(&[("x-real-ip", "198.51.100.7")]));
+        assert_eq!(named, ClientAddress::Forwarded(ip("198.51.100.7")));
+        assert!(named.limited());
+        // From any other host the header is a claim nobody checked: ignored.
+        let remote = p.client(ip("192.0.2.7"), &headers(&[("x-real-ip", "127.0.0.1")]));
+        assert_eq!(remote, ClientAddress::Peer(ip("192.0.2.7")));
+        assert!(remote.limited());
+        assert_eq!(remote.via(), "direct");
+        // `--trusted-proxies none`: a loopback peer is itself, as any other.
+        let none = TrustedProxies::new(ProxyNets::none().nets(), RealIpHeader::XRealIp);
+        assert_eq!(
+            none.client(ip("127.0.0.1"), &HeaderMap::new()),
+            ClientAddress::Peer(ip("127.0.0.1"))
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The HTTP/1.1 front of every TCP connection: WebSocket upgrades become room
 //! connections (after the per-address handshake limit: `429` over it); `GET /healthz`,
 //! `GET /rooms` and `GET /metrics` are answered in plain HTTP, and `GET /` (with its files)
-//! is the live viewer (`viewer.rs`). Connections refused at accept get their answer from
+//! is the live viewer (`viewer.rs`). Plain endpoints are named by the path's last segment,
+//! under any directory (`GET /broadcast/rooms` is `/rooms`), so that the viewer also works
+//! behind a proxy that forwards its path prefix whole. Connections refused at accept get their answer from
 //! [`refuse_early`].
 
 use std::convert::Infallible;
@@ -146,20 +148,25 @@ async fn route(
     if is_upgrade(&req) {
         return upgrade(server, peer, req, admission);
     }
+    // Behind a proxy that forwards its prefix whole (the tutorial's `location /broadcast {
+    // proxy_pass http://127.0.0.1:8080; }`), the viewer at `/broadcast/` asks for
+    // `/broadcast/viewer.js` and `/broadcast/rooms`: plain endpoints answer under any
+    // directory, named by the path's last segment.
+    let (mount, endpoint) = plain_endpoint(req.uri().path());
     if matches!(*req.method(), Method::GET | Method::HEAD) {
-        if let Some(asset) = viewer::asset(req.uri().path()) {
-            return viewer::respond(asset, req.headers());
+        if let Some(asset) = viewer::asset(&format!("/{endpoint}")) {
+            return viewer::respond(asset, mount, req.headers());
         }
     }
-    match (req.method(), req.uri().path()) {
-        (&Method::GET, "/healthz") => match &server.cluster {
+    match (req.method(), endpoint) {
+        (&Method::GET, "healthz") => match &server.cluster {
             None => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
             Some(cluster) => {
                 let (status, body) = super::cluster_http::health(cluster);
                 json(status, body)
             }
         },
-        (&Method::GET, "/rooms") => match &server.cluster {
+        (&Method::GET, "rooms") => match &server.cluster {
             None => json(
                 StatusCode::OK,
                 protocol::encode_rooms(&server.rooms.summaries()),
@@ -169,8 +176,10 @@ async fn route(
                 json(status, body)
             }
         },
-        (&Method::GET, "/metrics") => {
-            let mut res = Response::new(Body::from(telemetry::render()));
+        (&Method::GET, "metrics") => {
+            let mut body = telemetry::render();
+            body.push_str(&server.addresses.render_recent());
+            let mut res = Response::new(Body::from(body));
             res.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -180,8 +189,18 @@ async fn route(
         _ => text(
             StatusCode::UPGRADE_REQUIRED,
             "ballroom: connect with a WebSocket client to ws://HOST/<room>; \
-             plain HTTP serves GET / (the live viewer), GET /healthz, GET /rooms and GET /metrics\n",
+             plain HTTP serves GET / (the live viewer), GET /healthz, GET /rooms and GET /metrics \
+             (under any directory, for a proxy that forwards its prefix)\n",
         ),
+    }
+}
+
+/// A plain request's path split into its directory (`/broadcast/`, or `/`) and its last
+/// segment, which names the endpoint (`""` the viewer's page, `viewer.js`, `rooms`, …).
+fn plain_endpoint(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("/", path),
     }
 }
 
@@ -305,9 +324,9 @@ fn admit_handshake(
     server: &ServerState,
     client: ClientAddress,
 ) -> Result<AddressSlot, AddressRefusal> {
-    server.addresses.handshake(client.ip())?;
+    server.addresses.handshake(client)?;
     if client.via_proxy() {
-        server.addresses.open(client.ip())
+        server.addresses.open(client)
     } else {
         Ok(AddressSlot::uncounted())
     }
@@ -412,4 +431,22 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_endpoint;
+
+    #[test]
+    fn a_plain_endpoint_is_the_last_segment_under_any_directory() {
+        assert_eq!(plain_endpoint("/"), ("/", ""));
+        assert_eq!(plain_endpoint("/rooms"), ("/", "rooms"));
+        assert_eq!(plain_endpoint("/broadcast/"), ("/broadcast/", ""));
+        assert_eq!(
+            plain_endpoint("/broadcast/viewer.js"),
+            ("/broadcast/", "viewer.js")
+        );
+        assert_eq!(plain_endpoint("/a/b/metrics"), ("/a/b/", "metrics"));
+        assert_eq!(plain_endpoint("/broadcast"), ("/", "broadcast"));
+    }
 }

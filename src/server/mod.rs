@@ -103,7 +103,7 @@ impl ServerState {
             0
         };
         Arc::new(ServerState {
-            proxies: TrustedProxies::new(&config.trusted_proxies, config.real_ip_header),
+            proxies: TrustedProxies::new(config.trusted_proxies.nets(), config.real_ip_header),
             addresses: AddressLimits::new(&config),
             config,
             scenes,

@@ -4,6 +4,12 @@
 //! `GET /viewer.css` its bundle and style. A WebSocket upgrade on `/` never gets here: it
 //! joins the room `/` as before.
 //!
+//! Behind a proxy that forwards its path prefix whole (nginx's `location /broadcast {
+//! proxy_pass http://127.0.0.1:8080; }`), the page is asked for at `/broadcast/`: the
+//! server tells the page the directory it saw the request under in
+//! `<meta name="ballroom-mount">`, and the page, comparing it with its own address, opens
+//! room sockets at the right path whether or not the proxy strips its prefix.
+//!
 //! Every response carries a strict `Content-Security-Policy` (scripts and styles from this
 //! origin only, connections to this origin and WebSockets), an `ETag` of the embedded bytes
 //! and `Cache-Control: no-cache`, so a browser revalidates (a `304` when unchanged) and
@@ -74,10 +80,45 @@ fn etag(asset: &Asset) -> &'static str {
     &tags[i]
 }
 
-/// The response to a plain `GET` (or `HEAD`) of `asset`: `200` with the file, or `304` when
-/// the request's `If-None-Match` names its current `ETag`.
-pub fn respond(asset: &'static Asset, request: &HeaderMap) -> Response<Full<Bytes>> {
-    let tag = etag(asset);
+/// The page's mount as built: the directory the server saw the request under.
+const MOUNT_AS_BUILT: &str = r#"<meta name="ballroom-mount" content="/">"#;
+
+/// The page's bytes for a request under `mount` (`/`, or `/broadcast/` behind a proxy that
+/// forwards its prefix), and their `ETag`.
+fn page_under(asset: &'static Asset, mount: &str) -> Option<(Bytes, String)> {
+    if asset.path != "/" || mount == "/" {
+        return None;
+    }
+    let html = std::str::from_utf8(asset.body).ok()?;
+    let mut escaped = String::with_capacity(mount.len());
+    for c in mount.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '"' => escaped.push_str("&quot;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    let body = html.replacen(
+        MOUNT_AS_BUILT,
+        &format!(r#"<meta name="ballroom-mount" content="{escaped}">"#),
+        1,
+    );
+    let mut h = DefaultHasher::new();
+    body.hash(&mut h);
+    Some((Bytes::from(body), format!("\"{:016x}\"", h.finish())))
+}
+
+/// The response to a plain `GET` (or `HEAD`) of `asset` asked for under the directory
+/// `mount`: `200` with the file, or `304` when the request's `If-None-Match` names its
+/// current `ETag`.
+pub fn respond(asset: &'static Asset, mount: &str, request: &HeaderMap) -> Response<Full<Bytes>> {
+    let mounted = page_under(asset, mount);
+    let (body, tag) = match &mounted {
+        Some((body, tag)) => (body.clone(), tag.as_str()),
+        None => (Bytes::from_static(asset.body), etag(asset)),
+    };
     let fresh = request
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -92,7 +133,7 @@ pub fn respond(asset: &'static Asset, request: &HeaderMap) -> Response<Full<Byte
         *res.status_mut() = StatusCode::NOT_MODIFIED;
         res
     } else {
-        let mut res = Response::new(Full::new(Bytes::from_static(asset.body)));
+        let mut res = Response::new(Full::new(body));
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(asset.content_type),
@@ -148,16 +189,38 @@ mod tests {
     #[test]
     fn a_matching_if_none_match_gets_304_and_others_200() {
         let page = asset("/").unwrap();
-        let first = respond(page, &HeaderMap::new());
+        let first = respond(page, "/", &HeaderMap::new());
         assert_eq!(first.status(), StatusCode::OK);
         let tag = first.headers()[header::ETAG].clone();
         let mut h = HeaderMap::new();
         h.insert(header::IF_NONE_MATCH, tag.clone());
-        assert_eq!(respond(page, &h).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(respond(page, "/", &h).status(), StatusCode::NOT_MODIFIED);
         h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
-        assert_eq!(respond(page, &h).status(), StatusCode::OK);
+        assert_eq!(respond(page, "/", &h).status(), StatusCode::OK);
         // Each file has its own tag.
-        let js = respond(asset("/viewer.js").unwrap(), &HeaderMap::new());
+        let js = respond(asset("/viewer.js").unwrap(), "/", &HeaderMap::new());
         assert_ne!(js.headers()[header::ETAG], tag);
+    }
+
+    #[test]
+    fn the_page_says_the_directory_it_was_asked_for_under() {
+        let page = asset("/").unwrap();
+        let html = std::str::from_utf8(page.body).unwrap();
+        assert!(html.contains(MOUNT_AS_BUILT), "{html}");
+        let (body, tag) = page_under(page, "/broadcast/").unwrap();
+        let body = std::str::from_utf8(&body).unwrap();
+        assert!(
+            body.contains(r#"<meta name="ballroom-mount" content="/broadcast/">"#),
+            "{body}"
+        );
+        assert_ne!(tag, etag(page), "another body, another tag");
+        let (odd, _) = page_under(page, "/a\"<b>&/").unwrap();
+        assert!(
+            std::str::from_utf8(&odd)
+                .unwrap()
+                .contains(r#"content="/a&quot;&lt;b&gt;&amp;/""#)
+        );
+        assert!(page_under(page, "/").is_none());
+        assert!(page_under(asset("/viewer.js").unwrap(), "/broadcast/").is_none());
     }
 }

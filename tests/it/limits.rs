@@ -67,6 +67,8 @@ async fn a_broadcast_room_takes_a_thousand_plain_clients_with_default_flags() {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let mut cfg = config();
     cfg.mode = Mode::Broadcast;
+    // Direct clients: loopback peers counted as themselves, not as a trusted proxy's.
+    cfg.trusted_proxies = ballroom::config::ProxyNets::none();
     let server = start(cfg).await;
     let mut clients = Vec::with_capacity(1000);
     for i in 0..1000u32 {

@@ -11,6 +11,7 @@
 mod support;
 
 mod address_limits;
+mod attacks;
 mod bad_input;
 mod binary;
 mod binary_snapshots;
@@ -21,6 +22,7 @@ mod decoder_props;
 mod limits;
 mod load_tool;
 mod matches;
+mod nginx;
 mod operations;
 mod persistence;
 mod physics;

@@ -13,7 +13,7 @@ import { el } from "./dom.js";
 import { Overlay, teamOf, type Mode } from "./overlay.js";
 import { IDLE_POSE_INTERVAL, POSE_INTERVAL, Walker, kickImpulse, reachShortfall, spawnPoint } from "./play.js";
 import { SceneView, probeWebgl } from "./scene3d.js";
-import { roomSocketUrl } from "./urls.js";
+import { pageMount, roomSocketUrl } from "./urls.js";
 
 /** Pixels a press may move and still count as a click (more is a drag that turns the camera). */
 const CLICK_SLOP = 5;
@@ -58,7 +58,7 @@ export class RoomView {
     this.mode = mode;
     this.walker = null;
     const client = new BallroomClient({
-      url: roomSocketUrl(this.room, location.href),
+      url: roomSocketUrl(this.room, location.href, pageMount(document)),
       scene: this.sceneParam ?? undefined,
       spectate: mode === "watch",
     });

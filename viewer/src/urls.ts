@@ -26,22 +26,42 @@ export function pageRoute(search: string): { room: string | null; scene: string 
 }
 
 /**
- * The WebSocket URL of `room` (a room name is the server's percent-decoded URL path),
- * resolved against the page's directory so a proxy's path prefix is kept: the page at
- * `https://HOST/ballroom/?room=/lobby` connects to `wss://HOST/ballroom/lobby`, which a
- * proxy that strips `/ballroom` hands to the server as room `/lobby`.
+ * The directory the server saw this page asked for under, from the page's
+ * `<meta name="ballroom-mount">` (the server writes it): `/` when the page is served at the
+ * server's root (directly, or by a proxy that strips its prefix), `/broadcast/` behind a
+ * proxy that forwards its prefix whole (`location /broadcast { proxy_pass
+ * http://127.0.0.1:8080; }`). `/` when the page says nothing.
+ */
+export function pageMount(doc: { querySelector(selector: string): { getAttribute(name: string): string | null } | null }): string {
+  const content = doc.querySelector('meta[name="ballroom-mount"]')?.getAttribute("content") ?? "/";
+  return content.startsWith("/") && content.endsWith("/") ? content : "/";
+}
+
+/**
+ * The WebSocket URL of `room` (a room name is the server's percent-decoded URL path).
+ *
+ * The page's directory in the browser (`/ballroom/`, `/broadcast/`, `/`) and the directory
+ * the server saw (`mount`) differ by whatever prefix a proxy strips: the server's root is
+ * the page's directory less `mount`. So the page at `https://HOST/ballroom/?room=/lobby`
+ * (prefix stripped, mount `/`) connects to `wss://HOST/ballroom/lobby`, and the page at
+ * `https://HOST/broadcast/?room=/broadcast/r1` (prefix forwarded whole, mount
+ * `/broadcast/`) to `wss://HOST/broadcast/r1`. Should the two not line up, the page's
+ * directory is taken as the root.
  *
  * Each segment is percent-encoded, so `?`, `#`, `%` and spaces in a name stay in the path,
  * and the reference starts with `./` so a name that starts with `//` cannot leave the prefix
  * (or the host).
  */
-export function roomSocketUrl(room: string, pageHref: string): string {
+export function roomSocketUrl(room: string, pageHref: string, mount = "/"): string {
   const path = room
     .replace(/^\//, "")
     .split("/")
     .map((segment) => encodeURIComponent(segment))
     .join("/");
-  const url = new URL(`./${path}`, pageHref);
+  const page = new URL("./", pageHref);
+  const dir = page.pathname;
+  if (mount !== "/" && dir.endsWith(mount)) page.pathname = `${dir.slice(0, dir.length - mount.length)}/`;
+  const url = new URL(`./${path}`, page);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.search = "";
   url.hash = "";

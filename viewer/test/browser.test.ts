@@ -3,7 +3,8 @@
  * the real server binary, with scripted protocol clients (raw WebSocket, JSON) as the
  * server's witnesses: the room list, a kicked ball drawn moving (pixels and state, against
  * the server's snapshots), playing (walk with the keyboard, click to kick, the kick seen by
- * another client), hostile room names, a proxy's path prefix, and a football match (score,
+ * another client), hostile room names, a proxy's path prefix (and nginx's `/broadcast` prefix,
+ * forwarded whole, as the seed tutorial deploys it), and a football match (score,
  * clock, phase, teams; its screenshot is the README's).
  *
  * Screenshots: target/viewer-screenshots/*.png from the repository root.
@@ -14,6 +15,7 @@ import type { Page } from "playwright-core";
 import { type RunningServer, startServer } from "../../clients/ts/test/support/server.js";
 import { type Browser, SCREENSHOTS, around, changedFraction, launch, screenshot, type Region } from "./support/browser.js";
 import { type Message, ProtocolClient, roomPath } from "./support/protocol.js";
+import { startNginx } from "./support/nginx.js";
 import { startPrefixProxy } from "./support/proxy.js";
 
 type V3 = { x: number; y: number; z: number };
@@ -270,6 +272,30 @@ test("works under a proxy's path prefix (relative URLs only)", async () => {
     await page.close();
   } finally {
     await proxy.close();
+  }
+});
+
+test("the viewer works behind nginx's /broadcast prefix (the tutorial's block, forwarded whole)", async () => {
+  const nginx = await startNginx(server.port);
+  try {
+    // The scenes' room: a scene connects to wss://HOST/broadcast/<realm>.
+    const room = `/broadcast/viewer-${process.pid}`;
+    await scripted(room, { scene: "kickballs" });
+    const page = await openPage();
+    const failed: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(`http://127.0.0.1:${nginx.port}/broadcast/`);
+    const link = page.locator("a.room-link").filter({ hasText: room });
+    await link.waitFor({ timeout: 10_000 });
+    await link.click();
+    await roomReady(page);
+    assert.equal((await roomsNow()).find((r) => r.room === room)?.clients, 2, "the viewer joined the scenes' room itself");
+    assert.deepEqual(failed, [], "every request through nginx answered");
+    await page.close();
+  } finally {
+    await nginx.close();
   }
 });
 

@@ -10,7 +10,7 @@ import { type RunningServer, startServer } from "../../clients/ts/test/support/s
 import type { Scene } from "../../clients/ts/src/protocol/messages.js";
 import { between, parseMetrics, scrape } from "../src/metrics.js";
 import { kickImpulse, reachShortfall } from "../src/play.js";
-import { pageRoute, roomPageHref, roomSocketUrl } from "../src/urls.js";
+import { pageMount, pageRoute, roomPageHref, roomSocketUrl } from "../src/urls.js";
 import { ProtocolClient } from "./support/protocol.js";
 
 let server: RunningServer;
@@ -30,6 +30,22 @@ test("room WebSocket URLs keep the page's path prefix and encode the name", () =
   assert.equal(roomSocketUrl("//evil.example/x", "https://h/p/"), "wss://h/p//evil.example/x");
   assert.equal(roomSocketUrl("/<img src=x>", "http://h/"), "ws://h/%3Cimg%20src%3Dx%3E");
   assert.equal(roomSocketUrl("/", "http://h/p/"), "ws://h/p/");
+});
+
+test("behind a proxy that forwards its prefix whole, room sockets start at the server's root", () => {
+  // The tutorial's nginx: `location /broadcast { proxy_pass http://127.0.0.1:8080; }`; the server saw /broadcast/.
+  const page = "https://example.com/broadcast/?room=%2Fbroadcast%2Fr1";
+  assert.equal(roomSocketUrl("/broadcast/r1", page, "/broadcast/"), "wss://example.com/broadcast/r1");
+  // A proxy that adds a prefix of its own in front of a forwarded one.
+  assert.equal(roomSocketUrl("/broadcast/r1", "https://h/x/broadcast/", "/broadcast/"), "wss://h/x/broadcast/r1");
+  // A mount that does not line up with the page: the page's directory, as before.
+  assert.equal(roomSocketUrl("/lobby", "https://h/p/", "/q/"), "wss://h/p/lobby");
+  const doc = (content: string | null) => ({
+    querySelector: (_: string) => (content === null ? null : { getAttribute: (_n: string) => content }),
+  });
+  assert.equal(pageMount(doc("/broadcast/")), "/broadcast/");
+  assert.equal(pageMount(doc(null)), "/");
+  assert.equal(pageMount(doc("javascript:x")), "/");
 });
 
 test("page routes: ?room= and ?scene=, links relative to the page", () => {

@@ -99,8 +99,10 @@ export interface ClientEvents {
   error: ErrorMessage;
   snapshot: Snapshot;
   player: PlayerState;
-  /** A frame another client relayed into the room (not a server message). */
+  /** A frame another client relayed into the room (not a server message), as it sent it. */
   relay: string | Uint8Array;
+  /** A binary frame that is neither a snapshot that decodes nor a relayed frame (counted in `stats.badFrames`). */
+  badFrame: { bytes: Uint8Array; reason: string };
   /** A listener threw. */
   listenerError: unknown;
 }

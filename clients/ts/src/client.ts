@@ -28,6 +28,7 @@ import { ballisticPhysics } from "./physics/ballistic.js";
 import { Prediction } from "./prediction.js";
 import { SnapshotDecoder } from "./protocol/binary/decode.js";
 import { DecodeError } from "./protocol/binary/errors.js";
+import { readFrame } from "./protocol/binary/frame.js";
 import { parseParams } from "./protocol/binary/params.js";
 import { toSnapshot } from "./protocol/binary/quantized.js";
 import {
@@ -238,23 +239,38 @@ export class BallroomClient extends Emitter<ClientEvents> {
     const bytes = frameArray(data);
     if (!bytes) return;
     if (!this.decoder) {
+      // JSON encoding: binary frames are other clients' frames, verbatim.
       this.emit("relay", bytes);
       return;
     }
+    const frame = readFrame(bytes);
+    if (frame.kind === "relayed") {
+      this.emit("relay", frame.payload);
+      return;
+    }
+    if (frame.kind === "invalid") return this.badFrame(bytes, frame.reason);
     let snapshot: Snapshot;
     try {
-      snapshot = toSnapshot(this.decoder.params, this.decoder.decode(bytes));
+      snapshot = toSnapshot(this.decoder.params, this.decoder.decode(frame.bytes));
       this.decodeFailures = 0;
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      // A relayed binary frame, or a snapshot we lack the baseline of: after a few of
-      // those in a row, a new connection (which starts with a keyframe) sets it right.
+      this.badFrame(bytes, e.message);
+      // Only the server sends untagged frames, so a delta against a baseline we lack
+      // means we lost it: after three in a row, a new connection (which starts with a
+      // keyframe) sets it right. Relayed frames never get here.
       if (e.kind === "missing_baseline" || e.kind === "wrong_baseline") {
         if (++this.decodeFailures >= 3) this.socket?.close(4000, "lost the snapshot baseline");
-      } else this.emit("relay", bytes);
+      }
       return;
     }
     this.onSnapshot(snapshot, now);
+  }
+
+  /** A binary frame that is neither a snapshot we can decode nor a relayed frame. */
+  private badFrame(bytes: Uint8Array, reason: string): void {
+    this.stats.badFrames++;
+    this.emit("badFrame", { bytes, reason });
   }
 
   private handle(m: ServerMessage, now: number): void {

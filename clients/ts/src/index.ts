@@ -28,6 +28,7 @@ export { Prediction } from "./prediction.js";
 export { Backoff } from "./reconnect.js";
 export { SnapshotDecoder, decode, header } from "./protocol/binary/decode.js";
 export { DecodeError } from "./protocol/binary/errors.js";
+export { RELAYED, readFrame, type Frame } from "./protocol/binary/frame.js";
 export { parseParams, type Params } from "./protocol/binary/params.js";
 export { toSnapshot, type QuantizedSnapshot } from "./protocol/binary/quantized.js";
 export { animate } from "./browser.js";

@@ -31,6 +31,8 @@ export interface ClientStats {
   snaps: number;
   /** Connections made again after a drop. */
   reconnects: number;
+  /** Binary frames that were neither a decodable snapshot nor a relayed frame (`badFrame` events). */
+  badFrames: number;
   /** Which physics the prediction runs: "rapier" or "ballistic". */
   physics: string;
   /** The snapshot encoding the last `welcome` named ("binary" or "json"; "none" before it). */
@@ -54,6 +56,7 @@ export function emptyStats(): ClientStats {
     pendingKicks: 0,
     snaps: 0,
     reconnects: 0,
+    badFrames: 0,
     physics: "none",
     encoding: "none",
   };

@@ -5,8 +5,11 @@
  * and random bytes give a DecodeError, never another exception.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { DecodeError } from "../src/protocol/binary/errors.js";
+import { readFrame } from "../src/protocol/binary/frame.js";
 import { SnapshotDecoder, decode, header } from "../src/protocol/binary/decode.js";
 import { parseParams } from "../src/protocol/binary/params.js";
 import { quantize } from "../src/protocol/binary/quantize.js";
@@ -139,4 +142,17 @@ test("flipped bits and random bytes give a DecodeError or a snapshot within rang
     }
   }
   assert.ok(refused > 0 && refused + decoded === vectors.length * 400);
+});
+
+test("the relayed-frame vectors (tests/vectors/frames.json) read as their kind", () => {
+  const text = readFileSync(fileURLToPath(new URL("../../../tests/vectors/frames.json", import.meta.url)), "utf8");
+  const frames = (JSON.parse(text) as { vectors: { name: string; frame: string; kind: string; payload?: string }[] }).vectors;
+  assert.ok(frames.length >= 8);
+  const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+  for (const v of frames) {
+    const got = readFrame(unhex(v.frame));
+    assert.equal(got.kind, v.kind, v.name);
+    if (got.kind === "relayed") assert.deepEqual([...got.payload], [...unhex(v.payload!)], v.name);
+    if (got.kind === "snapshot") assert.doesNotThrow(() => header(got.bytes), v.name);
+  }
 });

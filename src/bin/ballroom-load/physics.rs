@@ -191,9 +191,10 @@ pub async fn run(
                 };
                 let m = match &msg {
                     Message::Binary(bytes) => match decoder.as_mut().map(|d| d.decode(bytes, my_id)) {
-                        Some(Ok(view)) => Incoming::snapshot(view, &my_key),
+                        Some(Ok(Some(view))) => Incoming::snapshot(view, &my_key),
                         Some(Err(e)) => return Ended::Early(format!("undecodable snapshot: {e}")),
-                        None => continue, // not ours: relayed binary
+                        // Relayed binary (tagged), or binary before any welcome.
+                        Some(Ok(None)) | None => continue,
                     },
                     Message::Text(text) => match serde_json::from_str::<Incoming>(text) {
                         Ok(m) => m,

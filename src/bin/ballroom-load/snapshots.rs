@@ -44,8 +44,13 @@ impl BinaryDecoder {
         }
     }
 
-    /// Decode one binary frame for client `me`.
-    pub fn decode(&mut self, bytes: &[u8], me: u64) -> Result<SnapshotView, String> {
+    /// Decode one binary frame for client `me`: `None` for a frame another client sent,
+    /// relayed (behind the relayed tag, `binary::frame`).
+    pub fn decode(&mut self, frame: &[u8], me: u64) -> Result<Option<SnapshotView>, String> {
+        let bytes = match binary::frame::read(frame).map_err(|e| e.to_string())? {
+            binary::frame::Frame::Relayed(_) => return Ok(None),
+            binary::frame::Frame::Snapshot(bytes) => bytes,
+        };
         let header = binary::header(bytes).map_err(|e| e.to_string())?;
         let baseline = match header.baseline_tick {
             None => None,
@@ -65,7 +70,7 @@ impl BinaryDecoder {
             self.history.pop_front();
         }
         self.history.push_back(q);
-        Ok(SnapshotView {
+        Ok(Some(SnapshotView {
             tick: snapshot.tick,
             balls: snapshot
                 .balls
@@ -77,6 +82,6 @@ impl BinaryDecoder {
                 })
                 .collect(),
             my_ack: snapshot.acks.get(&me).copied(),
-        })
+        }))
     }
 }

@@ -24,6 +24,7 @@ pub mod decode;
 #[cfg(test)]
 mod doc_tests;
 pub mod encode;
+pub mod frame;
 pub mod params;
 mod predict;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::envelope::{OwnerMsg, RemoteDisconnect, WireFrame};
+use super::relayed::RelayedFrame;
 use super::{Link, RoomTask, frame};
 use crate::ids::ClientId;
 use crate::protocol::binary::{Quantizer, SnapshotFrames};
@@ -97,17 +98,19 @@ impl RoomTask {
     }
 
     /// A relayed frame from `from` to every member but `from` (unless it asked for echo).
+    /// Binary frames reach `ballroom.v2` members tagged as relayed ([`RelayedFrame`]).
     pub(super) fn relay(&self, from: ClientId, frame: Message) {
+        let frame = RelayedFrame::new(frame);
         for (&id, m) in &self.members {
             if let Link::Local(outbox) = &m.link
                 && (id != from || m.echo)
             {
-                let _ = outbox.send(frame.clone());
+                let _ = outbox.send(frame.to(m.protocol, m.encoding));
             }
         }
         self.to_other_nodes(|| OwnerMsg::Relay {
             from,
-            frame: WireFrame::of(&frame),
+            frame: WireFrame::of(frame.verbatim()),
         });
     }
 

@@ -20,6 +20,7 @@ use tracing::{debug, info};
 
 use super::cluster_link::publisher;
 use super::envelope::{self, FromOwner, OwnerMsg, ToOwner};
+use super::relayed::RelayedFrame;
 use super::{Joined, Link, RoomInfo, RoomRequest};
 use crate::cluster::{Cluster, Lease, RoomSubjects};
 use crate::ids::ClientId;
@@ -431,10 +432,12 @@ impl Follower {
                 }
             }
             OwnerMsg::Relay { from, frame } => {
-                let frame = frame.message();
+                let frame = RelayedFrame::new(frame.message());
                 for m in self.members.values() {
                     if m.client.is_some() && (m.client != Some(from) || m.request.echo) {
-                        let _ = m.outbox.send(frame.clone());
+                        let _ = m
+                            .outbox
+                            .send(frame.to(m.request.protocol, m.request.encoding));
                     }
                 }
             }

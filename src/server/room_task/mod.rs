@@ -33,6 +33,7 @@ mod delivery;
 mod envelope;
 mod follower;
 mod membership;
+mod relayed;
 mod remote;
 mod saving;
 

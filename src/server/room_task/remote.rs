@@ -8,6 +8,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 
 use super::envelope::{self, FromOwner, OwnerMsg, ToOwner, WireFrame};
+use super::relayed::RelayedFrame;
 use super::{JoinAsk, Link, RoomRequest, RoomTask};
 use crate::ids::ClientId;
 use crate::protocol::{Inbound, classify_text};
@@ -142,13 +143,19 @@ impl RoomTask {
 
     /// Another node's broadcast or relayed frame, in a room without physics.
     fn deliver_peer(&self, msg: OwnerMsg) {
+        let relayed = match &msg {
+            OwnerMsg::Relay { frame, .. } => Some(RelayedFrame::new(frame.clone().message())),
+            _ => None,
+        };
         for (&id, m) in &self.members {
             let Link::Local(outbox) = &m.link else {
                 continue;
             };
             match &msg {
-                OwnerMsg::Relay { frame, .. } => {
-                    let _ = outbox.send(frame.clone().message());
+                OwnerMsg::Relay { .. } => {
+                    if let Some(frame) = &relayed {
+                        let _ = outbox.send(frame.to(m.protocol, m.encoding));
+                    }
                 }
                 OwnerMsg::Broadcast {
                     frame,

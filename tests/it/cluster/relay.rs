@@ -158,10 +158,47 @@ async fn relay_rooms_and_physics_rooms_relay_across_nodes_exactly_once() {
     let mut x = cluster.node("b").plain("/field").await;
     let mut y = cluster.node("c").plain("/field").await;
     let mut z = cluster.node("c").plain("/field?echo=false").await;
-    relay_barrier(&mut [&mut x, &mut y, &mut z]).await;
+    // Binary clients on every node: relayed binary reaches them behind the relayed tag,
+    // whichever path brings it (owner, follower).
+    let mut v2s = Vec::new();
+    for node in ["a", "b", "c"] {
+        let (peer, w) = cluster.node(node).protocol("/field?encoding=binary").await;
+        assert_eq!(w["encoding"], "binary", "{w}");
+        v2s.push(peer);
+    }
+    {
+        let mut all: Vec<&mut Peer> = vec![&mut x, &mut y, &mut z];
+        all.extend(v2s.iter_mut());
+        relay_barrier(&mut all).await;
+    }
     relay_three_ways(&mut x, &mut y, &mut z, &mut []).await;
     for p in [&x, &y, &z] {
         assert_no_server_messages(p);
+    }
+    let payload = vec![0u8, 159, 146, 150, 255];
+    let mut tagged = vec![ballroom::protocol::binary::frame::RELAYED];
+    tagged.extend(&payload);
+    for p in &mut v2s {
+        p.take_arrived();
+        let binary: Vec<&Vec<u8>> = p
+            .seen
+            .iter()
+            .filter_map(|s| match &s.frame {
+                Frame::Binary(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            binary.iter().filter(|b| ***b == tagged).count(),
+            1,
+            "{} did not get the relayed frame tagged once",
+            p.name
+        );
+        assert!(
+            !binary.iter().any(|b| **b == payload),
+            "{} got it untagged",
+            p.name
+        );
     }
 }
 

@@ -1,0 +1,3 @@
+//! Issue 27: each attack replayed against the real server, asserting the fix.
+
+mod spoofing;
