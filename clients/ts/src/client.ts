@@ -404,11 +404,14 @@ export class BallroomClient extends Emitter<ClientEvents> {
 
   /**
    * Kick ball `ball` with `impulse` (N·s), optionally at a world `point`. The ball moves
-   * at once (predicted) unless this client only watches; returns the kick's `seq`.
+   * at once (predicted) unless this client only watches; returns the kick's `seq`. The
+   * kick carries the room time this client last showed the ball at (`seen_at`), so the
+   * server judges reach where the player saw the ball.
    */
   kick(ball: number, impulse: Vec3, point?: Vec3): number {
     const seq = ++this.seq;
-    if (!this.send(kickCommand(ball, impulse, seq, point))) return seq;
+    const shown = this.rendered.find((b) => b.id === ball)?.time;
+    if (!this.send(kickCommand(ball, impulse, seq, point, shown))) return seq;
     const p = this.prediction;
     if (p && this.welcome && !this.welcome.spectator && this.buffer.size > 0) {
       const rate = this.welcome.tick_rate;
