@@ -40,6 +40,9 @@ export interface JitterReport {
   interpolated: Distribution;
   /** Position error of predicted balls at the room time they stand for, metres. */
   predicted: Distribution;
+  /** The same, only while the ball has no kick of this client in flight (sent, not yet
+   * announced back): what the model gets wrong, without the kick's unknown arrival tick. */
+  predictedSettled: Distribution;
   /** Largest correction shown in one frame on a predicted ball, metres. */
   maxFrameCorrectionPredicted: number;
   /** The same over every ball. */
@@ -75,6 +78,8 @@ export async function physicsByName(name: "ballistic" | "rapier"): Promise<Physi
 interface Frame {
   balls: RenderedBall[];
   clockError: number;
+  /** Balls with a kick of the measured client in flight. */
+  inFlight: Set<number>;
 }
 
 export async function runJitterSession(
@@ -115,6 +120,14 @@ export async function runJitterSession(
     lastShowedMotion = s.balls.some((b) => !b.sleeping);
     if (player.stats.predictedBalls > 0) corrections.push(player.stats.lastCorrection);
   });
+  // Kicks of the measured client sent and not yet announced back, by seq.
+  const flying = new Map<number, number>();
+  player.on("kick", (k) => {
+    if (k.seq !== undefined && k.client === player.welcome?.client) flying.delete(k.seq);
+  });
+  player.on("error", (e) => {
+    if (e.seq !== undefined) flying.delete(e.seq);
+  });
   let poll: ReturnType<typeof setInterval> | undefined;
   try {
     player.connect();
@@ -134,11 +147,18 @@ export async function runJitterSession(
         const impulse: Vec3 = { x: Math.cos(angle) * push, y: 30 * random(), z: Math.sin(angle) * push };
         // The measured client kicks balls 0 and 1 (predicted); another player kicks
         // ball 2, which the measured client sees interpolated.
-        if (kicks % 2 === 0) player.kick((kicks / 2) % 2, impulse);
+        if (kicks % 2 === 0) {
+          const ball = (kicks / 2) % 2;
+          flying.set(player.kick(ball, impulse), ball);
+        }
         else truth.kick(2, impulse);
         kicks++;
       }
-      frames.push({ balls: player.balls().map((b) => ({ ...b })), clockError: player.serverTime() - truth.serverTime() });
+      frames.push({
+        balls: player.balls().map((b) => ({ ...b })),
+        clockError: player.serverTime() - truth.serverTime(),
+        inFlight: new Set(flying.values()),
+      });
     });
     // The predicted timeline runs ahead of the room clock: let the truth catch up.
     await runFor(clients, 0.5);
@@ -172,6 +192,7 @@ export async function runJitterSession(
     };
     const interpolated: number[] = [];
     const predicted: number[] = [];
+    const settled: number[] = [];
     let maxPredicted = 0;
     let maxAll = 0;
     let extrapolatedFrames = 0;
@@ -186,6 +207,7 @@ export async function runJitterSession(
         const t = truthAt(b.id, b.time);
         if (!t) continue;
         if (b.predicted) predicted.push(distance(b.position, t.position));
+        if (b.predicted && !frame.inFlight.has(b.id)) settled.push(distance(b.position, t.position));
         else if (t.awake) interpolated.push(distance(b.position, t.position));
       }
     }
@@ -197,6 +219,7 @@ export async function runJitterSession(
       kicks,
       interpolated: distribution(interpolated),
       predicted: distribution(predicted),
+      predictedSettled: distribution(settled),
       maxFrameCorrectionPredicted: maxPredicted,
       maxFrameCorrectionAll: maxAll,
       cappedFrames,
@@ -224,6 +247,7 @@ export function formatReport(r: JitterReport): string {
     `jitter session: ${r.seconds} s, 30-90 ms each way, ${r.kicks} kicks (half by another player), ${r.frames} frames, prediction: ${r.physics}, clock: ${r.clock === "date" ? "Date.now() (ms)" : "performance.now()"}`,
     `  interpolated balls (awake), error vs server:  ${d(r.interpolated)}`,
     `  predicted balls, error vs server:             ${d(r.predicted)}`,
+    `    of which no kick in flight:                 ${d(r.predictedSettled)}`,
     `  largest single-frame correction (predicted):  ${cm(r.maxFrameCorrectionPredicted)} (any ball: ${cm(r.maxFrameCorrectionAll)}; snaps: ${r.snaps}; frames held to the 4 cm cap: ${r.cappedFrames})`,
     `  reconciliation error before smoothing:        ${d(r.reconciliation)}`,
     `  frames that extrapolated:                     ${r.extrapolatedFrames} of ${r.frames} (longest wait for a snapshot while balls moved: ${r.longestGapMs.toFixed(0)} ms)`,
