@@ -150,8 +150,7 @@ export async function runJitterSession(
         if (kicks % 2 === 0) {
           const ball = (kicks / 2) % 2;
           flying.set(player.kick(ball, impulse), ball);
-        }
-        else truth.kick(2, impulse);
+        } else truth.kick(2, impulse);
         kicks++;
       }
       frames.push({
@@ -206,9 +205,11 @@ export async function runJitterSession(
         if (b.predicted) maxPredicted = Math.max(maxPredicted, b.correction);
         const t = truthAt(b.id, b.time);
         if (!t) continue;
-        if (b.predicted) predicted.push(distance(b.position, t.position));
-        if (b.predicted && !frame.inFlight.has(b.id)) settled.push(distance(b.position, t.position));
-        else if (t.awake) interpolated.push(distance(b.position, t.position));
+        const error = distance(b.position, t.position);
+        if (b.predicted) {
+          predicted.push(error);
+          if (!frame.inFlight.has(b.id)) settled.push(error);
+        } else if (t.awake) interpolated.push(error);
       }
     }
     return {
