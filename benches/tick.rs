@@ -51,6 +51,7 @@ fn kick(n: u64) -> Kick {
         impulse: [dir, 0.0, 2.0],
         point: None,
         seq: Some(n),
+        seen_at: None,
     }
 }
 
@@ -234,6 +235,7 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
             impulse: [20.0 - 15.0 * ball as f32, 10.0, 30.0],
             point: None,
             seq: Some(u64::from(ball)),
+            seen_at: None,
         };
         room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
     }
@@ -294,6 +296,7 @@ fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
                     ],
                     point: None,
                     seq: Some(step + u64::from(ball)),
+                    seen_at: None,
                 };
                 room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
             }
@@ -324,6 +327,7 @@ fn codec(c: &mut Criterion) {
         impulse: [0.0, 60.0, 80.0],
         point: None,
         seq: Some(12),
+        seen_at: None,
     };
     room.apply(3, Input::Kick(kick)).unwrap();
     let out = room.tick();

@@ -28,6 +28,7 @@ fn main() {
                     impulse: [8.0, 0.0, 3.0],
                     point: None,
                     seq: Some(t),
+                    seen_at: None,
                 };
                 let _ = room.apply(1, Input::Kick(kick));
             }

@@ -37,6 +37,7 @@ fn tick(room: &mut Room, n: u64, i: usize) {
             impulse: [6.0, 0.0, 2.0],
             point: None,
             seq: Some(n),
+            seen_at: None,
         };
         let _ = room.apply(1, Input::Kick(kick));
     }

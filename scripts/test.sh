@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The one test command: the Rust tests, then the TypeScript client's tests and the live
-# viewer's tests (unit tests, then headless Chromium) against the server binary `cargo test`
-# built, then a check that the committed viewer bundle (viewer/dist) is what its sources
-# build. `TS_ONLY=1` skips cargo test (to rerun the TypeScript tests alone).
+# The one test command: the Rust tests, then the TypeScript client's tests (with the
+# client under QuickJS as a Decentraland scene runs it), the Decentraland example scene's
+# build and its bundle under QuickJS, and the live viewer's tests (unit tests, then
+# headless Chromium) against the server binary `cargo test` built, then a check that the
+# committed viewer bundle (viewer/dist) is what its sources build. `TS_ONLY=1` skips
+# cargo test (to rerun the TypeScript tests alone).
 # The browser tests need Chromium ($CHROMIUM, else /usr/bin/chromium), the cluster tests
 # nats-server and the nginx tests nginx ($NGINX, else /usr/sbin/nginx): scripts/test-deps.sh
 # installs Debian's packages when they are missing (as root; otherwise it names the command).
@@ -24,6 +26,17 @@ if [[ ! -d node_modules ]]; then
     npm ci --no-audit --no-fund
 fi
 BALLROOM_BIN="$target/debug/ballroom" npm test
+
+# The Decentraland scene: built by the SDK's own toolchain (it bundles clients/ts/dist,
+# which the client's `npm test` just built), then its bundle run under QuickJS with the
+# explorer's socket against the server (the harness lives in clients/ts/test/support).
+cd "$root/examples/decentraland"
+if [[ ! -d node_modules ]]; then
+    npm ci --no-audit --no-fund
+fi
+npm run build
+cd "$root/clients/ts"
+BALLROOM_BIN="$target/debug/ballroom" node --import tsx --test ../../examples/decentraland/test/*.test.ts
 
 cd "$root/viewer"
 if [[ ! -d node_modules ]]; then

@@ -28,6 +28,7 @@ fn played_room() -> Room {
             impulse: [2.0, 3.0, 0.5],
             point: None,
             seq: Some(4),
+            seen_at: None,
         }),
     )
     .unwrap();

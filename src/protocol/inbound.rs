@@ -38,6 +38,9 @@ enum WireCommand {
         point: Option<Vec3>,
         #[serde(default)]
         seq: Option<u64>,
+        /// The room time (s) at which the kicker's client showed the ball.
+        #[serde(default)]
+        seen_at: Option<f64>,
     },
     /// The player's avatar pose (feet position).
     Player {
@@ -74,11 +77,13 @@ impl From<WireCommand> for Command {
                 impulse,
                 point,
                 seq,
+                seen_at,
             } => Command::Room(Input::Kick(Kick {
                 ball,
                 impulse: impulse.0,
                 point: point.map(|p| p.0),
                 seq,
+                seen_at,
             })),
             WireCommand::Player { position, rotation } => Command::Room(Input::Pose {
                 position: position.0,

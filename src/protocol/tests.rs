@@ -21,6 +21,7 @@ fn commands_decode_from_arrays_and_objects() {
         impulse: [1.0, 2.0, 3.0],
         point: None,
         seq: Some(4),
+        seen_at: None,
     }));
     for got in [a, b] {
         match got {
@@ -140,4 +141,46 @@ fn server_messages_encode_vectors_as_arrays() {
         seq: None,
     });
     assert_eq!(e, r#"{"type":"error","code":"bad_json","message":"y"}"#);
+}
+
+/// `tests/vectors/commands.json`: each kick the TypeScript client writes decodes to the
+/// kick the vector names (the client's side is clients/ts/test/vectors.test.ts).
+#[test]
+fn the_command_vectors_decode_as_the_client_meant() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        vectors: Vec<Vector>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        name: String,
+        text: String,
+        kick: Expected,
+    }
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        ball: u32,
+        impulse: [f32; 3],
+        point: Option<[f32; 3]>,
+        seq: Option<u64>,
+        seen_at: Option<f64>,
+    }
+    let file: File =
+        serde_json::from_str(include_str!("../../tests/vectors/commands.json")).unwrap();
+    assert!(file.vectors.len() >= 3);
+    for v in file.vectors {
+        let want = Command::Room(Input::Kick(Kick {
+            ball: v.kick.ball,
+            impulse: v.kick.impulse,
+            point: v.kick.point,
+            seq: v.kick.seq,
+            seen_at: v.kick.seen_at,
+        }));
+        match classify_text(&v.text) {
+            Inbound::Command(got) => assert_eq!(got, want, "{}", v.name),
+            other => panic!("{}: {other:?}", v.name),
+        }
+    }
+    let bad = r#"{"type":"kick","ball":1,"impulse":[1,2,3],"seen_at":"now"}"#;
+    assert_eq!(reject_code(bad), "bad_command");
 }

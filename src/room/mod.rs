@@ -13,8 +13,9 @@
 //! the sensor colliders' intersection events into sensor events (goals among them), advances
 //! the match and carries out what it asks
 //! (balls back to kick-off), and decides whether a snapshot is due (`snapshot.rs`).
-//! Everything an input must pass is in `referee.rs`; building the world in `world.rs`;
-//! saving a whole room and restoring it elsewhere in `saved.rs`.
+//! Everything an input must pass is in `referee.rs` (a kick's reach is judged where the
+//! kicker's client showed the ball, from the short history in `history.rs`); building the
+//! world in `world.rs`; saving a whole room and restoring it elsewhere in `saved.rs`.
 //!
 //! The room knows nothing of the wire: the protocol layer turns its types into messages.
 
@@ -27,17 +28,22 @@ use crate::game::{Goal, Match, MatchEvent, MatchResult, MatchState};
 use crate::ids::{BallId, ClientId, Team};
 use crate::scene::Scene;
 
+mod history;
 mod referee;
+#[cfg(test)]
+mod rewind_tests;
 mod saved;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 mod world;
 
+pub use history::MAX_REWIND;
 pub use referee::Refusal;
 pub use saved::{RestoreError, SavedRoom};
 pub use snapshot::{BallState, PlayerState, Snapshot};
 
+use history::BallHistory;
 use referee::{ClientState, QueuedKick};
 use snapshot::SnapshotSchedule;
 use world::{BallBody, CollisionLog, place};
@@ -70,6 +76,9 @@ pub struct Kick {
     pub point: Option<[f32; 3]>,
     /// The client's sequence number, acknowledged in snapshots once applied.
     pub seq: Option<u64>,
+    /// The room time (s) at which the kicker's client showed the ball: reach is judged
+    /// against the ball there, at most [`MAX_REWIND`] back, as well as against the ball now.
+    pub seen_at: Option<f64>,
 }
 
 /// What a client may do to a room.
@@ -179,6 +188,8 @@ pub struct Room {
     players_moved: bool,
     /// A player's pose changed, or a player left, since the last snapshot.
     poses_changed: bool,
+    /// Where the balls were over the last [`MAX_REWIND`] seconds.
+    history: BallHistory,
 }
 
 impl Room {
@@ -205,6 +216,7 @@ impl Room {
             schedule: SnapshotSchedule::new(sim.tick_rate, sim.snapshot_rate),
             players_moved: false,
             poses_changed: false,
+            history: BallHistory::default(),
         }
     }
 
@@ -377,6 +389,8 @@ impl Room {
             self.carry_out(events, &mut effects);
         }
 
+        self.record_history();
+
         let at_rest = self.balls_asleep() && !self.poses_changed;
         if self.schedule.due(tick, self.tick_rate, kicked, at_rest) {
             self.poses_changed = false;
@@ -432,6 +446,20 @@ impl Room {
     /// a room tick against).
     pub fn into_world(self) -> PhysicsWorld {
         self.world
+    }
+
+    /// The balls' positions after this tick, for judging kicks where their kicker saw
+    /// the ball.
+    fn record_history(&mut self) {
+        let bodies = &self.world.bodies;
+        let positions = self.balls.iter().map(|b| bodies[b.handle].translation());
+        self.history.record(self.tick, positions);
+        self.history.trim(self.tick, self.rewind_ticks());
+    }
+
+    /// [`MAX_REWIND`] in ticks.
+    fn rewind_ticks(&self) -> u64 {
+        (MAX_REWIND * self.tick_rate).ceil() as u64
     }
 
     fn balls_asleep(&self) -> bool {

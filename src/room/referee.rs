@@ -1,6 +1,7 @@
 //! The referee: what the room checks before an input touches the world. The server
 //! trusts no client, so a kick is checked against the scene (ball, impulse, contact point),
 //! the match (phase, team, kick-off), the kicker's reach from its last accepted position
+//! (to the ball now, or where the kicker's client showed it, at most `MAX_REWIND` back)
 //! and a per-client token bucket; a reported position against the scene's top speed.
 
 use rapier3d::prelude::*;
@@ -109,12 +110,15 @@ impl Room {
         if let Some(game) = &self.game {
             game.check_kick(client)?;
         }
+        let seen = kick.seen_at.and_then(|t| self.seen_position(index, t));
+        let b = &self.balls[index];
         let rules = self.scene.kick_rules;
         let state = self.clients.entry(client).or_default();
         match state.position {
             Some((feet, _)) => {
                 let head = feet + Vector::Y * self.scene.player.height;
-                let distance = distance_to_segment(centre, feet, head) - b.radius;
+                let to = |c: Vector| distance_to_segment(c, feet, head) - b.radius;
+                let distance = seen.map_or(to(centre), |p| to(p).min(to(centre)));
                 if distance > rules.reach {
                     return Err(Refusal::TooFar {
                         distance,
@@ -144,6 +148,18 @@ impl Room {
             point,
             seq: kick.seq,
         })
+    }
+
+    /// Where ball `index` was at room time `seen_at` (s), as far back as the history
+    /// goes and never more than `MAX_REWIND` before now (nor after now).
+    fn seen_position(&self, index: usize, seen_at: f64) -> Option<Vector> {
+        if !seen_at.is_finite() {
+            return None;
+        }
+        let now = self.tick as f64;
+        let oldest = now - self.rewind_ticks() as f64;
+        let at = (seen_at * self.tick_rate).clamp(oldest.max(0.0), now);
+        self.history.position(index, at)
     }
 
     /// Place or move a player's kinematic capsule (`feet` is the feet position). A position

@@ -113,6 +113,8 @@ impl Room {
             schedule: saved.schedule.at_rate(sim.tick_rate, sim.snapshot_rate),
             players_moved: true,
             poses_changed: true,
+            // A restored room judges kicks against its balls now until it has ticked.
+            history: Default::default(),
             scene,
         };
         let mut gone: Vec<ClientId> = room.clients.keys().copied().collect();

@@ -30,6 +30,7 @@ fn kick(
             impulse,
             point,
             seq,
+            seen_at: None,
         }),
     )
 }

@@ -20,6 +20,7 @@ mod cluster;
 mod codec_v2;
 mod conformance;
 mod decoder_props;
+mod lag_compensation;
 mod limits;
 mod load_tool;
 mod matches;

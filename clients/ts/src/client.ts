@@ -20,6 +20,7 @@ import {
   roomUrl,
   type SocketLike,
 } from "./connection.js";
+import { adaptSocket, type HostSocket } from "./socket.js";
 import { Emitter } from "./events.js";
 import { AdaptiveDelay, SnapshotBuffer, type Sample } from "./interpolation.js";
 import { add, length, mulQuat, normalizeQuat, scale, slerp, sub, v3 } from "./math.js";
@@ -165,6 +166,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     if (!Ctor) throw new Error("no WebSocket constructor: pass options.WebSocket");
     const encoding = this.options.encoding ?? "binary";
     const url = roomUrl(this.options.url, {
+      encoding,
       scene: this.options.scene,
       spectate: this.options.spectate,
       token: this.options.token,
@@ -181,7 +183,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.lastFrameAt = this.now();
     let socket: SocketLike;
     try {
-      socket = new Ctor(url, [encoding === "binary" ? "ballroom.v2" : "ballroom.v1"]);
+      socket = adaptSocket(new Ctor(url, [encoding === "binary" ? "ballroom.v2" : "ballroom.v1"]) as HostSocket);
     } catch (e) {
       this.dropped(generation, 1006, String(e));
       return;
@@ -355,6 +357,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
       this.predictionScene = w.scene.name;
     }
     this.stats.physics = this.prediction?.model.name ?? "none";
+    this.stats.encoding = w.encoding;
     if (first) this.emit("connected", w);
     else {
       this.stats.reconnects++;
@@ -401,11 +404,14 @@ export class BallroomClient extends Emitter<ClientEvents> {
 
   /**
    * Kick ball `ball` with `impulse` (N·s), optionally at a world `point`. The ball moves
-   * at once (predicted) unless this client only watches; returns the kick's `seq`.
+   * at once (predicted) unless this client only watches; returns the kick's `seq`. The
+   * kick carries the room time this client last showed the ball at (`seen_at`), so the
+   * server judges reach where the player saw the ball.
    */
   kick(ball: number, impulse: Vec3, point?: Vec3): number {
     const seq = ++this.seq;
-    if (!this.send(kickCommand(ball, impulse, seq, point))) return seq;
+    const shown = this.rendered.find((b) => b.id === ball)?.time;
+    if (!this.send(kickCommand(ball, impulse, seq, point, shown))) return seq;
     const p = this.prediction;
     if (p && this.welcome && !this.welcome.spectator && this.buffer.size > 0) {
       const rate = this.welcome.tick_rate;

@@ -16,11 +16,20 @@ export interface SocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export type SocketConstructor = new (url: string, protocols?: string | string[]) => SocketLike;
+/**
+ * A WebSocket constructor: the browser's, Node's `ws`, or the Decentraland explorer's (whose
+ * socket `adaptSocket` in `socket.ts` brings to the `SocketLike` shape).
+ */
+export type SocketConstructor = new (url: string, protocols?: string | string[]) => object;
 
 export const OPEN = 1;
 
 export interface UrlOptions {
+  /**
+   * The snapshot encoding, sent as `?encoding=` as well as by subprotocol: the
+   * Decentraland explorer's socket ignores subprotocols.
+   */
+  encoding?: "json" | "binary";
   scene?: string;
   spectate?: boolean;
   /** A handshake token (`--auth-secret`), sent as `?token=`. */
@@ -33,6 +42,7 @@ export interface UrlOptions {
 /** `base` (ws://host:port/room, with or without a query) with the options added. */
 export function roomUrl(base: string, o: UrlOptions): string {
   const params: [string, string][] = [];
+  if (o.encoding !== undefined) params.push(["encoding", o.encoding]);
   if (o.scene !== undefined) params.push(["scene", o.scene]);
   if (o.spectate) params.push(["spectate", "1"]);
   if (o.token !== undefined) params.push(["token", o.token]);

@@ -16,6 +16,7 @@ export type { ClockOptions } from "./clock.js";
 export type { InterpolationOptions } from "./interpolation.js";
 export type { ReconnectOptions } from "./reconnect.js";
 export type { SocketConstructor, SocketLike } from "./connection.js";
+export { adaptSocket, type HostSocket } from "./socket.js";
 export type { BallState, PlayerState, Quat, Snapshot, Team, Vec3 } from "./types.js";
 export type * from "./protocol/messages.js";
 export type { PhysicsFactory, PhysicsModel } from "./physics/model.js";

@@ -77,3 +77,14 @@ export function angleBetween(a: Quat, b: Quat): number {
   const d = Math.abs(a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w);
   return 2 * Math.acos(Math.min(1, d));
 }
+
+/** `v` rotated by the unit quaternion `q`. */
+export function rotate(q: Quat, v: Vec3): Vec3 {
+  // v' = v + 2w (u × v) + 2 u × (u × v), u = q's vector part.
+  const u = v3(q.x, q.y, q.z);
+  const t = scale(cross(u, v), 2);
+  return add(add(v, scale(t, q.w)), cross(u, t));
+}
+
+/** `v` rotated by the inverse of the unit quaternion `q`. */
+export const unrotate = (q: Quat, v: Vec3): Vec3 => rotate({ x: -q.x, y: -q.y, z: -q.z, w: q.w }, v);

@@ -35,6 +35,8 @@ export interface ClientStats {
   badFrames: number;
   /** Which physics the prediction runs: "rapier" or "ballistic". */
   physics: string;
+  /** The snapshot encoding the last `welcome` named ("binary" or "json"; "none" before it). */
+  encoding: string;
 }
 
 export function emptyStats(): ClientStats {
@@ -56,6 +58,7 @@ export function emptyStats(): ClientStats {
     reconnects: 0,
     badFrames: 0,
     physics: "none",
+    encoding: "none",
   };
 }
 

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DecodeError } from "../src/protocol/binary/errors.js";
 import { readFrame } from "../src/protocol/binary/frame.js";
+import { kickCommand } from "../src/protocol/json.js";
 import { SnapshotDecoder, decode, header } from "../src/protocol/binary/decode.js";
 import { parseParams } from "../src/protocol/binary/params.js";
 import { quantize } from "../src/protocol/binary/quantize.js";
@@ -154,5 +155,22 @@ test("the relayed-frame vectors (tests/vectors/frames.json) read as their kind",
     assert.equal(got.kind, v.kind, v.name);
     if (got.kind === "relayed") assert.deepEqual([...got.payload], [...unhex(v.payload!)], v.name);
     if (got.kind === "snapshot") assert.doesNotThrow(() => header(got.bytes), v.name);
+  }
+});
+
+test("the command vectors (tests/vectors/commands.json): kicks are written as the server reads them", () => {
+  interface CommandVector {
+    name: string;
+    args: { ball: number; impulse: [number, number, number]; seq: number; point: [number, number, number] | null; seen_at: number | null };
+    text: string;
+  }
+  const text = readFileSync(fileURLToPath(new URL("../../../tests/vectors/commands.json", import.meta.url)), "utf8");
+  const file = JSON.parse(text) as { vectors: CommandVector[] };
+  assert.ok(file.vectors.length >= 3);
+  const v3 = ([x, y, z]: [number, number, number]) => ({ x, y, z });
+  for (const v of file.vectors) {
+    const a = v.args;
+    const got = kickCommand(a.ball, v3(a.impulse), a.seq, a.point ? v3(a.point) : undefined, a.seen_at ?? undefined);
+    assert.equal(got, v.text, v.name);
   }
 });

@@ -198,6 +198,7 @@ fn residual_survey() {
                     impulse: impulses[(t / 120) as usize % 2][ball as usize],
                     point: None,
                     seq: None,
+                    seen_at: None,
                 };
                 room.apply(10 + u64::from(ball), Input::Kick(k)).unwrap();
             }

@@ -1,22 +1,18 @@
 /**
- * The built-in prediction model, no dependency: each ball flies under gravity with
- * rapier's damping (`v ← (v + g·dt) / (1 + dt·damping)`, semi-implicit Euler at the
- * server's tick), bounces off the scene's axis-aligned static boxes with the averaged
- * restitution, and rolls on them with Coulomb friction. It knows nothing of ball-ball
- * contacts, rotated statics or the player capsules: those show up as corrections when
- * the server's snapshots arrive.
+ * The built-in prediction model, plain TypeScript (no WebAssembly, so it runs in a
+ * Decentraland scene): each ball flies under gravity with rapier's damping
+ * (`v ← (v + g·dt) / (1 + dt·damping)`, semi-implicit Euler at the server's tick),
+ * bounces off the other balls (spheres, averaged restitution) and off the scene's static
+ * geometry from the `welcome` (cuboids at any rotation, static balls and capsules:
+ * `statics.ts`) with the averaged restitution, and rolls on it with Coulomb friction.
+ * It knows nothing of the player capsules or static cylinders: those show up as
+ * corrections when the server's snapshots arrive.
  */
 import { add, cross, dot, length, scale, sub, v3, integrateRotation } from "../math.js";
 import type { Scene, SceneBall } from "../protocol/messages.js";
 import type { BallState, Vec3 } from "../types.js";
 import type { PhysicsFactory, PhysicsModel } from "./model.js";
-
-interface Box {
-  min: Vec3;
-  max: Vec3;
-  friction: number;
-  restitution: number;
-}
+import { type StaticCollider, staticColliders } from "./statics.js";
 
 /** rapier's restitution velocity threshold: slower impacts do not bounce. */
 const BOUNCE_THRESHOLD = 1.0;
@@ -25,21 +21,14 @@ class BallisticModel implements PhysicsModel {
   readonly name = "ballistic";
   private readonly state = new Map<number, BallState>();
   private readonly specs = new Map<number, SceneBall>();
-  private readonly boxes: Box[] = [];
+  private readonly statics: StaticCollider[];
   private readonly dt: number;
   private readonly gravity: Vec3;
 
   constructor(scene: Scene, tickRate: number) {
     this.dt = 1 / tickRate;
     this.gravity = v3(...scene.gravity);
-    for (const s of scene.statics) {
-      const r = s.rotation;
-      const axisAligned = Math.abs(r[0]) < 1e-6 && Math.abs(r[1]) < 1e-6 && Math.abs(r[2]) < 1e-6;
-      if (s.sensor || s.shape.type !== "cuboid" || !axisAligned) continue;
-      const [hx, hy, hz] = s.shape.half_extents;
-      const [x, y, z] = s.position;
-      this.boxes.push({ min: v3(x - hx, y - hy, z - hz), max: v3(x + hx, y + hy, z + hz), friction: s.friction, restitution: s.restitution });
-    }
+    this.statics = staticColliders(scene.statics);
     for (const b of scene.balls) {
       this.specs.set(b.id, b);
       this.state.set(b.id, {
@@ -73,29 +62,58 @@ class BallisticModel implements PhysicsModel {
 
   step(): void {
     const dt = this.dt;
-    for (const b of this.state.values()) {
+    const balls = [...this.state.values()];
+    for (const b of balls) {
       if (b.sleeping) continue;
       const spec = this.specs.get(b.id)!;
       const lin = 1 / (1 + dt * spec.linear_damping);
-      const ang = 1 / (1 + dt * spec.angular_damping);
       b.linvel = scale(add(b.linvel, scale(this.gravity, dt)), lin);
-      b.angvel = scale(b.angvel, ang);
-      for (const box of this.boxes) this.contact(b, spec, box);
+      b.angvel = scale(b.angvel, 1 / (1 + dt * spec.angular_damping));
+    }
+    for (let i = 0; i < balls.length; i++) {
+      for (let j = i + 1; j < balls.length; j++) this.ballContact(balls[i]!, balls[j]!);
+    }
+    for (const b of balls) {
+      if (b.sleeping) continue;
+      const spec = this.specs.get(b.id)!;
+      for (const s of this.statics) this.contact(b, spec, s);
       b.position = add(b.position, scale(b.linvel, dt));
       b.rotation = integrateRotation(b.rotation, b.angvel, dt);
     }
   }
 
-  /** Resolve a contact of ball `b` with `box` before the position update. */
-  private contact(b: BallState, spec: SceneBall, box: Box): void {
+  /** Two balls touching at the end of the step: the normal impulse between spheres. */
+  private ballContact(a: BallState, b: BallState): void {
+    if (a.sleeping && b.sleeping) return;
     const dt = this.dt;
-    // Where the ball will be at the end of the step, and the box's closest point to it.
+    const sa = this.specs.get(a.id)!;
+    const sb = this.specs.get(b.id)!;
+    const apart = sub(add(b.position, scale(b.linvel, dt)), add(a.position, scale(a.linvel, dt)));
+    const d = length(apart);
+    const touch = sa.radius + sb.radius;
+    if (d >= touch || d < 1e-9) return;
+    const n = scale(apart, 1 / d);
+    const vn = dot(sub(b.linvel, a.linvel), n);
+    const invMass = 1 / sa.mass + 1 / sb.mass;
+    let j = 0;
+    if (vn < 0) {
+      const bounce = -vn > BOUNCE_THRESHOLD ? (sa.restitution + sb.restitution) / 2 : 0;
+      j = (-(1 + bounce) * vn) / invMass;
+    }
+    // Push out of the overlap as the static contacts do.
+    j += (Math.min((touch - d) / dt, 2) * 0.2) / invMass;
+    a.linvel = sub(a.linvel, scale(n, j / sa.mass));
+    b.linvel = add(b.linvel, scale(n, j / sb.mass));
+    a.sleeping = false;
+    b.sleeping = false;
+  }
+
+  /** Resolve a contact of ball `b` with a static collider before the position update. */
+  private contact(b: BallState, spec: SceneBall, box: StaticCollider): void {
+    const dt = this.dt;
+    // Where the ball will be at the end of the step, and the collider's closest point to it.
     const next = add(b.position, scale(b.linvel, dt));
-    const closest = v3(
-      Math.min(Math.max(next.x, box.min.x), box.max.x),
-      Math.min(Math.max(next.y, box.min.y), box.max.y),
-      Math.min(Math.max(next.z, box.min.z), box.max.z),
-    );
+    const closest = box.closest(next);
     const away = sub(next, closest);
     const d = length(away);
     if (d >= spec.radius || d < 1e-9) return;

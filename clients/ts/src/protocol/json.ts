@@ -18,9 +18,14 @@ export function snapshotFromJson(m: SnapshotMessage): Snapshot {
   return { tick: m.tick, time: m.time, balls: m.balls.map(ball), players: null, acks };
 }
 
-export function kickCommand(ball: number, impulse: Vec3, seq: number, point?: Vec3): string {
+/**
+ * A `kick`; `seenAt` is the room time (s) at which this client showed the ball, so the
+ * server judges reach where the player saw it (docs/PROTOCOL.md, `kick`).
+ */
+export function kickCommand(ball: number, impulse: Vec3, seq: number, point?: Vec3, seenAt?: number): string {
   const cmd: Record<string, unknown> = { type: "kick", ball, impulse: toArray3(impulse), seq };
   if (point) cmd.point = toArray3(point);
+  if (seenAt !== undefined && Number.isFinite(seenAt)) cmd.seen_at = seenAt;
   return JSON.stringify(cmd);
 }
 

@@ -32,6 +32,7 @@ export interface Distribution {
 
 export interface JitterReport {
   seconds: number;
+  clock: "performance" | "date";
   physics: string;
   frames: number;
   kicks: number;
@@ -39,6 +40,9 @@ export interface JitterReport {
   interpolated: Distribution;
   /** Position error of predicted balls at the room time they stand for, metres. */
   predicted: Distribution;
+  /** The same, only while the ball has no kick of this client in flight (sent, not yet
+   * announced back): what the model gets wrong, without the kick's unknown arrival tick. */
+  predictedSettled: Distribution;
   /** Largest correction shown in one frame on a predicted ball, metres. */
   maxFrameCorrectionPredicted: number;
   /** The same over every ball. */
@@ -74,11 +78,19 @@ export async function physicsByName(name: "ballistic" | "rapier"): Promise<Physi
 interface Frame {
   balls: RenderedBall[];
   clockError: number;
+  /** Balls with a kick of the measured client in flight. */
+  inFlight: Set<number>;
 }
 
 export async function runJitterSession(
   server: RunningServer,
-  options: { seconds: number; physics: "ballistic" | "rapier"; seed?: number },
+  options: {
+    seconds: number;
+    physics: "ballistic" | "rapier";
+    seed?: number;
+    /** The measured client's clock: `performance.now()` (default) or the scene runtime's `Date.now()` (whole ms). */
+    clock?: "performance" | "date";
+  },
 ): Promise<JitterReport> {
   const random = seeded(options.seed ?? 0x5eed);
   const proxy = await startProxy(server.port, { minDelay: 30, maxDelay: 90, random: seeded((options.seed ?? 0x5eed) + 1) });
@@ -88,6 +100,7 @@ export async function runJitterSession(
     scene: "kickballs",
     encoding: "binary",
     physics: await physicsByName(options.physics),
+    ...(options.clock === "date" ? { now: () => Date.now() / 1000 } : {}),
   });
   const truth = makeClient({ url: server.url(room), scene: "kickballs", encoding: "json", physics: null });
   const clients: BallroomClient[] = [player, truth];
@@ -106,6 +119,14 @@ export async function runJitterSession(
     lastArrival = t;
     lastShowedMotion = s.balls.some((b) => !b.sleeping);
     if (player.stats.predictedBalls > 0) corrections.push(player.stats.lastCorrection);
+  });
+  // Kicks of the measured client sent and not yet announced back, by seq.
+  const flying = new Map<number, number>();
+  player.on("kick", (k) => {
+    if (k.seq !== undefined && k.client === player.welcome?.client) flying.delete(k.seq);
+  });
+  player.on("error", (e) => {
+    if (e.seq !== undefined) flying.delete(e.seq);
   });
   let poll: ReturnType<typeof setInterval> | undefined;
   try {
@@ -126,11 +147,17 @@ export async function runJitterSession(
         const impulse: Vec3 = { x: Math.cos(angle) * push, y: 30 * random(), z: Math.sin(angle) * push };
         // The measured client kicks balls 0 and 1 (predicted); another player kicks
         // ball 2, which the measured client sees interpolated.
-        if (kicks % 2 === 0) player.kick((kicks / 2) % 2, impulse);
-        else truth.kick(2, impulse);
+        if (kicks % 2 === 0) {
+          const ball = (kicks / 2) % 2;
+          flying.set(player.kick(ball, impulse), ball);
+        } else truth.kick(2, impulse);
         kicks++;
       }
-      frames.push({ balls: player.balls().map((b) => ({ ...b })), clockError: player.serverTime() - truth.serverTime() });
+      frames.push({
+        balls: player.balls().map((b) => ({ ...b })),
+        clockError: player.serverTime() - truth.serverTime(),
+        inFlight: new Set(flying.values()),
+      });
     });
     // The predicted timeline runs ahead of the room clock: let the truth catch up.
     await runFor(clients, 0.5);
@@ -164,6 +191,7 @@ export async function runJitterSession(
     };
     const interpolated: number[] = [];
     const predicted: number[] = [];
+    const settled: number[] = [];
     let maxPredicted = 0;
     let maxAll = 0;
     let extrapolatedFrames = 0;
@@ -177,17 +205,22 @@ export async function runJitterSession(
         if (b.predicted) maxPredicted = Math.max(maxPredicted, b.correction);
         const t = truthAt(b.id, b.time);
         if (!t) continue;
-        if (b.predicted) predicted.push(distance(b.position, t.position));
-        else if (t.awake) interpolated.push(distance(b.position, t.position));
+        const error = distance(b.position, t.position);
+        if (b.predicted) {
+          predicted.push(error);
+          if (!frame.inFlight.has(b.id)) settled.push(error);
+        } else if (t.awake) interpolated.push(error);
       }
     }
     return {
       seconds: options.seconds,
+      clock: options.clock ?? "performance",
       physics: player.stats.physics,
       frames: frames.length,
       kicks,
       interpolated: distribution(interpolated),
       predicted: distribution(predicted),
+      predictedSettled: distribution(settled),
       maxFrameCorrectionPredicted: maxPredicted,
       maxFrameCorrectionAll: maxAll,
       cappedFrames,
@@ -212,9 +245,10 @@ const cm = (m: number): string => `${(m * 100).toFixed(2)} cm`;
 export function formatReport(r: JitterReport): string {
   const d = (x: Distribution): string => `p50 ${cm(x.p50)}, p99 ${cm(x.p99)}, max ${cm(x.max)} (${x.samples} samples)`;
   return [
-    `jitter session: ${r.seconds} s, 30-90 ms each way, ${r.kicks} kicks (half by another player), ${r.frames} frames, prediction: ${r.physics}`,
+    `jitter session: ${r.seconds} s, 30-90 ms each way, ${r.kicks} kicks (half by another player), ${r.frames} frames, prediction: ${r.physics}, clock: ${r.clock === "date" ? "Date.now() (ms)" : "performance.now()"}`,
     `  interpolated balls (awake), error vs server:  ${d(r.interpolated)}`,
     `  predicted balls, error vs server:             ${d(r.predicted)}`,
+    `    of which no kick in flight:                 ${d(r.predictedSettled)}`,
     `  largest single-frame correction (predicted):  ${cm(r.maxFrameCorrectionPredicted)} (any ball: ${cm(r.maxFrameCorrectionAll)}; snaps: ${r.snaps}; frames held to the 4 cm cap: ${r.cappedFrames})`,
     `  reconciliation error before smoothing:        ${d(r.reconciliation)}`,
     `  frames that extrapolated:                     ${r.extrapolatedFrames} of ${r.frames} (longest wait for a snapshot while balls moved: ${r.longestGapMs.toFixed(0)} ms)`,
