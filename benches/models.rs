@@ -144,6 +144,7 @@ fn kick(n: u64, balls: u64) -> Kick {
         impulse: [dir, 0.0, 2.0],
         point: None,
         seq: Some(n),
+        seen_at: None,
     }
 }
 

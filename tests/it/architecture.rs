@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// from this repository.
 const FOREIGN: &[&str] = &[
     "Arc",
+    "ArrayBuffer",
     "CancellationToken",
     "Debug",
     "ETag",
