@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{config, sample, start};
+use crate::support::{config, eventually, sample, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -18,10 +18,18 @@ async fn healthz_and_rooms() {
     let (_a, _) = server.protocol("/broadcast/realm?scene=football").await;
     let _b = server.plain("/broadcast/realm").await;
     let _c = server.plain("/chat?scene=relay").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (status, body) = server.get("/rooms").await;
-    assert_eq!(status, 200);
-    let rooms: Value = serde_json::from_str(&body).unwrap();
+    let s = &server;
+    let rooms = eventually(
+        "both rooms listed with their clients, the physics room ticking",
+        || async move {
+            let (status, body) = s.get("/rooms").await;
+            assert_eq!(status, 200);
+            let rooms: Value = serde_json::from_str(&body).unwrap();
+            let listed = rooms[0]["clients"] == 2 && rooms[1]["clients"] == 1;
+            (listed && rooms[0]["tick"].as_u64() > Some(0)).then_some(rooms)
+        },
+    )
+    .await;
     let rooms = rooms.as_array().unwrap();
     assert_eq!(rooms.len(), 2);
     assert_eq!(rooms[0]["room"], "/broadcast/realm");
@@ -45,13 +53,17 @@ async fn an_empty_room_lingers_then_closes() {
     let server = start(cfg).await;
     let c = server.plain("/brief").await;
     drop(c);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, body) = server.get("/rooms").await;
-    let rooms: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(rooms[0]["room"], "/brief", "still lingering: {body}");
-    assert_eq!(rooms[0]["clients"], 0);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(server.get("/rooms").await.1, "[]");
+    let s = &server;
+    // Left, and still listed: the room lingers (600 ms) with no client.
+    eventually("the room listed with no client", || async move {
+        let rooms: Value = serde_json::from_str(&s.get("/rooms").await.1).unwrap();
+        (rooms[0]["room"] == "/brief" && rooms[0]["clients"] == 0).then_some(())
+    })
+    .await;
+    eventually("the room closed after its linger", || async move {
+        (s.get("/rooms").await.1 == "[]").then_some(())
+    })
+    .await;
     // Joining again creates a fresh room.
     let (_c, welcome) = server.protocol("/brief").await;
     assert!(welcome["tick"].as_u64().unwrap() < 10);
@@ -88,10 +100,15 @@ async fn metrics_expose_the_series_and_they_move() {
     c.send_json(json!({"type":"snapshot"})).await;
     c.recv_type("error").await;
     c.recv_type("snapshot").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let (status, body) = server.get("/metrics").await;
-    assert_eq!(status, 200);
+    let s = &server;
+    let body = eventually("ten ticks recorded", || async move {
+        let (status, body) = s.get("/metrics").await;
+        assert_eq!(status, 200);
+        let ticks = sample(&body, "ballroom_tick_duration_seconds_count", "");
+        ticks.is_some_and(|t| t >= 10.0).then_some(body)
+    })
+    .await;
     for name in [
         "ballroom_connections",
         "ballroom_connections_total",
@@ -117,20 +134,25 @@ async fn metrics_expose_the_series_and_they_move() {
     assert!(sample(&body, "ballroom_tokio_tasks", "").unwrap() >= 6.0);
     let ticks = sample(&body, "ballroom_tick_duration_seconds_count", "").unwrap();
     assert!(ticks >= 10.0, "{ticks}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, later) = server.get("/metrics").await;
-    assert!(sample(&later, "ballroom_tick_duration_seconds_count", "").unwrap() > ticks);
+    eventually("the tick count moves on", || async move {
+        let (_, later) = s.get("/metrics").await;
+        let now = sample(&later, "ballroom_tick_duration_seconds_count", "").unwrap();
+        (now > ticks).then_some(())
+    })
+    .await;
     drop(plain);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, after) = server.get("/metrics").await;
-    assert!(
-        sample(&after, "ballroom_disconnects_total", "reason=\"gone\"").is_some()
-            || sample(
+    eventually("the dropped client's disconnect counted", || async move {
+        let (_, after) = s.get("/metrics").await;
+        let counted = |reason: &str| {
+            sample(
                 &after,
                 "ballroom_disconnects_total",
-                "reason=\"client_closed\""
+                &format!("reason=\"{reason}\""),
             )
             .is_some()
-    );
+        };
+        (counted("gone") || counted("client_closed")).then_some(())
+    })
+    .await;
     server.stop().await;
 }

@@ -23,6 +23,25 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// The longest any single expected message may take.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// `probe`'s first `Some`, polled every 20 ms for at most `WAIT`: a test waits for a
+/// condition, not for a time. Panics naming `what` when it never holds.
+pub async fn eventually<T, Fut>(what: &str, mut probe: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {WAIT:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The embedded defaults, bound to an ephemeral loopback port.
 pub fn config() -> Config {
     let mut c = Config::defaults();
