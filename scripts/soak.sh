@@ -4,7 +4,7 @@
 # slow and garbage clients come and go around them (see src/bin/ballroom-load/soak/).
 # Prints the load tool's JSON summary, the server's disconnect and rejection counters,
 # then the tool's account of the server's gauges over the run and its verdict (one PASS
-# or FAIL line per check; src/bin/ballroom-load/soak/verdict.rs); exits with the tool's
+# or FAIL line per check; src/bin/ballroom-load/verdict.rs); exits with the tool's
 # status: 1 if a check failed.
 #
 #   scripts/soak.sh [SECONDS] [ROOMS] [CLIENTS_PER_ROOM]      (defaults 600 20 10)

@@ -2,7 +2,8 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::source::MAX_SOURCE_ADDRESSES;
+/// Most source addresses (`--source-addresses`): 127.0.1.1 to 127.0.254.254, 254 × 254.
+pub const MAX_SOURCE_ADDRESSES: u32 = 254 * 254;
 
 /// The snapshot encoding physics clients ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]

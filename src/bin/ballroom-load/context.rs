@@ -2,16 +2,17 @@
 //! gate, the source addresses and the live counters.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Semaphore;
 
 use crate::args::{Args, Encoding};
-use crate::progress::Live;
 use crate::rng::Rng;
 use crate::source::Sources;
 use crate::startup::Prepared;
+use crate::stats::Histogram;
 
 /// How long after the window a client keeps reading (for acks and in-flight messages).
 pub const DRAIN: Duration = Duration::from_secs(2);
@@ -98,4 +99,25 @@ pub fn deadline(t: Instant) -> tokio::time::Instant {
 /// A mutex's contents, even if a task panicked while holding it.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Live counters for the progress line.
+#[derive(Default)]
+pub struct Live {
+    pub connected_now: AtomicU64,
+    pub failed: AtomicU64,
+    pub frames: AtomicU64,
+    pub kicks_sent: AtomicU64,
+    pub kicks_acked: AtomicU64,
+    pub soak_sessions: AtomicU64,
+    pub relay_sent: AtomicU64,
+    pub relay_delivered: AtomicU64,
+    pub hist: Histogram,
+}
+
+impl Live {
+    /// A churning, slow or garbage client starts one more session.
+    pub fn soak_session(&self) {
+        self.soak_sessions.fetch_add(1, Ordering::Relaxed);
+    }
 }

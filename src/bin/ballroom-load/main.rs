@@ -36,6 +36,7 @@ mod args;
 mod connect;
 mod context;
 mod physics;
+mod proc_stat;
 mod progress;
 mod relay;
 mod report;
@@ -47,6 +48,7 @@ mod soak;
 mod source;
 mod startup;
 mod stats;
+mod verdict;
 
 fn main() {
     let args = args::Args::parse();
@@ -67,17 +69,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let report = rt.block_on(run::run(args, prepared));
+    let outcome = rt.block_on(run::run(args, prepared));
     rt.shutdown_timeout(Duration::from_secs(1));
-    println!("{}", report.to_json());
-    if let Some(verdict) = &report.verdict {
-        soak::eprint_outcome(&report, verdict);
-    }
-    if report.connections.connected == 0 {
+    println!("{}", outcome.to_json());
+    outcome.eprint();
+    if outcome.report.connections.connected == 0 {
         eprintln!("ballroom-load: error: no client could connect");
         std::process::exit(1);
     }
-    if let Some(verdict) = &report.verdict
+    if let Some(verdict) = &outcome.verdict
         && !verdict.passed
     {
         eprintln!(

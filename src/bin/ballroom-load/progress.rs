@@ -1,35 +1,14 @@
-//! Live counters, and the progress line they make on stderr once a second.
+//! The progress line the live counters ([`crate::context::Live`]) make on stderr once a
+//! second.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::time::sleep_until;
 
 use crate::args::LoadMode;
 use crate::context::{Ctx, deadline};
-use crate::stats::Histogram;
-
-/// Live counters for the progress line.
-#[derive(Default)]
-pub struct Live {
-    pub connected_now: AtomicU64,
-    pub failed: AtomicU64,
-    pub frames: AtomicU64,
-    pub kicks_sent: AtomicU64,
-    pub kicks_acked: AtomicU64,
-    pub soak_sessions: AtomicU64,
-    pub relay_sent: AtomicU64,
-    pub relay_delivered: AtomicU64,
-    pub hist: Histogram,
-}
-
-impl Live {
-    /// A churning, slow or garbage client starts one more session.
-    pub fn soak_session(&self) {
-        self.soak_sessions.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// One progress line a second on stderr.
 pub async fn progress(ctx: Arc<Ctx>) {

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::args::{Encoding, LoadMode};
 use crate::context::Ctx;
-use crate::server_watch::{CLK_TCK, ServerFigures};
+use crate::proc_stat::CLK_TCK;
+use crate::server_watch::ServerFigures;
 use crate::soak::SoakReport;
-use crate::soak::verdict::Verdict;
 use crate::startup::Prepared;
 use crate::stats::{
     ClientStats, Distribution, KickCounts, SnapshotCounts, Tally, describe, round3, with_gaps,
@@ -34,8 +34,6 @@ pub struct Report {
     /// Soak mode only (the key is left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<SoakReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Verdict>,
 }
 
 /// The options the run used (those of other modes are null).
@@ -161,7 +159,7 @@ pub struct ServerReport {
 }
 
 impl Report {
-    /// The summary of a run; no verdict yet.
+    /// The summary of a run (a soak run's verdict is judged on it: [`crate::verdict`]).
     pub fn new(
         ctx: &Ctx,
         prepared: &Prepared,
@@ -273,14 +271,7 @@ impl Report {
             relay,
             server,
             soak,
-            verdict: None,
         }
-    }
-
-    /// Pretty JSON, keys sorted.
-    pub fn to_json(&self) -> String {
-        let value = serde_json::to_value(self).expect("the report serializes");
-        serde_json::to_string_pretty(&value).expect("a JSON value always serializes")
     }
 }
 

@@ -17,12 +17,12 @@ use crate::report::Report;
 use crate::rng::Rng;
 use crate::server_watch::{ServerFigures, sample_server};
 use crate::soak::Soak;
-use crate::soak::verdict::Verdict;
 use crate::startup::Prepared;
 use crate::stats::ClientStats;
+use crate::verdict::Outcome;
 use crate::{physics, relay};
 
-pub async fn run(args: Args, prepared: Prepared) -> Report {
+pub async fn run(args: Args, prepared: Prepared) -> Outcome {
     let ctx = Arc::new(Ctx::new(args, &prepared));
     let args = &ctx.args;
     eprintln!(
@@ -84,9 +84,9 @@ pub async fn run(args: Args, prepared: Prepared) -> Report {
         .iter()
         .map(|s| std::mem::take(&mut *lock(s)))
         .collect();
-    let mut report = Report::new(&ctx, &prepared, &stats, server, abandoned, soak);
-    report.verdict = Verdict::of(&report);
-    report
+    Outcome::of(Report::new(
+        &ctx, &prepared, &stats, server, abandoned, soak,
+    ))
 }
 
 /// One steady client: connect (through the concurrency gate), run its mode's session, close.

@@ -16,9 +16,6 @@ use crate::args::Args;
 /// one address connecting at once gets in.
 pub const CLIENTS_PER_ADDRESS: u64 = 50;
 
-/// Most source addresses: 127.0.1.1 to 127.0.254.254, 254 × 254.
-pub const MAX_SOURCE_ADDRESSES: u32 = 254 * 254;
-
 /// How many source addresses the run uses: `--source-addresses`, or by default one per
 /// `CLIENTS_PER_ADDRESS` sockets for an IPv4 loopback target (1 otherwise: no binding).
 /// Checks that the last of them can be bound here.
@@ -85,6 +82,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::MAX_SOURCE_ADDRESSES;
 
     #[test]
     fn addresses_skip_network_and_broadcast_bytes() {

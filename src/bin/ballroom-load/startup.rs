@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use crate::args::Args;
-use crate::server_watch::read_cpu_ticks;
+use crate::proc_stat::read_cpu_ticks;
 use crate::source;
 
 /// File descriptors kept for everything that is not a client socket.

@@ -17,7 +17,8 @@
 //! one leaves until they are back where they started (at most `--settle` seconds); with
 //! `--server-pid`, its RSS is read alongside ([`crate::server_watch`]).
 //!
-//! The [`verdict`] judges the whole report: a list of checks, each with what it measured.
+//! The verdict (`verdict.rs`, beside the report) judges the whole report: a list of checks,
+//! each with what it measured.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,19 +27,16 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout_at;
 
 use crate::context::{Ctx, lock};
-use crate::report::Report;
 use crate::server_watch::{Gauges, TimelinePoint, watch};
 use crate::stats::round3;
 
 mod churn;
 mod garbage;
 mod slow;
-pub mod verdict;
 
 use churn::{Churn, ChurnReport};
 use garbage::{Garbage, GarbageReport};
 use slow::Slow;
-use verdict::Verdict;
 
 /// The running soak populations and the server watcher.
 pub struct Soak {
@@ -145,17 +143,9 @@ impl Soak {
     }
 }
 
-/// A soak run's outcome on stderr, for a human: the server's gauges through the run, then
-/// the verdict.
-pub fn eprint_outcome(report: &Report, verdict: &Verdict) {
-    if let Some(soak) = &report.soak {
-        soak.server.eprint_gauges();
-    }
-    verdict.eprint(report);
-}
-
 impl ServerSide {
-    fn eprint_gauges(&self) {
+    /// The server's gauges through the run, on stderr.
+    pub fn eprint_gauges(&self) {
         let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
         let row = |label: &str, g: &Gauges| {
             eprintln!(

@@ -1,6 +1,7 @@
-//! The soak verdict: a list of checks over the typed report, each with its name, whether it
-//! passed, the figure it measured and what that figure had to be. It goes into the report
-//! (`verdict`), to stderr for a human, and into the exit status (1 if a check failed).
+//! What a run prints ([`Outcome`]: the report, and for a soak run the verdict on it), and
+//! the soak verdict: a list of checks over the typed report, each with its name, whether it
+//! passed, the figure it measured and what that figure had to be. It goes into the printed
+//! JSON (`verdict`), to stderr for a human, and into the exit status (1 if a check failed).
 //! The checks and their thresholds are those `scripts/soak.sh` used to compute in Python.
 
 use std::fmt::Display;
@@ -8,6 +9,39 @@ use std::fmt::Display;
 use serde::Serialize;
 
 use crate::report::Report;
+
+/// A run's outcome: its report and, for a soak run, the verdict on it.
+#[derive(Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub report: Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+impl Outcome {
+    pub fn of(report: Report) -> Outcome {
+        let verdict = Verdict::of(&report);
+        Outcome { report, verdict }
+    }
+
+    pub fn to_json(&self) -> String {
+        let value = serde_json::to_value(self).expect("the report serializes");
+        serde_json::to_string_pretty(&value).expect("a JSON value always serializes")
+    }
+
+    /// A soak run's outcome on stderr, for a human: the server's gauges through the run,
+    /// then the verdict. Nothing for the other modes.
+    pub fn eprint(&self) {
+        let Some(verdict) = &self.verdict else {
+            return;
+        };
+        if let Some(soak) = &self.report.soak {
+            soak.server.eprint_gauges();
+        }
+        verdict.eprint(&self.report);
+    }
+}
 
 #[derive(Serialize)]
 pub struct Verdict {
