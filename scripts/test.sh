@@ -15,6 +15,14 @@ scripts/test-deps.sh
 target=${CARGO_TARGET_DIR:-$root/target}
 case $target in /*) ;; *) target=$root/$target ;; esac
 
+# npm ci in the current directory when its packages are missing or older than its lock file
+# (a pull that changed the lock file would otherwise test against stale packages).
+npm_ci_if_stale() {
+    if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+        npm ci --no-audit --no-fund
+    fi
+}
+
 if [[ -z "${TS_ONLY:-}" ]]; then
     cargo test
 fi
@@ -22,26 +30,20 @@ fi
 cargo build --bin ballroom
 
 cd "$root/clients/ts"
-if [[ ! -d node_modules ]]; then
-    npm ci --no-audit --no-fund
-fi
+npm_ci_if_stale
 BALLROOM_BIN="$target/debug/ballroom" npm test
 
 # The Decentraland scene: built by the SDK's own toolchain (it bundles clients/ts/dist,
 # which the client's `npm test` just built), then its bundle run under QuickJS with the
 # explorer's socket against the server (the harness lives in clients/ts/test/support).
 cd "$root/examples/decentraland"
-if [[ ! -d node_modules ]]; then
-    npm ci --no-audit --no-fund
-fi
+npm_ci_if_stale
 npm run build
 cd "$root/clients/ts"
 BALLROOM_BIN="$target/debug/ballroom" node --import tsx --test ../../examples/decentraland/test/*.test.ts
 
 cd "$root/viewer"
-if [[ ! -d node_modules ]]; then
-    npm ci --no-audit --no-fund
-fi
+npm_ci_if_stale
 started=$(date +%s)
 BALLROOM_BIN="$target/debug/ballroom" npm test
 echo "viewer tests (type check, unit and browser tests): $(($(date +%s) - started)) s; screenshots in $root/target/viewer-screenshots"
