@@ -41,10 +41,16 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
     let mut goals = HashMap::new();
     // A sensor's `user_data` is 1 + its place in `Scene::sensor_names` (the same order as
     // here), which travels with the world when a room is saved.
+    // A sensor reports collisions and is numbered; any other collider is left as it is.
     let mut sensors = 0u128;
-    let mut next_sensor = || {
+    let mut as_sensor = |collider: ColliderBuilder, sensor: bool| {
+        if !sensor {
+            return collider;
+        }
         sensors += 1;
-        sensors
+        collider
+            .active_events(ActiveEvents::COLLISION_EVENTS)
+            .user_data(sensors)
     };
     for s in &scene.statics {
         let pose = Pose::from_parts(
@@ -56,13 +62,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .sensor(s.sensor)
             .friction(s.friction)
             .restitution(s.restitution);
-        let collider = if s.sensor {
-            collider
-                .active_events(ActiveEvents::COLLISION_EVENTS)
-                .user_data(next_sensor())
-        } else {
-            collider
-        };
+        let collider = as_sensor(collider, s.sensor);
         let handle = world.insert_collider(collider, None);
         let team = goal_teams.zip(s.name.as_ref()).and_then(|(g, n)| g.get(n));
         if let Some(&team) = team {
@@ -76,13 +76,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .sensor(c.sensor)
             .friction(c.friction)
             .restitution(c.restitution);
-        let collider = if c.sensor {
-            collider
-                .active_events(ActiveEvents::COLLISION_EVENTS)
-                .user_data(next_sensor())
-        } else {
-            collider
-        };
+        let collider = as_sensor(collider, c.sensor);
         let handle = world.insert_collider(collider, None);
         if let Some(&team) = goal_teams.and_then(|g| g.get(&c.name)).filter(|_| c.sensor) {
             goals.insert(handle, team);

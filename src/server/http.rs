@@ -348,19 +348,7 @@ fn admit_handshake(
 /// `429 Too Many Requests` with `Retry-After`, closing the connection (a direct client's
 /// connection holds a place among its address's connections).
 fn too_many(refusal: &AddressRefusal) -> Response<Body> {
-    let mut res = Response::new(Body::from(address_refusal_body(refusal)));
-    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(refusal.retry_after_secs()),
-    );
-    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    res
+    too_many_requests(address_refusal_body(refusal), refusal.retry_after_secs())
 }
 
 /// `429 Too Many Requests` for a plain request over its address's budget, closing the
@@ -371,6 +359,12 @@ fn over_budget(over: &OverBudget) -> Response<Body> {
         over.kind.label(),
         over.retry_after_secs()
     );
+    too_many_requests(body, over.retry_after_secs())
+}
+
+/// `429 Too Many Requests`: `body` as plain text, `Retry-After: retry_after` and
+/// `Connection: close`.
+fn too_many_requests(body: String, retry_after: u64) -> Response<Body> {
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let h = res.headers_mut();
@@ -378,10 +372,7 @@ fn over_budget(over: &OverBudget) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    h.insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(over.retry_after_secs()),
-    );
+    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
 }
