@@ -145,6 +145,7 @@ fn kick(n: u64, balls: u64) -> Kick {
         point: None,
         seq: Some(n),
         seen_at: None,
+        tick: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn kick(n: u64) -> Kick {
         point: None,
         seq: Some(n),
         seen_at: None,
+        tick: None,
     }
 }
 
@@ -236,6 +237,7 @@ fn ten_player_snapshots() -> (binary::Params, Snapshot, Snapshot) {
             point: None,
             seq: Some(u64::from(ball)),
             seen_at: None,
+            tick: None,
         };
         room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
     }
@@ -297,6 +299,7 @@ fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
                     point: None,
                     seq: Some(step + u64::from(ball)),
                     seen_at: None,
+                    tick: None,
                 };
                 room.apply(1 + u64::from(ball), Input::Kick(k)).unwrap();
             }
@@ -328,6 +331,7 @@ fn codec(c: &mut Criterion) {
         point: None,
         seq: Some(12),
         seen_at: None,
+        tick: None,
     };
     room.apply(3, Input::Kick(kick)).unwrap();
     let out = room.tick();

@@ -29,6 +29,7 @@ fn main() {
                     point: None,
                     seq: Some(t),
                     seen_at: None,
+                    tick: None,
                 };
                 let _ = room.apply(1, Input::Kick(kick));
             }

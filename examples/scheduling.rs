@@ -38,6 +38,7 @@ fn tick(room: &mut Room, n: u64, i: usize) {
             point: None,
             seq: Some(n),
             seen_at: None,
+            tick: None,
         };
         let _ = room.apply(1, Input::Kick(kick));
     }

@@ -29,6 +29,7 @@ fn played_room() -> Room {
             point: None,
             seq: Some(4),
             seen_at: None,
+            tick: None,
         }),
     )
     .unwrap();

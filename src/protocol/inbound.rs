@@ -30,7 +30,8 @@ pub enum Command {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum WireCommand {
-    /// Apply `impulse` (N·s) to `ball` on the next tick, at `point` (world space) if given.
+    /// Apply `impulse` (N·s) to `ball` on the next tick (or on `tick`, if later), at
+    /// `point` (world space) if given.
     Kick {
         ball: BallId,
         impulse: Vec3,
@@ -41,6 +42,9 @@ enum WireCommand {
         /// The room time (s) at which the kicker's client showed the ball.
         #[serde(default)]
         seen_at: Option<f64>,
+        /// The tick the client predicted the kick on.
+        #[serde(default)]
+        tick: Option<u64>,
     },
     /// The player's avatar pose (feet position).
     Player {
@@ -78,12 +82,14 @@ impl From<WireCommand> for Command {
                 point,
                 seq,
                 seen_at,
+                tick,
             } => Command::Room(Input::Kick(Kick {
                 ball,
                 impulse: impulse.0,
                 point: point.map(|p| p.0),
                 seq,
                 seen_at,
+                tick,
             })),
             WireCommand::Player { position, rotation } => Command::Room(Input::Pose {
                 position: position.0,

@@ -22,6 +22,7 @@ fn commands_decode_from_arrays_and_objects() {
         point: None,
         seq: Some(4),
         seen_at: None,
+        tick: None,
     }));
     for got in [a, b] {
         match got {
@@ -164,6 +165,7 @@ fn the_command_vectors_decode_as_the_client_meant() {
         point: Option<[f32; 3]>,
         seq: Option<u64>,
         seen_at: Option<f64>,
+        tick: Option<u64>,
     }
     let file: File =
         serde_json::from_str(include_str!("../../tests/vectors/commands.json")).unwrap();
@@ -175,6 +177,7 @@ fn the_command_vectors_decode_as_the_client_meant() {
             point: v.kick.point,
             seq: v.kick.seq,
             seen_at: v.kick.seen_at,
+            tick: v.kick.tick,
         }));
         match classify_text(&v.text) {
             Inbound::Command(got) => assert_eq!(got, want, "{}", v.name),
@@ -182,5 +185,7 @@ fn the_command_vectors_decode_as_the_client_meant() {
         }
     }
     let bad = r#"{"type":"kick","ball":1,"impulse":[1,2,3],"seen_at":"now"}"#;
+    assert_eq!(reject_code(bad), "bad_command");
+    let bad = r#"{"type":"kick","ball":1,"impulse":[1,2,3],"tick":-3}"#;
     assert_eq!(reject_code(bad), "bad_command");
 }

@@ -29,6 +29,8 @@ use crate::ids::{BallId, ClientId, Team};
 use crate::scene::Scene;
 
 mod history;
+#[cfg(test)]
+mod kick_tick_tests;
 mod referee;
 #[cfg(test)]
 mod rewind_tests;
@@ -79,7 +81,16 @@ pub struct Kick {
     /// The room time (s) at which the kicker's client showed the ball: reach is judged
     /// against the ball there, at most [`MAX_REWIND`] back, as well as against the ball now.
     pub seen_at: Option<f64>,
+    /// The tick the kicker's client predicted it on: the room holds the kick until then,
+    /// so that the kicker's prediction and the room agree. A tick already run (the kick
+    /// came late) means the next one; one more than [`MAX_KICK_LEAD`] ahead is held only
+    /// that long. `None`: the next tick.
+    pub tick: Option<u64>,
 }
+
+/// How far ahead (s) a kick may ask to be applied: a client's prediction leads the room
+/// clock by its one-way delay and jitter, about 0.13 s at 30–90 ms each way.
+pub const MAX_KICK_LEAD: f64 = 0.25;
 
 /// What a client may do to a room.
 #[derive(Clone, Debug, PartialEq)]
@@ -245,14 +256,20 @@ impl Room {
         self.game.as_ref().map(|g| g.state(self.tick))
     }
 
-    /// Apply one client's input. Kicks are checked now and applied on the next tick.
+    /// Apply one client's input. Kicks are checked now and applied on the next tick, or on
+    /// the later one they name (at most [`MAX_KICK_LEAD`] ahead).
     pub fn apply(&mut self, client: ClientId, input: Input) -> Result<Effects, Refusal> {
         let mut effects = Effects::default();
         match input {
             Input::Kick(kick) => {
-                let queued = self.check_kick(client, &kick)?;
-                self.queued.push(queued);
-                let tick = self.tick + 1;
+                let mut queued = self.check_kick(client, &kick)?;
+                let next = self.tick + 1;
+                let furthest = next + (MAX_KICK_LEAD * self.tick_rate).floor() as u64;
+                let tick = kick.tick.map_or(next, |t| t.clamp(next, furthest));
+                queued.due = tick;
+                // Kept in the order they are due (and, on one tick, of arrival).
+                let at = self.queued.partition_point(|k| k.due <= tick);
+                self.queued.insert(at, queued);
                 if let Some(game) = &mut self.game {
                     let events = game.kicked(client, tick);
                     self.carry_out(events, &mut effects);
@@ -354,8 +371,9 @@ impl Room {
             );
         }
         let mut effects = Effects::default();
-        let kicked = !self.queued.is_empty();
-        for k in std::mem::take(&mut self.queued) {
+        let due = self.queued.partition_point(|k| k.due <= self.tick);
+        let kicked = due > 0;
+        for k in self.queued.drain(..due).collect::<Vec<_>>() {
             let ball = &mut self.balls[k.ball];
             ball.last_kicker = Some(k.client);
             let body = &mut self.world.bodies[ball.handle];

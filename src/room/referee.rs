@@ -63,6 +63,10 @@ pub(super) struct QueuedKick {
     pub impulse: Vector,
     pub point: Option<Vector>,
     pub seq: Option<u64>,
+    /// The tick it is applied on. Not saved: a restored room keeps none (every client it
+    /// held leaves, and a leaver's kicks go with it).
+    #[serde(skip)]
+    pub due: u64,
 }
 
 /// A player moving further than this in one update is placed, not swept, so a reconnect
@@ -147,6 +151,7 @@ impl Room {
             impulse,
             point,
             seq: kick.seq,
+            due: self.tick + 1,
         })
     }
 

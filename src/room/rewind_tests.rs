@@ -35,6 +35,7 @@ fn kick(seen_at: Option<f64>) -> Kick {
         point: None,
         seq: None,
         seen_at,
+        tick: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn kick(
             point,
             seq,
             seen_at: None,
+            tick: None,
         }),
     )
 }

@@ -28,6 +28,7 @@ fn kick(room: &mut Room, client: u64, ball: u32, impulse: [f32; 3], seq: u64) {
             point: None,
             seq: Some(seq),
             seen_at: None,
+            tick: None,
         }),
     )
     .unwrap();

@@ -1,6 +1,6 @@
 //! Kicks judged where the kicker's client showed the ball (`seen_at`), over real
 //! WebSocket connections: the honest late kick passes, the claim of a ball that left
-//! reach more than 500 ms ago does not.
+//! reach more than 500 ms ago does not; and kicks land on the tick they name (`tick`).
 
 use crate::support::{config, start};
 use serde_json::{Value, json};
@@ -69,5 +69,36 @@ async fn a_late_kick_is_judged_where_the_kickers_client_showed_the_ball() {
         (Some("error"), Some("too_far")),
         "{a}"
     );
+    server.stop().await;
+}
+
+/// A kick naming a later tick (the tick its client's prediction applied it on) lands on
+/// that tick, and the snapshot of that tick acknowledges it; one naming a tick already
+/// run lands on the next.
+#[tokio::test]
+async fn a_kick_lands_on_the_tick_it_names() {
+    let server = start(config()).await;
+    let (mut player, welcome) = server.protocol("/on-tick?scene=kickballs").await;
+    let client = welcome["client"].as_u64().unwrap();
+    player.send_json(json!({"type":"state"})).await;
+    let now = tick(&player.recv_type("snapshot").await);
+    let wanted = now + 12;
+    player
+        .send_json(json!({"type":"kick","ball":0,"impulse":[0, 20, 0],"seq":1,"tick":wanted}))
+        .await;
+    let k = player.recv_type("kick").await;
+    assert_eq!((tick(&k), k["seq"].as_u64()), (wanted, Some(1)), "{k}");
+    let s = player
+        .recv_until(|m| m["type"] == "snapshot" && tick(m) >= wanted)
+        .await;
+    assert_eq!(tick(&s), wanted, "a kick's tick has its snapshot");
+    assert_eq!(s["acks"][client.to_string()], 1, "{s}");
+
+    player
+        .send_json(json!({"type":"kick","ball":1,"impulse":[0, 20, 0],"seq":2,"tick":1}))
+        .await;
+    let k = player.recv_type("kick").await;
+    assert_eq!(k["seq"], 2);
+    assert!(tick(&k) > wanted, "{k}");
     server.stop().await;
 }

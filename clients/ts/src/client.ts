@@ -406,17 +406,19 @@ export class BallroomClient extends Emitter<ClientEvents> {
    * Kick ball `ball` with `impulse` (N·s), optionally at a world `point`. The ball moves
    * at once (predicted) unless this client only watches; returns the kick's `seq`. The
    * kick carries the room time this client last showed the ball at (`seen_at`), so the
-   * server judges reach where the player saw the ball.
+   * server judges reach where the player saw the ball, and the tick the prediction
+   * applies it on (`tick`, the predicted present's next), which the server waits for.
    */
   kick(ball: number, impulse: Vec3, point?: Vec3): number {
     const seq = ++this.seq;
     const shown = this.rendered.find((b) => b.id === ball)?.time;
-    if (!this.send(kickCommand(ball, impulse, seq, point, shown))) return seq;
+    const rate = this.welcome?.tick_rate;
+    const present = rate !== undefined && this.clock.synced ? Math.floor(this.predictedTimeNow() * rate) : undefined;
+    const tick = present === undefined ? undefined : (this.prediction?.kickTick(present) ?? present + 1);
+    if (!this.send(kickCommand(ball, impulse, seq, point, shown, tick))) return seq;
     const p = this.prediction;
-    if (p && this.welcome && !this.welcome.spectator && this.buffer.size > 0) {
-      const rate = this.welcome.tick_rate;
-      const present = Math.floor(this.predictedTimeNow() * rate);
-      p.kick({ seq, ball, impulse, point, tick: present + 1, expires: present + 1 + 2 * Math.ceil(rate) }, present);
+    if (p && this.welcome && !this.welcome.spectator && this.buffer.size > 0 && present !== undefined && tick !== undefined) {
+      p.kick({ seq, ball, impulse, point, tick, expires: tick + 2 * Math.ceil(this.welcome.tick_rate) }, present);
     }
     return seq;
   }
@@ -450,7 +452,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
   }
 
   private predictedTimeNow(): number {
-    return this.clock.serverTime(this.now()) + this.clock.rtt / 2;
+    return monotonic(this.predictedTime, this.clock.serverTime(this.now()) + this.clock.lead);
   }
 
   /** The match clock now (counted down locally between `match` messages), or `null`. */
@@ -474,7 +476,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     if (this.clock.synced) {
       // Both timelines only move forward, unless the clock estimate jumped far back.
       this.renderTime = monotonic(this.renderTime, serverNow - delay);
-      this.predictedTime = monotonic(this.predictedTime, serverNow + this.clock.rtt / 2);
+      this.predictedTime = monotonic(this.predictedTime, serverNow + this.clock.lead);
     }
     this.sample = this.clock.synced ? this.buffer.sample(this.renderTime) : null;
     this.renderFrame(dt);

@@ -6,6 +6,11 @@
  * round trip are the least delayed by queues: their mean offset is the estimate. The
  * offset the client uses slews towards it at a bounded rate (so rendered motion never
  * jumps or visibly changes speed), except while the first samples come in.
+ *
+ * The lead is how far ahead of the room clock a command sent now must be aimed to arrive
+ * in time even on a slow trip: the 90th percentile of the recent round trips less half the
+ * lowest (the way back at its fastest). Predicted balls live that far ahead, and a kick
+ * names the tick there, which the server waits for. It slews too (`maxLeadSlew`).
  */
 
 export interface ClockOptions {
@@ -19,6 +24,8 @@ export interface ClockOptions {
   jumpAbove?: number;
   /** Samples during which the offset jumps to the estimate (default 4). */
   warmup?: number;
+  /** Largest change of the lead per second of client time, s/s (default 0.1). */
+  maxLeadSlew?: number;
 }
 
 interface Sample {
@@ -35,6 +42,8 @@ export class ClockSync {
   private readonly maxSlew: number;
   private readonly jumpAbove: number;
   private readonly warmup: number;
+  private readonly maxLeadSlew: number;
+  private usedLead = 0;
   private count = 0;
   /** The last sample's round trip, seconds. */
   lastRtt = 0;
@@ -45,6 +54,7 @@ export class ClockSync {
     this.maxSlew = options.maxSlew ?? 0.02;
     this.jumpAbove = options.jumpAbove ?? 0.25;
     this.warmup = options.warmup ?? 4;
+    this.maxLeadSlew = options.maxLeadSlew ?? 0.1;
   }
 
   /** A pong: the ping left at `sentAt` and its pong came back at `receivedAt` (client seconds). */
@@ -60,6 +70,7 @@ export class ClockSync {
     if (this.used === null || this.count <= this.warmup || Math.abs(this.target - this.used) > this.jumpAbove) {
       this.used = this.target;
     }
+    if (this.count <= this.warmup) this.usedLead = this.targetLead;
   }
 
   /** Move the used offset towards the estimate; call once a frame with the frame's seconds. */
@@ -68,6 +79,21 @@ export class ClockSync {
     const step = this.maxSlew * Math.max(0, dt);
     const diff = this.target - this.used;
     this.used += Math.max(-step, Math.min(step, diff));
+    const leadStep = this.maxLeadSlew * Math.max(0, dt);
+    this.usedLead += Math.max(-leadStep, Math.min(leadStep, this.targetLead - this.usedLead));
+  }
+
+  /** The lead the recent round trips call for, seconds (see the module docs). */
+  private get targetLead(): number {
+    if (this.samples.length === 0) return 0;
+    const sorted = this.samples.map((s) => s.rtt).sort((a, b) => a - b);
+    const slow = sorted[Math.floor(0.9 * (sorted.length - 1))] ?? 0;
+    return Math.max(this.rtt / 2, slow - (sorted[0] ?? 0) / 2);
+  }
+
+  /** How far ahead of the room clock predicted balls run and kicks are aimed, seconds. */
+  get lead(): number {
+    return this.usedLead;
   }
 
   /** Whether any pong has come back. */
@@ -102,6 +128,7 @@ export class ClockSync {
     this.samples.length = 0;
     this.used = null;
     this.target = null;
+    this.usedLead = 0;
     this.count = 0;
   }
 

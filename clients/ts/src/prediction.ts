@@ -58,6 +58,12 @@ export class Prediction {
     this.previous = this.current;
   }
 
+  /** The tick a kick sent at predicted tick `present` applies on: the next one the model
+   * has not run (it may already have stepped past `present` to interpolate). */
+  kickTick(present: number): number {
+    return Math.max(present, this.tick ?? present) + 1;
+  }
+
   /** A kick sent now, which the server should apply on `kick.tick`. */
   kick(kick: PendingKick, presentTick: number): void {
     if (this.tick === null) {

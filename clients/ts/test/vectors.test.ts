@@ -161,16 +161,16 @@ test("the relayed-frame vectors (tests/vectors/frames.json) read as their kind",
 test("the command vectors (tests/vectors/commands.json): kicks are written as the server reads them", () => {
   interface CommandVector {
     name: string;
-    args: { ball: number; impulse: [number, number, number]; seq: number; point: [number, number, number] | null; seen_at: number | null };
+    args: { ball: number; impulse: [number, number, number]; seq: number; point: [number, number, number] | null; seen_at: number | null; tick: number | null };
     text: string;
   }
   const text = readFileSync(fileURLToPath(new URL("../../../tests/vectors/commands.json", import.meta.url)), "utf8");
   const file = JSON.parse(text) as { vectors: CommandVector[] };
-  assert.ok(file.vectors.length >= 3);
+  assert.ok(file.vectors.length >= 4);
   const v3 = ([x, y, z]: [number, number, number]) => ({ x, y, z });
   for (const v of file.vectors) {
     const a = v.args;
-    const got = kickCommand(a.ball, v3(a.impulse), a.seq, a.point ? v3(a.point) : undefined, a.seen_at ?? undefined);
+    const got = kickCommand(a.ball, v3(a.impulse), a.seq, a.point ? v3(a.point) : undefined, a.seen_at ?? undefined, a.tick ?? undefined);
     assert.equal(got, v.text, v.name);
   }
 });

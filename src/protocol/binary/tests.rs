@@ -199,6 +199,7 @@ fn residual_survey() {
                     point: None,
                     seq: None,
                     seen_at: None,
+                    tick: None,
                 };
                 room.apply(10 + u64::from(ball), Input::Kick(k)).unwrap();
             }

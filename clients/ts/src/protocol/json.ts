@@ -20,12 +20,14 @@ export function snapshotFromJson(m: SnapshotMessage): Snapshot {
 
 /**
  * A `kick`; `seenAt` is the room time (s) at which this client showed the ball, so the
- * server judges reach where the player saw it (docs/PROTOCOL.md, `kick`).
+ * server judges reach where the player saw it; `tick` is the tick this client's
+ * prediction applies it on, which the server waits for (docs/PROTOCOL.md, `kick`).
  */
-export function kickCommand(ball: number, impulse: Vec3, seq: number, point?: Vec3, seenAt?: number): string {
+export function kickCommand(ball: number, impulse: Vec3, seq: number, point?: Vec3, seenAt?: number, tick?: number): string {
   const cmd: Record<string, unknown> = { type: "kick", ball, impulse: toArray3(impulse), seq };
   if (point) cmd.point = toArray3(point);
   if (seenAt !== undefined && Number.isFinite(seenAt)) cmd.seen_at = seenAt;
+  if (tick !== undefined && Number.isSafeInteger(tick) && tick >= 0) cmd.tick = tick;
   return JSON.stringify(cmd);
 }
 
