@@ -3,16 +3,17 @@
  * Decentraland scene). It does what rapier (0.36, the server's engine) does to a ball,
  * measured against the server's own trajectories (the jitter harness, README):
  *
- * - Contacts are found once a step, where balls are now: with the scene's statics from
- *   the `welcome` (cuboids at any rotation, static balls and capsules: `statics.ts`) and
- *   between balls (spheres). None is predicted from velocity, so a fast ball sinks a
- *   little into a wall for one tick before it turns, as on the server.
- * - The step is cut into the scene's `solver_iterations` substeps: each adds gravity and
- *   damping, keeps every contact from closing (pushing an overlap out at 24 % a tick),
- *   applies Coulomb friction at the contact point (solid spheres), and moves the balls.
+ * - Contacts are found once a step, where balls are now, within 2 cm (rapier's prediction
+ *   distance): with the scene's statics from the `welcome` (cuboids at any rotation,
+ *   static balls and capsules: `statics.ts`) and between balls (spheres). None is
+ *   predicted from velocity, so a fast ball may sink into a wall for one tick before it
+ *   turns, as on the server.
+ * - The step is cut into the scene's `solver_iterations` substeps: each adds gravity,
+ *   keeps every contact from closing (pushing an overlap out at 24 % a tick), applies
+ *   Coulomb friction at the contact point (solid spheres), and moves the balls.
  * - A contact that was not pushing on the step before bounces at the end of the step:
  *   its normal velocity becomes −restitution × the approach velocity it had at the start
- *   (restitution and friction: the pair's average).
+ *   (restitution and friction: the pair's average). Damping comes last, once a tick.
  *
  * It knows nothing of the player capsules or static cylinders: those show up as
  * corrections when the server's snapshots arrive.
@@ -23,8 +24,8 @@ import type { BallState, Vec3 } from "../types.js";
 import type { PhysicsFactory, PhysicsModel } from "./model.js";
 import { type StaticCollider, staticColliders } from "./statics.js";
 
-/** A gap up to this (m) is already a contact (rapier's prediction distance). */
-const CONTACT_DISTANCE = 0.002;
+/** A gap up to this (m) is already a contact (rapier 0.36's default prediction distance). */
+const CONTACT_DISTANCE = 0.02;
 /** Share of an overlap pushed out per tick (rapier's contact softness, as measured). */
 const OVERLAP_PUSH = 0.24;
 /** Fastest push out of an overlap, m/s. */
@@ -101,10 +102,7 @@ class BallisticModel implements PhysicsModel {
     const h = this.dt / this.substeps;
     for (let i = 0; i < this.substeps; i++) {
       for (const b of balls) {
-        if (b.sleeping) continue;
-        const spec = this.specs.get(b.id)!;
-        b.linvel = scale(add(b.linvel, scale(this.gravity, h)), 1 / (1 + h * spec.linear_damping));
-        b.angvel = scale(b.angvel, 1 / (1 + h * spec.angular_damping));
+        if (!b.sleeping) b.linvel = add(b.linvel, scale(this.gravity, h));
       }
       for (const c of contacts) this.solve(c, h);
       for (const b of balls) {
@@ -119,6 +117,13 @@ class BallisticModel implements PhysicsModel {
       if (!c.pushed || c.bounce <= 0) continue;
       const vn = dot(this.relative(c), c.n);
       if (vn < c.bounce) this.push(c, (c.bounce - vn) / this.inverseMasses(c));
+    }
+    // Damping, once for the whole tick, after the moves.
+    for (const b of balls) {
+      if (b.sleeping) continue;
+      const spec = this.specs.get(b.id)!;
+      b.linvel = scale(b.linvel, 1 / (1 + this.dt * spec.linear_damping));
+      b.angvel = scale(b.angvel, 1 / (1 + this.dt * spec.angular_damping));
     }
   }
 
@@ -172,7 +177,11 @@ class BallisticModel implements PhysicsModel {
     const jn = (target - vn) / this.inverseMasses(c);
     c.pushed = true;
     this.push(c, jn);
-    // Coulomb friction at the contact point, towards rolling.
+    this.friction(c, jn);
+  }
+
+  /** Coulomb friction at the contact point, towards rolling, for a normal impulse `jn`. */
+  private friction(c: Contact, jn: number): void {
     const sa = this.specs.get(c.a.id)!;
     const sb = c.b ? this.specs.get(c.b.id)! : null;
     const ra = scale(c.n, -sa.radius);
