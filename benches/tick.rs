@@ -26,6 +26,7 @@ use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome, binary};
 use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig, Snapshot};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
+use ballroom::server::queues::QueueLimits;
 use ballroom::server::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
@@ -151,7 +152,12 @@ fn fanout(c: &mut Criterion) {
     for n in [1usize, 10, 50] {
         let token = CancellationToken::new();
         let boxes: Vec<(Outbox, OutboxRx)> = (0..n)
-            .map(|_| outbox(64, std::time::Duration::from_secs(1), token.clone()))
+            .map(|_| {
+                outbox(
+                    &QueueLimits::with_client_queue(64, std::time::Duration::from_secs(1)),
+                    token.clone(),
+                )
+            })
             .collect();
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
@@ -180,7 +186,12 @@ fn fanout_binary(c: &mut Criterion) {
     for n in [1usize, 10, 50] {
         let token = CancellationToken::new();
         let boxes: Vec<(Outbox, OutboxRx)> = (0..n)
-            .map(|_| outbox(64, std::time::Duration::from_secs(1), token.clone()))
+            .map(|_| {
+                outbox(
+                    &QueueLimits::with_client_queue(64, std::time::Duration::from_secs(1)),
+                    token.clone(),
+                )
+            })
             .collect();
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {

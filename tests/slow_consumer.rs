@@ -16,7 +16,7 @@ mod support;
 
 use std::time::Duration;
 
-use ballroom::server::outbox::HARD_FACTOR;
+use ballroom::server::queues::QueueLimits;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::{Client, Server, WAIT, config, start};
@@ -293,9 +293,9 @@ async fn a_stalled_reader_is_cut_off_and_delays_nobody() {
 
     // 3. A lasting backlog of reliable messages: the slow client is cut off. Its backlog
     //    passes `QUEUE` within a few more messages; the policy allows that for at most
-    //    `--slow-grace` and never past `HARD_FACTOR × QUEUE` messages held, so the cut comes
+    //    `--slow-grace` and never past `QueueLimits::HARD_FACTOR × QUEUE` messages held, so the cut comes
     //    after a bounded number more (plus one the metrics may lag behind), not never.
-    let hard_cap = HARD_FACTOR * QUEUE as usize;
+    let hard_cap = QueueLimits::HARD_FACTOR * QUEUE as usize;
     let mut extra = 0;
     let cut = loop {
         sender.send_text(&relay(sent)).await;

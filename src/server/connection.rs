@@ -44,11 +44,7 @@ pub async fn serve<S>(
     }
     async move {
         let (sink, stream) = ws.split();
-        let (outbox, rx) = outbox(
-            server.config.client_queue as usize,
-            server.config.slow_grace,
-            server.shutdown.child_token(),
-        );
+        let (outbox, rx) = outbox(&server.queues, server.shutdown.child_token());
         let writer = server
             .tasks
             .spawn(write_loop(sink, rx, server.config.ping_interval));

@@ -41,6 +41,7 @@ mod http;
 mod join;
 mod model_files;
 pub mod outbox;
+pub mod queues;
 mod registry;
 mod restore;
 mod room_task;
@@ -70,6 +71,7 @@ use crate::persist::StateDir;
 use address_budget::AddressBudget;
 use address_limits::AddressLimits;
 use client_address::TrustedProxies;
+use queues::QueueLimits;
 use registry::Registry;
 use scenes::LiveScenes;
 
@@ -92,6 +94,8 @@ pub struct ServerState {
     next_connection: AtomicU64,
     /// With `--nats`: this node's place in the cluster.
     pub cluster: Option<Arc<Cluster>>,
+    /// The bounded queues' sizes, each with its policy when full.
+    pub queues: QueueLimits,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
 }
@@ -128,6 +132,7 @@ impl ServerState {
                 config.room_open_burst,
                 2 * config.max_connections as usize + 1024,
             ),
+            queues: QueueLimits::from_config(&config),
             config,
             scenes,
             state_dir,

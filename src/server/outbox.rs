@@ -1,23 +1,15 @@
 //! A client's outbound side: what the room hands to one socket, and the policy when the
-//! socket cannot keep up.
+//! socket cannot keep up (the sizes and what happens when full are in `queues.rs`).
 //!
 //! - **Reliable messages** (welcome, joins, kicks, match events, relayed frames, errors) go
 //!   through a bounded queue. They are never dropped silently: a client that cannot take
-//!   them is disconnected with close code 1008 "too slow" (counted in
-//!   `ballroom_disconnects_total{reason="too_slow"}`). "Cannot take them" means its backlog
-//!   has stayed above `--client-queue` messages for longer than `--slow-grace`, or has
-//!   reached [`HARD_FACTOR`] × `--client-queue`. The grace matters because a whole tick's
-//!   reliable messages reach every queue before any writer runs: a burst of relays (one
-//!   client's `--message-burst`, or several clients' at once) may briefly exceed
-//!   `--client-queue` for a client that reads perfectly well, and is drained within
-//!   milliseconds. The hard cap bounds memory whatever the timing: queued frames share
-//!   their payloads, so each costs a client only a `Message` handle.
-//! - **Snapshots** are latest-wins, two deep: a client has at most
-//!   [`PENDING_SNAPSHOTS`] pending, and a newer one pushes out the oldest (counted in
-//!   `ballroom_snapshots_skipped_total`). A slow client skips stale snapshots and never
-//!   delays the room or anyone else. Two, not one, because a kick makes a snapshot on the
-//!   very next tick: with one slot, a writer a few milliseconds late would lose the regular
-//!   snapshot of the tick before to the kick's, and its client would see a gap.
+//!   them is disconnected with close code 1008 "too slow". "Cannot take them" means its
+//!   backlog has stayed above [`QueueLimits::client_soft`] for longer than
+//!   [`QueueLimits::slow_grace`], or has reached [`QueueLimits::client_hard`]. Queued frames
+//!   share their payloads, so each costs a client only a `Message` handle.
+//! - **Snapshots** are latest-wins, [`QueueLimits::PENDING_SNAPSHOTS`] deep: a newer one
+//!   pushes out the oldest. A slow client skips stale snapshots and never delays the room
+//!   or anyone else.
 //! - Frames are [`Message`]s whose payloads are reference-counted, so a snapshot encoded
 //!   once is shared by every recipient: handing it to a client is a reference-count bump.
 
@@ -32,18 +24,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectReason;
+use super::queues::QueueLimits;
 use super::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use crate::protocol::{self, ServerMsg, WireError};
 use crate::telemetry;
 
 /// Frames flushed together at most, so one busy client cannot hog its writer.
 const WRITE_BATCH: usize = 64;
-
-/// Snapshots that may wait for one client's writer; a newer one pushes out the oldest.
-pub const PENDING_SNAPSHOTS: usize = 2;
-
-/// The reliable queue's hard cap, as a multiple of `--client-queue`.
-pub const HARD_FACTOR: usize = 8;
 
 /// The sending half, held by the room and the connection.
 #[derive(Clone)]
@@ -66,7 +53,7 @@ struct OutboxState {
     /// When the backlog last went above `soft`, in µs since `created` plus one; 0 while
     /// it is not above.
     over_since: AtomicU64,
-    /// The pending snapshots, oldest first (at most [`PENDING_SNAPSHOTS`]), taken by the
+    /// The pending snapshots, oldest first (at most [`QueueLimits::PENDING_SNAPSHOTS`]), taken by the
     /// writer.
     snapshots: Mutex<VecDeque<SnapshotFrame>>,
     snapshot_ready: Notify,
@@ -74,18 +61,18 @@ struct OutboxState {
     why: Mutex<Option<DisconnectReason>>,
 }
 
-/// A client whose backlog of reliable messages stays above `soft` for longer than `grace`,
-/// or reaches `HARD_FACTOR × soft`, is disconnected as too slow; `token` ends the
-/// connection (a child of the server's shutdown token).
-pub fn outbox(soft: usize, grace: Duration, token: CancellationToken) -> (Outbox, OutboxRx) {
-    let soft = soft.max(1);
-    let (tx, rx) = mpsc::channel(soft.saturating_mul(HARD_FACTOR));
+/// A client whose backlog of reliable messages stays above `limits.client_soft` for longer
+/// than `limits.slow_grace`, or reaches `limits.client_hard`, is disconnected as too slow;
+/// `token` ends the connection (a child of the server's shutdown token).
+pub fn outbox(limits: &QueueLimits, token: CancellationToken) -> (Outbox, OutboxRx) {
+    let soft = limits.client_soft.max(1);
+    let (tx, rx) = mpsc::channel(limits.client_hard.max(soft));
     let shared = Arc::new(OutboxState {
         soft,
-        grace,
+        grace: limits.slow_grace,
         created: Instant::now(),
         over_since: AtomicU64::new(0),
-        snapshots: Mutex::new(VecDeque::with_capacity(PENDING_SNAPSHOTS)),
+        snapshots: Mutex::new(VecDeque::with_capacity(QueueLimits::PENDING_SNAPSHOTS)),
         snapshot_ready: Notify::new(),
         token,
         why: Mutex::new(None),
@@ -150,10 +137,11 @@ impl Outbox {
     }
 
     /// Add a snapshot to the pending ones, pushing out the oldest if there are
-    /// [`PENDING_SNAPSHOTS`] already.
+    /// [`QueueLimits::PENDING_SNAPSHOTS`] already.
     pub fn send_snapshot(&self, snapshot: SnapshotFrame) {
         let mut pending = lock(&self.shared.snapshots);
-        let skipped = (pending.len() == PENDING_SNAPSHOTS).then(|| pending.pop_front());
+        let skipped =
+            (pending.len() == QueueLimits::PENDING_SNAPSHOTS).then(|| pending.pop_front());
         pending.push_back(snapshot);
         drop(pending);
         if skipped.is_some() {
@@ -242,7 +230,9 @@ where
             }
             let pending = {
                 let mut pending = lock(&shared.snapshots);
-                std::array::from_fn::<_, PENDING_SNAPSHOTS, _>(|_| pending.pop_front())
+                std::array::from_fn::<_, { QueueLimits::PENDING_SNAPSHOTS }, _>(|_| {
+                    pending.pop_front()
+                })
             };
             for snapshot in pending.into_iter().flatten().map(|s| sent.message(s)) {
                 frames += 1;
@@ -293,7 +283,10 @@ mod tests {
 
     #[tokio::test]
     async fn snapshots_are_latest_wins_and_the_hard_cap_disconnects() {
-        let (tx, mut rx) = outbox(2, Duration::from_secs(3600), CancellationToken::new());
+        let (tx, mut rx) = outbox(
+            &QueueLimits::with_client_queue(2, Duration::from_secs(3600)),
+            CancellationToken::new(),
+        );
         for i in 0..5 {
             tx.send_snapshot(SnapshotFrame::Json(Message::text(format!("snap {i}"))));
         }
@@ -310,7 +303,7 @@ mod tests {
             "the latest two win"
         );
         // Above the soft limit of 2 but within the grace: kept, up to the hard cap.
-        for i in 0..2 * HARD_FACTOR {
+        for i in 0..2 * QueueLimits::HARD_FACTOR {
             tx.send(Message::text(format!("m{i}"))).unwrap();
         }
         assert!(!rx.shared.token.is_cancelled());
@@ -325,7 +318,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_drained_in_time_is_kept_and_a_lasting_backlog_is_not() {
-        let (tx, mut rx) = outbox(2, Duration::from_millis(50), CancellationToken::new());
+        let (tx, mut rx) = outbox(
+            &QueueLimits::with_client_queue(2, Duration::from_millis(50)),
+            CancellationToken::new(),
+        );
         // A burst above the soft limit, drained at once: nothing happens, and the clock
         // starts again from zero.
         for _ in 0..5 {

@@ -12,9 +12,6 @@ use super::envelope::{self, FromOwner, OwnerMsg};
 use crate::cluster::{Cluster, ClusterError, LeaseKeeper, NodeEvents, RoomSubjects};
 use crate::telemetry;
 
-/// Messages a room may have waiting for NATS before more are dropped (and counted).
-const PUBLISH_QUEUE: usize = 4096;
-
 /// What happened on a room's side of the cluster.
 pub enum ClusterEvent {
     /// A message on the room's inbound subject.
@@ -46,18 +43,29 @@ impl ClusterLink {
         cluster: &Arc<Cluster>,
         room: &str,
         keeper: LeaseKeeper,
+        publish: usize,
     ) -> Result<ClusterLink, ClusterError> {
         let subjects = RoomSubjects::new(room);
         let inbound = subscribe(cluster, &subjects.to_owner).await?;
-        Ok(ClusterLink::new(cluster, subjects, Some(keeper), inbound))
+        Ok(ClusterLink::new(
+            cluster,
+            subjects,
+            Some(keeper),
+            inbound,
+            publish,
+        ))
     }
 
     /// A room without physics: every node publishes its members' frames on `relay` and
     /// delivers the others'.
-    pub async fn relay(cluster: &Arc<Cluster>, room: &str) -> Result<ClusterLink, ClusterError> {
+    pub async fn relay(
+        cluster: &Arc<Cluster>,
+        room: &str,
+        publish: usize,
+    ) -> Result<ClusterLink, ClusterError> {
         let subjects = RoomSubjects::new(room);
         let inbound = subscribe(cluster, &subjects.relay).await?;
-        Ok(ClusterLink::new(cluster, subjects, None, inbound))
+        Ok(ClusterLink::new(cluster, subjects, None, inbound, publish))
     }
 
     fn new(
@@ -65,8 +73,9 @@ impl ClusterLink {
         subjects: RoomSubjects,
         keeper: Option<LeaseKeeper>,
         inbound: async_nats::Subscriber,
+        publish: usize,
     ) -> ClusterLink {
-        let outgoing = publisher(cluster);
+        let outgoing = publisher(cluster, publish);
         ClusterLink {
             cluster: cluster.clone(),
             subjects,
@@ -134,8 +143,9 @@ async fn subscribe(
         .map_err(|e| ClusterError::Nats(e.to_string()))
 }
 
-/// A task that publishes what a room queues, in order, at most `PUBLISH_QUEUE` waiting; it
-/// ends when the room drops its sender.
-pub fn publisher(cluster: &Cluster) -> mpsc::Sender<(String, Bytes)> {
-    cluster.publisher(PUBLISH_QUEUE)
+/// A task that publishes what a room queues, in order, at most `queue` waiting
+/// (`QueueLimits::publish`: when full, the newest is dropped and counted); it ends when the
+/// room drops its sender.
+pub fn publisher(cluster: &Cluster, queue: usize) -> mpsc::Sender<(String, Bytes)> {
+    cluster.publisher(queue)
 }

@@ -16,7 +16,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::cluster_link::ClusterLink;
 use super::follower::{FollowEnd, Follower, LocalMember};
 use super::membership::departed_from_saved;
-use super::{DepartedSessions, JoinAsk, Link, ROOM_QUEUE, RoomHandle, RoomInfo, RoomTask};
+use super::{DepartedSessions, JoinAsk, Link, RoomHandle, RoomInfo, RoomTask};
 use crate::cluster::{Cluster, Lease};
 use crate::persist;
 use crate::room::Room;
@@ -34,7 +34,7 @@ pub fn spawn_clustered(
     name: &str,
     scene: Arc<Scene>,
 ) -> RoomHandle {
-    let (tx, mut rx) = mpsc::channel(ROOM_QUEUE);
+    let (tx, mut rx) = mpsc::channel(server.queues.room_requests);
     let info = Arc::new(RoomInfo {
         scene: scene.name.clone(),
         clients: AtomicUsize::new(0),
@@ -91,7 +91,7 @@ async fn run_unowned(
     info: Arc<RoomInfo>,
     requests: &mut mpsc::Receiver<super::RoomRequest>,
 ) {
-    let link = match ClusterLink::relay(cluster, name).await {
+    let link = match ClusterLink::relay(cluster, name, server.queues.publish).await {
         Ok(link) => link,
         Err(error) => {
             warn!(%error, "room not opened: NATS unreachable");
@@ -154,7 +154,7 @@ async fn own(
     let epoch = lease.epoch();
     let keeper = cluster.keep(lease);
     let (room, departed, how) = restore_or_open(server, cluster, name, scene).await;
-    let link = match ClusterLink::owner(cluster, name, keeper).await {
+    let link = match ClusterLink::owner(cluster, name, keeper, server.queues.publish).await {
         Ok(link) => link,
         Err(error) => {
             warn!(%error, "claimed the room but cannot listen for it; giving it up");

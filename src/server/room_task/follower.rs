@@ -107,7 +107,7 @@ impl Follower {
             epoch: 0,
             params: None,
             subjects: RoomSubjects::new(name),
-            outgoing: publisher(cluster),
+            outgoing: publisher(cluster, server.queues.publish),
         }
     }
 

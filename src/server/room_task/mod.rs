@@ -78,9 +78,6 @@ pub struct RoomHandle {
     pub info: Arc<RoomInfo>,
 }
 
-/// Requests that may wait before a sender is held back.
-const ROOM_QUEUE: usize = 1024;
-
 struct RoomTask {
     name: String,
     id: u64,
@@ -123,7 +120,7 @@ pub fn spawn(
     departed: DepartedSessions,
 ) -> RoomHandle {
     let scene = room.scene().name.clone();
-    let (tx, mut rx) = mpsc::channel(ROOM_QUEUE);
+    let (tx, mut rx) = mpsc::channel(server.queues.room_requests);
     let info = Arc::new(RoomInfo {
         scene: scene.clone(),
         clients: AtomicUsize::new(0),

@@ -169,13 +169,19 @@ async fn one_address_cannot_open_every_room() {
     assert!(sample(&m, "ballroom_rejected_total", "per_ip_room_opens").unwrap_or(0.0) >= 1.0);
 }
 
-/// Flood one connection with `frame` for at most `limit`; returns (how it was closed,
-/// bytes received, seconds until it ended).
-async fn flood(
-    addr: SocketAddr,
-    frame: Message,
-    limit: Duration,
-) -> (Option<(CloseCode, String)>, usize, f64) {
+/// How one flood ended, as its client saw it.
+struct Flooded {
+    /// The server's close frame, if one arrived.
+    closed: Option<(CloseCode, String)>,
+    received: usize,
+    /// Seconds until the connection ended (or the limit).
+    took: f64,
+    /// How the stream ended without a close frame (an error, or EOF).
+    ended: Option<String>,
+}
+
+/// Flood one connection with `frame` for at most `limit`.
+async fn flood(addr: SocketAddr, frame: Message, limit: Duration) -> Flooded {
     let client = connect_to(addr, "/flood", Some("ballroom.v1")).await;
     let (mut sink, mut stream) = client.ws.split();
     let started = Instant::now();
@@ -188,6 +194,7 @@ async fn flood(
     });
     let mut received = 0usize;
     let mut closed = None;
+    let mut ended = None;
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         match tokio::time::timeout_at(deadline, stream.next()).await {
@@ -196,12 +203,35 @@ async fn flood(
                 break;
             }
             Ok(Some(Ok(m))) => received += m.len(),
-            Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+            Ok(Some(Err(e))) => {
+                ended = Some(e.to_string());
+                break;
+            }
+            Ok(None) => {
+                ended = Some("end of stream".to_owned());
+                break;
+            }
+            Err(_) => break,
         }
     }
     let took = started.elapsed().as_secs_f64();
     sender.abort();
-    (closed, received, took)
+    Flooded {
+        closed,
+        received,
+        took,
+        ended,
+    }
+}
+
+/// `ballroom_disconnects_total{reason}` in `metrics`.
+fn disconnects(metrics: &str, reason: &str) -> f64 {
+    sample(
+        metrics,
+        "ballroom_disconnects_total",
+        &format!("reason=\"{reason}\""),
+    )
+    .unwrap_or(0.0)
 }
 
 async fn a_flood_is_closed(frame: Message, what: &str) {
@@ -211,26 +241,40 @@ async fn a_flood_is_closed(frame: Message, what: &str) {
     let honest = Honest::start(addr).await;
     let window = Duration::from_secs(10);
     let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
-    let (closed, received, took) = flood(addr, frame, window).await;
+    let mut flooded = flood(addr, frame.clone(), window).await;
+    // Once on a loaded CI machine the flooding client's own stream ended after 0.3 s, with
+    // no close frame and nothing counted but a socket gone: the attack never happened.
+    // Then flood once more, on a new connection, and judge that one.
+    if flooded.closed.is_none() && flooded.took < 1.0 {
+        let m = metrics(addr, "").await;
+        if disconnects(&m, "message_flood") + disconnects(&m, "too_slow") == 0.0 {
+            eprintln!(
+                "{what} flood: the flooding client's stream ended after {:.1} s ({:?}), the server counting {} gone; flooding again",
+                flooded.took,
+                flooded.ended,
+                disconnects(&m, "gone")
+            );
+            flooded = flood(addr, frame, window).await;
+        }
+    }
+    let Flooded {
+        closed,
+        received,
+        took,
+        ended,
+    } = flooded;
     // The same window whether or not the flood ended early.
     tokio::time::sleep(window.saturating_sub(t0.elapsed())).await;
     let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
     let rate = honest.finish().await;
     eprintln!(
-        "{what} flood: closed {closed:?} after {took:.1} s, {:.1} MB received; server CPU {cpu:.3} of a core over {:.0} s; honest snapshots {rate:.1}/s",
+        "{what} flood: closed {closed:?} ({ended:?}) after {took:.1} s, {:.1} MB received; server CPU {cpu:.3} of a core over {:.0} s; honest snapshots {rate:.1}/s",
         received as f64 / 1e6,
         window.as_secs_f64()
     );
     assert!(rate >= HONEST_MIN_RATE, "honest snapshots {rate:.1}/s");
     let m = metrics(addr, "").await;
-    let count = |reason: &str| {
-        sample(
-            &m,
-            "ballroom_disconnects_total",
-            &format!("reason=\"{reason}\""),
-        )
-        .unwrap_or(0.0)
-    };
+    let count = |reason: &str| disconnects(&m, reason);
     match closed {
         Some((code, reason)) => {
             assert_eq!(code, CloseCode::Policy, "{reason}");
@@ -325,7 +369,12 @@ async fn flood_cpu() {
             let pid = server.child.id();
             let window = Duration::from_secs(10);
             let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
-            let (closed, received, took) = flood(addr, frame.clone(), window).await;
+            let Flooded {
+                closed,
+                received,
+                took,
+                ..
+            } = flood(addr, frame.clone(), window).await;
             tokio::time::sleep(window.saturating_sub(t0.elapsed())).await;
             let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
             eprintln!(
