@@ -53,8 +53,8 @@ struct OutboxState {
     /// When the backlog last went above `soft`, in µs since `created` plus one; 0 while
     /// it is not above.
     over_since: AtomicU64,
-    /// The pending snapshots, oldest first (at most [`QueueLimits::PENDING_SNAPSHOTS`]), taken by the
-    /// writer.
+    /// The pending snapshots, oldest first (at most [`QueueLimits::PENDING_SNAPSHOTS`]),
+    /// taken by the writer.
     snapshots: Mutex<VecDeque<SnapshotFrame>>,
     snapshot_ready: Notify,
     token: CancellationToken,

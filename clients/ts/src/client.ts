@@ -406,19 +406,23 @@ export class BallroomClient extends Emitter<ClientEvents> {
    * Kick ball `ball` with `impulse` (N·s), optionally at a world `point`. The ball moves
    * at once (predicted) unless this client only watches; returns the kick's `seq`. The
    * kick carries the room time this client last showed the ball at (`seen_at`), so the
-   * server judges reach where the player saw the ball, and the tick the prediction
-   * applies it on (`tick`, the predicted present's next), which the server waits for.
+   * server judges reach where the player saw the ball, and, when the kick is predicted, the
+   * tick the prediction applies it on (`tick`, the predicted present's next), which the
+   * server waits for.
    */
   kick(ball: number, impulse: Vec3, point?: Vec3): number {
     const seq = ++this.seq;
     const shown = this.rendered.find((b) => b.id === ball)?.time;
-    const rate = this.welcome?.tick_rate;
-    const present = rate !== undefined && this.clock.synced ? Math.floor(this.predictedTimeNow() * rate) : undefined;
-    const tick = present === undefined ? undefined : (this.prediction?.kickTick(present) ?? present + 1);
-    if (!this.send(kickCommand(ball, impulse, seq, point, shown, tick))) return seq;
+    // Only a predicted kick names its tick: without prediction, waiting for the predicted
+    // present would only delay it.
     const p = this.prediction;
-    if (p && this.welcome && !this.welcome.spectator && this.buffer.size > 0 && present !== undefined && tick !== undefined) {
-      p.kick({ seq, ball, impulse, point, tick, expires: tick + 2 * Math.ceil(this.welcome.tick_rate) }, present);
+    const w = this.welcome;
+    const predicted = p && w && !w.spectator && this.buffer.size > 0 && this.clock.synced ? p : null;
+    const present = predicted && w ? Math.floor(this.predictedTimeNow() * w.tick_rate) : undefined;
+    const tick = predicted && present !== undefined ? predicted.kickTick(present) : undefined;
+    if (!this.send(kickCommand(ball, impulse, seq, point, shown, tick))) return seq;
+    if (predicted && w && present !== undefined && tick !== undefined) {
+      predicted.kick({ seq, ball, impulse, point, tick, expires: tick + 2 * Math.ceil(w.tick_rate) }, present);
     }
     return seq;
   }
