@@ -14,10 +14,8 @@ use std::collections::HashSet;
 
 use rapier3d::glamx::{Mat4, Vec3};
 
-use super::model::ModelProblem;
+use super::model_problem::{MAX_COORDINATE, MAX_TRIANGLES, ModelProblem};
 
-/// Farthest a collider vertex may be from the scene's origin (m).
-pub const MAX_COORDINATE: f32 = 100_000.0;
 /// Deepest node hierarchy followed.
 const MAX_DEPTH: usize = 64;
 /// Twice the area (m²) below which a triangle counts as degenerate.
@@ -105,9 +103,7 @@ impl Model<'_> {
                 let (vertices, indices) = self.triangles(&node, &mesh, world)?;
                 triangles += indices.len();
                 if triangles > budget {
-                    return Err(ModelProblem::TooManyTriangles {
-                        cap: super::model::MAX_TRIANGLES,
-                    });
+                    return Err(ModelProblem::TooManyTriangles { cap: MAX_TRIANGLES });
                 }
                 out.push(NodeMesh {
                     name: stem.to_owned(),

@@ -15,6 +15,7 @@ pub mod body;
 mod gltf_nodes;
 mod library;
 pub mod model;
+mod model_problem;
 mod validate;
 
 pub use body::BodyShape;

@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::gltf_nodes::{Model, NodeKind, NodeMesh};
+use super::model_problem::MAX_COORDINATE;
+pub use super::model_problem::{MAX_TRIANGLES, ModelProblem};
 use crate::ids::{BallId, all_finite};
 
 /// Largest model file (with its buffers) read.
 pub const MAX_MODEL_BYTES: u64 = 32 * 1024 * 1024;
-/// Most collider triangles in one scene (all its models together).
-pub const MAX_TRIANGLES: usize = 500_000;
 /// Largest scale factor of a placement.
 const MAX_SCALE: f32 = 1_000.0;
 /// Where clients fetch the files of `--assets DIR`.
@@ -69,11 +69,7 @@ impl ModelRef {
         if !all_finite(&self.position) || !all_finite(&self.rotation) || !all_finite(&self.scale) {
             return bad("a non-finite number");
         }
-        if self
-            .position
-            .iter()
-            .any(|x| x.abs() > super::gltf_nodes::MAX_COORDINATE)
-        {
+        if self.position.iter().any(|x| x.abs() > MAX_COORDINATE) {
             return bad("a position beyond the scene's bounds");
         }
         if self.scale.iter().any(|s| !(*s > 0.0 && *s <= MAX_SCALE)) {
@@ -97,27 +93,6 @@ impl ModelRef {
 pub struct ModelError {
     pub file: String,
     pub problem: ModelProblem,
-}
-
-/// Why a model cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelProblem {
-    #[error("its path must stay inside the assets directory (relative, no `..`)")]
-    OutsideAssets,
-    #[error("only .glb and .gltf models are read")]
-    NotGltf,
-    #[error("cannot be read: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{size} bytes, over the cap of {cap} bytes")]
-    TooLarge { size: u64, cap: u64 },
-    #[error("malformed glTF: {0}")]
-    Malformed(String),
-    #[error("node `{node}`: {what}")]
-    Geometry { node: String, what: String },
-    #[error("the scene's colliders pass the cap of {cap} triangles")]
-    TooManyTriangles { cap: usize },
-    #[error("placement has {0}")]
-    Placement(String),
 }
 
 /// A collider built from a model node, in the scene's frame (identity pose).
