@@ -21,13 +21,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use ballroom::game::{Goal, MatchResult, Score};
+use ballroom::host::QueueLimits;
+use ballroom::host::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use ballroom::ids::Team;
 use ballroom::protocol::{self, Command, ErrorCode, ServerMsg, Welcome, binary};
 use ballroom::room::{Announcement, Effects, Input, Kick, PlayerPose, Room, SimConfig, Snapshot};
 use ballroom::scene::{Scene, SceneLibrary};
 use ballroom::server::outbox::{Outbox, OutboxRx, outbox};
-use ballroom::server::queues::QueueLimits;
-use ballroom::server::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -385,7 +385,7 @@ fn codec(c: &mut Criterion) {
         (
             "encode_pong",
             ServerMsg::Pong {
-                t: &value,
+                t: &ballroom::protocol::PingToken::new(&value),
                 tick: 1240,
                 server_time: 20.6,
             },

@@ -10,11 +10,11 @@
 //! Dependencies point one way, from the edge inwards:
 //!
 //! ```text
-//!   main ─► server ─► protocol ─► room ─► game ─► scene ─► ids
-//!              │          └──────► scene      └─► ids
-//!              ├─► persist ─► room, scene, ids
-//!              ├─► cluster ─► telemetry
-//!              ├─► clock, auth, telemetry, config
+//!   main ─► server ─► host ─► protocol ─► room ─► game ─► scene ─► ids
+//!                      │         └──────► scene      └─► ids
+//!                      ├─► persist ─► room, scene, ids
+//!                      ├─► cluster ─► telemetry
+//!              └───────┴─► clock, auth, telemetry, config
 //! ```
 //!
 //! - [`ids`]: identifiers shared by scenes, the simulation and the wire (a leaf).
@@ -31,10 +31,13 @@
 //!   cluster's store), and the state directory that keeps rooms across a restart.
 //! - [`cluster`]: with `--nats`, rooms across nodes: NATS connection, room leases,
 //!   saved rooms in JetStream, node heartbeats. Knows rooms by name, subjects and bytes.
-//! - [`server`]: transport. Accept loop, limits, HTTP front (`/healthz`, `/rooms`,
-//!   `/metrics`, upgrades), per-connection reader and writer, the room registry, the room
-//!   task that owns each [`room::Room`], and graceful shutdown. Knows nothing of physics
-//!   beyond feeding the room and passing its effects on.
+//! - [`host`]: the room host: one task per room, the single owner of its [`room::Room`],
+//!   one type per role (a room on this node, the owner's additions in a cluster, the
+//!   follower, the room without physics), the registry of open rooms, and the mailbox
+//!   through which a room hands each member its frames. Never touches a socket.
+//! - [`server`]: transport. Start-up, accept loop, limits, TLS, HTTP front (`/healthz`,
+//!   `/rooms`, `/metrics`, upgrades), per-connection reader and writer, graceful shutdown.
+//!   Knows nothing of physics nor of a room's insides.
 //! - [`auth`]: handshake tokens (HS256 JWT).
 //! - [`telemetry`]: Prometheus series behind `GET /metrics`.
 //! - [`log_format`]: the binary's log fields, control characters escaped.
@@ -49,6 +52,7 @@ pub mod config;
 #[cfg(test)]
 mod doc_tables;
 pub mod game;
+pub mod host;
 pub mod ids;
 pub mod log_format;
 pub mod persist;

@@ -16,7 +16,7 @@ mod support;
 
 use std::time::Duration;
 
-use ballroom::server::queues::QueueLimits;
+use ballroom::host::QueueLimits;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::{Client, Server, WAIT, config, start};

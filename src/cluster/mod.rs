@@ -9,7 +9,7 @@
 //! - `nodes.rs`: which nodes are alive (heartbeats), so that an owner can drop the members
 //!   of a node that died.
 //!
-//! The room tasks (`server::room_task`) decide what to publish and when.
+//! The room host (`host`) decides what to publish and when.
 
 mod lease;
 mod nodes;
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, Span, debug, info};
 
-pub use lease::{Lease, LeaseHolder, LeaseKeeper};
+pub use lease::{Lease, LeaseFigures, LeaseHolder, LeaseKeeper};
 pub use nodes::NodeEvents;
 pub use subjects::RoomSubjects;
 

@@ -7,7 +7,8 @@
 //! everything else is relayed verbatim (the broadcast fallback). Non-finite numbers never
 //! leave the decoder.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::type_scan;
 use super::vectors::{NON_FINITE, Quat, Vec3};
@@ -15,15 +16,34 @@ use super::{COMMAND_TYPES, SERVER_TYPES};
 use crate::ids::{BallId, Team};
 use crate::room::{Input, Kick};
 
-/// A decoded, finite client command.
-#[derive(Clone, Debug, PartialEq)]
+/// A decoded, finite client command. Decoded once, on the node the client is connected
+/// to: a follower forwards it to the room's owner as it is (serde, in postcard).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Something for the room to apply (`kick`, `player`, `join_team`).
     Room(Input),
     /// Clock sync: answered with `pong` carrying `t` back.
-    Ping { t: serde_json::Value },
+    Ping { t: PingToken },
     /// Ask for an immediate full snapshot.
     State,
+}
+
+/// A ping's `t`: any JSON value the client chose, kept as its JSON text and echoed back
+/// verbatim in the `pong`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PingToken(String);
+
+impl PingToken {
+    pub fn new(value: &serde_json::Value) -> PingToken {
+        PingToken(value.to_string())
+    }
+
+    /// The value, to be written as it came. (Only a token from another node could be
+    /// anything but JSON; that one is answered with `null`.)
+    pub fn raw(&self) -> &RawValue {
+        serde_json::from_str(&self.0)
+            .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"))
+    }
 }
 
 /// The commands as they are spelled on the wire.
@@ -95,7 +115,9 @@ impl From<WireCommand> for Command {
                 position: position.0,
                 rotation: rotation.unwrap_or(Quat::IDENTITY).0,
             }),
-            WireCommand::Ping { t } => Command::Ping { t },
+            WireCommand::Ping { t } => Command::Ping {
+                t: PingToken::new(&t),
+            },
             WireCommand::State => Command::State,
             WireCommand::JoinTeam { team } => Command::Room(Input::JoinTeam(match team {
                 Some(TeamChoice::Blue) => Some(Team::Blue),

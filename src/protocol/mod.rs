@@ -27,7 +27,7 @@ pub mod vectors;
 
 pub use error_code::{CodedMessage, ErrorCode, WireError};
 pub use http::{RoomSummary, encode_rooms};
-pub use inbound::{Command, DecodeError, Inbound, classify_text};
+pub use inbound::{Command, DecodeError, Inbound, PingToken, classify_text};
 pub use outbound::{ServerMsg, Welcome, encode};
 pub use vectors::{Quat, Vec3};
 

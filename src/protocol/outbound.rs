@@ -13,6 +13,7 @@ use serde::ser::Serializer;
 use super::Encoding;
 use super::binary::Params;
 use super::error_code::ErrorCode;
+use super::inbound::PingToken;
 use crate::game::{Goal, MatchResult, MatchState, Phase, Score};
 use crate::ids::{BallId, ClientId, Team};
 use crate::room::{BallState, KickApplied, PlayerPose, Snapshot};
@@ -64,7 +65,7 @@ pub enum ServerMsg<'a> {
     },
     Player(&'a PlayerPose),
     Pong {
-        t: &'a serde_json::Value,
+        t: &'a PingToken,
         tick: u64,
         server_time: f64,
     },
@@ -150,7 +151,7 @@ enum Json<'a> {
         rotation: &'a [f32; 4],
     },
     Pong {
-        t: &'a serde_json::Value,
+        t: &'a serde_json::value::RawValue,
         tick: u64,
         server_time: f64,
     },
@@ -223,7 +224,7 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 tick,
                 server_time,
             } => Json::Pong {
-                t,
+                t: t.raw(),
                 tick,
                 server_time,
             },

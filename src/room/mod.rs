@@ -69,7 +69,7 @@ impl Default for SimConfig {
 }
 
 /// A kick as a client asked for it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Kick {
     pub ball: BallId,
     /// N·s, world space.
@@ -92,8 +92,9 @@ pub struct Kick {
 /// clock by its one-way delay and jitter, about 0.13 s at 30–90 ms each way.
 pub const MAX_KICK_LEAD: f64 = 0.25;
 
-/// What a client may do to a room.
-#[derive(Clone, Debug, PartialEq)]
+/// What a client may do to a room. (Serde is for a follower node forwarding it to the
+/// room's owner, in postcard.)
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Input {
     /// Kick a ball on the next tick.
     Kick(Kick),

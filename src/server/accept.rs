@@ -18,13 +18,12 @@ use tracing::{info, warn};
 
 use super::address_limits::AddressSlot;
 use super::client_address::ClientAddress;
-use super::scenes::{LiveScenes, SceneReloader};
-use super::{ServerState, http, restore, tls};
-use crate::cluster::{Cluster, ClusterError};
+use super::startup::{self, StartError};
+use super::{ServerState, http};
 use crate::config::Config;
-use crate::persist::{StateDir, StateDirError};
-use crate::scene::{SceneError, SceneLibrary};
+use crate::host::Host;
 use crate::telemetry;
+use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take over its TLS handshake.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
@@ -35,23 +34,6 @@ const REFUSALS_IN_FLIGHT: usize = 256;
 
 /// How long shutdown waits for rooms and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Scene(#[from] SceneError),
-    #[error("default scene `{0}` does not exist (known: {1})")]
-    UnknownDefaultScene(String, String),
-    #[error("default scene failed to load: {0}")]
-    DefaultSceneFailed(String),
-    #[error(transparent)]
-    Tls(#[from] tls::TlsError),
-    #[error(transparent)]
-    StateDir(#[from] StateDirError),
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-}
 
 /// Pending connections the kernel may queue before `accept`. The default (128) overflows
 /// when a few hundred clients reconnect at once, and each dropped SYN costs a client a
@@ -83,7 +65,7 @@ fn admit(
     let Ok(permit) = permits.clone().try_acquire_owned() else {
         metrics::counter!(telemetry::DISCONNECTS, "reason" => "server_full").increment(1);
         return Err(http::EarlyRefusal::ServerFull {
-            max: server.config.max_connections,
+            max: server.host.config.max_connections,
         });
     };
     let slot = if server.proxies.trusts(peer.ip()) {
@@ -98,116 +80,57 @@ fn admit(
 }
 
 /// Serve `listener` until `shutdown` resolves, then close every connection and room.
+/// Start-up is a sequence of steps, each of which may refuse to start the server.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let load = SceneLibrary::load(config.assets.as_deref(), None)?;
-    telemetry::handle();
-    super::scenes::report(&load);
-    let scenes = load.library;
-    for needed in [config.scene.as_str(), "relay"] {
-        if let Some(reason) = scenes.failure(needed) {
-            return Err(StartError::DefaultSceneFailed(reason.to_owned()));
-        }
-        if scenes.get(needed).is_none() {
-            let known = scenes.names().collect::<Vec<_>>().join(", ");
-            return Err(StartError::UnknownDefaultScene(needed.to_owned(), known));
-        }
-    }
-    let scenes = Arc::new(LiveScenes::new(scenes));
-    let reloader = config
-        .assets
-        .clone()
-        .map(|dir| SceneReloader::new(dir, scenes.clone()));
-    let state_dir = config
-        .state_dir
-        .as_deref()
-        .map(StateDir::open)
-        .transpose()?;
+    let (scenes, reloader) = startup::load_scenes(&config)?;
+    let state_dir = startup::open_state_dir(&config)?;
     let (shutdown_token, tasks) = (CancellationToken::new(), TaskTracker::new());
-    let cluster = match &config.nats {
-        Some(url) => {
-            let node = config.node_id.clone().unwrap_or_else(default_node_id);
-            let cluster =
-                Cluster::connect(url, &node, config.lease_ttl, &tasks, &shutdown_token).await?;
-            Some(cluster)
-        }
-        None => None,
-    };
-    let server = ServerState::new(
-        config,
-        scenes,
-        state_dir.clone(),
-        cluster,
-        shutdown_token,
-        tasks,
-    );
-    if let Some(reloader) = reloader {
-        let every = server.config.assets_reload_interval;
-        server
-            .tasks
-            .spawn(reloader.run(every, server.shutdown.clone()));
-    }
-    let tls = match (&server.config.tls_cert, &server.config.tls_key) {
-        (Some(cert), Some(key)) => {
-            let files = tls::CertificateFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            };
-            let (acceptor, reloader) = tls::start(files)?;
-            let every = server.config.tls_reload_interval;
-            server
-                .tasks
-                .spawn(reloader.run(every, server.shutdown.clone()));
-            Some(acceptor)
-        }
-        _ => None,
-    };
-    let upkeep = server.shutdown.clone();
-    let upkeep_cluster = server.cluster.clone();
-    server.tasks.spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                _ = upkeep.cancelled() => break,
-                _ = every.tick() => {
-                    telemetry::upkeep();
-                    if let Some(cluster) = &upkeep_cluster {
-                        let up = cluster.nats_state() == crate::cluster::NatsState::Connected;
-                        metrics::gauge!(telemetry::CLUSTER_NATS_CONNECTED).set(if up { 1.0 } else { 0.0 });
-                    }
-                }
-            }
-        }
-    });
+    let cluster = startup::join_cluster(&config, &tasks, &shutdown_token).await?;
+    let host = Host::new(config, scenes, state_dir, cluster, shutdown_token, tasks);
+    let server = ServerState::new(host);
+    startup::watch_assets(&server, reloader);
+    let tls = startup::start_tls(&server)?;
+    startup::keep_up_figures(&server);
+    // Last of the steps that can fail: taking the rooms back removes their files.
+    startup::restore_rooms(&server)?;
+    accept_until(listener, &server, tls, shutdown).await;
+    shut_down(&server).await;
+    Ok(())
+}
+
+/// Accept connections until `shutdown` resolves.
+async fn accept_until(
+    listener: TcpListener,
+    server: &Arc<ServerState>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     // One permit per open connection; the upgraded WebSocket keeps its connection's.
-    let permits = Arc::new(Semaphore::new(server.config.max_connections as usize));
-    // Last of the start-up steps that can fail: taking the rooms back removes their files.
-    if let Some(dir) = &state_dir {
-        restore::restore_rooms(&server, dir)?;
-    }
+    let permits = Arc::new(Semaphore::new(server.host.config.max_connections as usize));
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match admit(&server, &permits, peer) {
+                Ok((stream, peer)) => match admit(server, &permits, peer) {
                     Ok(admission) => {
                         let _ = stream.set_nodelay(true);
-                        if server.config.send_buffer > 0 {
+                        if server.host.config.send_buffer > 0 {
                             let _ = socket2::SockRef::from(&stream)
-                                .set_send_buffer_size(server.config.send_buffer as usize);
+                                .set_send_buffer_size(server.host.config.send_buffer as usize);
                         }
                         match &tls {
                             None => {
-                                server.tasks.spawn(http::serve(server.clone(), stream, peer, admission));
+                                server.host.tasks.spawn(http::serve(server.clone(), stream, peer, admission));
                             }
                             Some(acceptor) => {
                                 let (acceptor, server2) = (acceptor.clone(), server.clone());
-                                server.tasks.spawn(async move {
+                                server.host.tasks.spawn(async move {
                                     let handshake = acceptor.accept(stream);
                                     match tokio::time::timeout(TLS_HANDSHAKE, handshake).await {
                                         Ok(Ok(tls)) => http::serve(server2, tls, peer, admission).await,
@@ -222,7 +145,7 @@ pub async fn run(
                     // beyond that the connection is just closed.
                     Err(refusal) => {
                         if let Ok(answering) = refusals.clone().try_acquire_owned() {
-                            server.tasks.spawn(async move {
+                            server.host.tasks.spawn(async move {
                                 http::refuse_early(stream, refusal).await;
                                 drop(answering);
                             });
@@ -237,41 +160,23 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Cancel every room and connection (clients receive a close frame, 1001) and wait, at
+/// most [`SHUTDOWN_GRACE`], for every task to end.
+async fn shut_down(server: &ServerState) {
     info!("shutting down");
-    drop(listener);
-    server.shutdown.cancel();
-    server.tasks.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, server.tasks.wait())
+    let host = &server.host;
+    host.shutdown.cancel();
+    host.tasks.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, host.tasks.wait())
         .await
         .is_err()
     {
         warn!(
-            remaining = server.tasks.len(),
+            remaining = host.tasks.len(),
             "tasks still running after the grace period"
         );
     }
     info!("stopped");
-    Ok(())
-}
-
-/// A node id for a node started without `--node-id`: the host name and a random suffix.
-fn default_node_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let host: String = host
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-        .take(48)
-        .collect();
-    let mut bytes = [0u8; 3];
-    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if host.is_empty() {
-        format!("node-{suffix}")
-    } else {
-        format!("{host}-{suffix}")
-    }
 }

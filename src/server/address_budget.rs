@@ -17,6 +17,7 @@ use tracing::warn;
 
 use super::address_limits::AddressKey;
 use super::client_address::ClientAddress;
+use crate::host::JoinError;
 use crate::telemetry;
 
 /// What a budget counts.
@@ -60,6 +61,17 @@ impl OverBudget {
     /// Whole seconds for `Retry-After`, at least 1.
     pub fn retry_after_secs(&self) -> u64 {
         self.retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+/// A join refused for opening rooms too fast: the same words as the budget's refusal.
+impl From<OverBudget> for JoinError {
+    fn from(over: OverBudget) -> JoinError {
+        JoinError::OpenRate {
+            rate: over.rate,
+            burst: over.burst,
+            retry_after_secs: over.retry_after_secs(),
+        }
     }
 }
 

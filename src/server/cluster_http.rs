@@ -32,7 +32,13 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
             return (StatusCode::SERVICE_UNAVAILABLE, body.to_string());
         }
     };
-    let physics = |scene: &str| server.scenes.get(scene).is_some_and(|s| s.has_physics());
+    let physics = |scene: &str| {
+        server
+            .host
+            .scenes
+            .get(scene)
+            .is_some_and(|s| s.has_physics())
+    };
     let mut list: Vec<RoomSummary> = held
         .into_iter()
         // Rooms without physics have no owner: each node lists its own below.
@@ -47,6 +53,7 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
         })
         .collect();
     let relays = server
+        .host
         .rooms
         .summaries()
         .into_iter()

@@ -16,13 +16,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::field::{Empty, display};
 use tracing::{Instrument, debug, info_span};
 
+use super::ServerState;
 use super::client_address::ClientAddress;
 use super::disconnect::DisconnectReason;
-use super::join::{JoinError, JoinRequest};
 use super::outbox::{Outbox, outbox, write_loop};
-use super::registry::join;
-use super::room_task::{RoomHandle, RoomRequest};
-use super::{ConnectionId, ServerState};
+use crate::host::join;
+use crate::host::{ConnectionId, RoomHandle, RoomRequest, SharedMailbox};
+use crate::host::{JoinError, JoinRequest};
 use crate::protocol::{CodedMessage, ErrorCode, Inbound, WireError, classify_text};
 use crate::telemetry;
 
@@ -36,7 +36,7 @@ pub async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let connection = server.next_connection_id();
+    let connection = server.host.next_connection_id();
     let room_name = request.as_ref().map(|r| r.room.clone()).unwrap_or_default();
     let span = info_span!("conn", connection, room = %room_name, %peer, client = Empty);
     if client.via_proxy() {
@@ -44,14 +44,20 @@ pub async fn serve<S>(
     }
     async move {
         let (sink, stream) = ws.split();
-        let (outbox, rx) = outbox(&server.queues, server.shutdown.child_token());
-        let writer = server
-            .tasks
-            .spawn(write_loop(sink, rx, server.config.ping_interval));
+        let (outbox, rx) = outbox(&server.host.queues, server.host.shutdown.child_token());
+        let writer =
+            server
+                .host
+                .tasks
+                .spawn(write_loop(sink, rx, server.host.config.ping_interval));
         let _open = ConnectionGauge::open();
 
         let joined = match request {
-            Ok(req) => join(&server, connection, &req, &outbox, client).await,
+            Ok(req) => {
+                let mailbox: SharedMailbox = Arc::new(outbox.clone());
+                let may_open = || server.room_opens.spend(client).map_err(JoinError::from);
+                join(&server.host, connection, &req, &mailbox, may_open).await
+            }
             Err(e) => Err(e),
         };
         match joined {
@@ -62,9 +68,9 @@ pub async fn serve<S>(
                     "connected"
                 );
                 let budget = Budget::new(
-                    server.config.max_message_rate,
-                    f64::from(server.config.message_burst),
-                    server.config.flood_grace,
+                    server.host.config.max_message_rate,
+                    f64::from(server.host.config.message_burst),
+                    server.host.config.flood_grace,
                 );
                 let reader = Connection {
                     server,
@@ -104,7 +110,7 @@ impl Connection {
     where
         R: Stream<Item = Result<Message, WsError>> + Unpin,
     {
-        let idle = self.server.config.idle_timeout;
+        let idle = self.server.host.config.idle_timeout;
         let mut last_seen = Instant::now();
         let end = loop {
             let frame = tokio::select! {
@@ -154,7 +160,7 @@ impl Connection {
     /// budget (dropped, and the client warned at most once a second), or the reason to
     /// close a client that has stayed over it for `--flood-grace`.
     fn over_budget(&mut self, now: Instant) -> Result<bool, DisconnectReason> {
-        let config = &self.server.config;
+        let config = &self.server.host.config;
         match self.budget.take(now) {
             Spent::Taken => Ok(false),
             Spent::Flood => Err(DisconnectReason::MessageFlood {
@@ -200,7 +206,6 @@ impl Connection {
                 Some(RoomRequest::Command {
                     connection,
                     command,
-                    frame,
                 })
             }
             Inbound::Relay => {
@@ -220,7 +225,7 @@ impl Connection {
         debug!(error = %e, "read failed");
         match e {
             WsError::Capacity(_) => DisconnectReason::TooBig {
-                limit: self.server.config.max_message_size,
+                limit: self.server.host.config.max_message_size,
             },
             WsError::Utf8(_) => DisconnectReason::InvalidUtf8,
             WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::join::JoinError;
+use crate::host::{Farewell, JoinError};
 
 /// A close frame's payload is at most 125 bytes, 2 of them the code.
 const MAX_CLOSE_REASON: usize = 123;
@@ -111,6 +111,17 @@ impl DisconnectReason {
     }
 }
 
+impl From<Farewell> for DisconnectReason {
+    fn from(why: Farewell) -> DisconnectReason {
+        match why {
+            Farewell::JoinRefused(refused) => DisconnectReason::JoinRefused(refused),
+            Farewell::RoomFailed => DisconnectReason::RoomFailed,
+            Farewell::Resumed => DisconnectReason::Resumed,
+            Farewell::RoomMoved => DisconnectReason::RoomMoved,
+        }
+    }
+}
+
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -156,7 +167,7 @@ mod tests {
                 reason: "model `m.glb`: malformed glTF".into(),
             },
             JoinError::TooManyRooms(1),
-            JoinError::OpenRate(super::super::address_budget::OverBudget {
+            JoinError::from(super::super::address_budget::OverBudget {
                 kind: super::super::address_budget::Kind::RoomOpens,
                 rate: 1.0,
                 burst: 20,
@@ -173,7 +184,7 @@ mod tests {
                 | JoinError::UnknownScene(_)
                 | JoinError::SceneFailed { .. }
                 | JoinError::TooManyRooms(_)
-                | JoinError::OpenRate(_)
+                | JoinError::OpenRate { .. }
                 | JoinError::RoomFull(_)
                 | JoinError::ShuttingDown
                 | JoinError::RoomBusy => {}

@@ -32,9 +32,9 @@ use super::address_budget::OverBudget;
 use super::address_limits::{AddressRefusal, AddressSlot};
 use super::client_address::ClientAddress;
 use super::connection;
-use super::join::JoinRequest;
 use super::viewer;
 use crate::auth::{self, AuthError};
+use crate::host::JoinRequest;
 use crate::protocol::{self, Encoding};
 use crate::telemetry;
 
@@ -118,7 +118,7 @@ pub async fn serve<I>(server: Arc<ServerState>, stream: I, peer: SocketAddr, adm
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let shutdown = server.shutdown.clone();
+    let shutdown = server.host.shutdown.clone();
     let admission = Arc::new(admission);
     let service = service_fn(move |req| {
         let server = server.clone();
@@ -169,20 +169,20 @@ async fn route(
         }
     }
     match (req.method(), endpoint) {
-        (&Method::GET, "healthz") => match &server.cluster {
+        (&Method::GET, "healthz") => match &server.host.cluster {
             None => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
             Some(cluster) => {
                 let (status, body) = super::cluster_http::health(cluster);
                 json(status, body)
             }
         },
-        (&Method::GET, "rooms" | "metrics") if let Err(e) = operator(&server.config, &req) => {
+        (&Method::GET, "rooms" | "metrics") if let Err(e) = operator(&server.host.config, &req) => {
             refuse(&e)
         }
-        (&Method::GET, "rooms") => match &server.cluster {
+        (&Method::GET, "rooms") => match &server.host.cluster {
             None => json(
                 StatusCode::OK,
-                protocol::encode_rooms(&server.rooms.summaries()),
+                protocol::encode_rooms(&server.host.rooms.summaries()),
             ),
             Some(cluster) => {
                 let (status, body) = super::cluster_http::rooms(&server, cluster).await;
@@ -277,10 +277,10 @@ fn upgrade(
         req.uri().path(),
         req.uri().query(),
         subprotocol,
-        server.config.max_room_name,
+        server.host.config.max_room_name,
     );
     // Origin and token are settled here, before any room state is touched.
-    match check_access(&server.config, &req, join.as_ref().ok()) {
+    match check_access(&server.host.config, &req, join.as_ref().ok()) {
         Ok(player) => {
             if let Ok(j) = &mut join {
                 j.player = player;
@@ -296,10 +296,10 @@ fn upgrade(
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER.max(server.config.max_message_size * 2))
-        .max_message_size(Some(server.config.max_message_size))
-        .max_frame_size(Some(server.config.max_message_size));
-    let tasks = server.tasks.clone();
+        .max_write_buffer_size(MAX_WRITE_BUFFER.max(server.host.config.max_message_size * 2))
+        .max_message_size(Some(server.host.config.max_message_size))
+        .max_frame_size(Some(server.host.config.max_message_size));
+    let tasks = server.host.tasks.clone();
     tasks.spawn(async move {
         let _held = (admission, client_slot);
         match on_upgrade.await {

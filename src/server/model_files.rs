@@ -24,7 +24,7 @@ pub fn respond(
         .map(|(i, _)| &path[i..])
         .peekable();
     urls.peek()?;
-    let Some(file) = urls.find_map(|url| server.scenes.file(url)) else {
+    let Some(file) = urls.find_map(|url| server.host.scenes.file(url)) else {
         let mut res = Response::new(Full::new(Bytes::from_static(b"no such model file\n")));
         *res.status_mut() = StatusCode::NOT_FOUND;
         return Some(res);

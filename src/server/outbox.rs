@@ -24,9 +24,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectReason;
-use super::queues::QueueLimits;
-use super::snapshot_frame::{SentSnapshots, SnapshotFrame};
-use crate::protocol::{self, ServerMsg, WireError};
+use crate::host::mailbox::refusal;
+use crate::host::snapshot_frame::{SentSnapshots, SnapshotFrame};
+use crate::host::{Farewell, Mailbox, QueueLimits};
+use crate::protocol::WireError;
 use crate::telemetry;
 
 /// Frames flushed together at most, so one busy client cannot hog its writer.
@@ -172,20 +173,18 @@ impl Outbox {
     }
 }
 
-/// The `error` frame that answers a refusal, counted in `ballroom_rejected_total`.
-pub fn refusal(error: &impl WireError, seq: Option<u64>) -> Message {
-    let code = error.code();
-    metrics::counter!(telemetry::REJECTED, "reason" => code.as_str()).increment(1);
-    frame(&ServerMsg::Error {
-        code,
-        message: &error.to_string(),
-        seq,
-    })
-}
+impl Mailbox for Outbox {
+    fn send(&self, frame: Message) {
+        let _ = Outbox::send(self, frame);
+    }
 
-/// Encode once into a frame whose payload is shared by every clone.
-pub fn frame(msg: &ServerMsg<'_>) -> Message {
-    Message::text(protocol::encode(msg))
+    fn send_snapshot(&self, snapshot: SnapshotFrame) {
+        Outbox::send_snapshot(self, snapshot);
+    }
+
+    fn close(&self, why: Farewell) {
+        self.disconnect(why.into());
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::{RoomTask, guarded};
+use super::LocalRoom;
 use crate::clock::TickClock;
 use crate::telemetry;
 
@@ -54,11 +54,11 @@ impl Ticker {
     }
 }
 
-impl RoomTask {
+impl LocalRoom {
     /// Whether the room may sleep now: it has physics, is at rest, and is not frozen (a
     /// frozen owner neither ticks nor moves its clock on).
     pub(super) fn resting(&self) -> bool {
-        self.room.needs_ticks() && !self.frozen() && self.room.is_at_rest()
+        self.room.needs_ticks() && !self.peers.frozen() && self.room.is_at_rest()
     }
 
     /// When to wake for ticks: the next tick's deadline while the room moves; its next
@@ -142,7 +142,7 @@ impl RoomTask {
                 ticker.last_drop_log = Some(now);
             }
         }
-        let frozen = self.frozen();
+        let frozen = self.peers.frozen();
         if frozen != ticker.was_frozen {
             if frozen {
                 warn!("NATS lost: the room is frozen until it is back or the lease is given up");
@@ -158,8 +158,19 @@ impl RoomTask {
     fn publish_tick(&self) {
         let tick = self.room.tick_count();
         self.info.tick.store(tick, Ordering::Relaxed);
-        if let Some(keeper) = self.cluster.as_ref().and_then(|c| c.keeper.as_ref()) {
-            keeper.figures.tick.store(tick, Ordering::Relaxed);
+        if let Some(figures) = self.peers.lease_figures() {
+            figures.tick.store(tick, Ordering::Relaxed);
         }
     }
+}
+
+/// Run `f`, turning a panic into its message.
+pub(super) fn guarded(f: impl FnOnce()) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".to_owned())
+    })
 }

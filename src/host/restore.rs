@@ -6,21 +6,21 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
-use super::ServerState;
-use super::room_task::departed_from_saved;
+use super::Host;
+use super::membership::departed_from_saved;
 use crate::persist::{RoomRecord, StateDir, StateDirError, Taken};
 use crate::room::{RestoreError, Room};
 use crate::scene::Scene;
 use crate::telemetry;
 
 /// Open the state directory and bring back every room it holds.
-pub fn restore_rooms(server: &Arc<ServerState>, dir: &StateDir) -> Result<(), StateDirError> {
+pub fn restore_rooms(host: &Arc<Host>, dir: &StateDir) -> Result<(), StateDirError> {
     let (mut restored, mut bad) = (0u32, 0u32);
     for taken in dir.take_all()? {
         match taken {
             Taken::Room { record, scene } => {
                 let name = record.name.clone();
-                match restore_room(server, *record, scene) {
+                match restore_room(host, *record, scene) {
                     Ok(()) => restored += 1,
                     Err(error) => {
                         // The record was good bytes but does not fit this server; its file
@@ -50,15 +50,13 @@ pub fn restore_rooms(server: &Arc<ServerState>, dir: &StateDir) -> Result<(), St
 }
 
 fn restore_room(
-    server: &Arc<ServerState>,
+    host: &Arc<Host>,
     record: RoomRecord<'static>,
     scene: Arc<Scene>,
 ) -> Result<(), RestoreError> {
-    server.reserve_ids_through(record.max_client());
-    let room = Room::restore(scene, server.config.sim(), record.room)?;
+    host.reserve_ids_through(record.max_client());
+    let room = Room::restore(scene, host.config.sim(), record.room)?;
     let departed = departed_from_saved(record.sessions);
-    server
-        .rooms
-        .restore_room(server, &record.name, room, departed);
+    host.rooms.restore_room(host, &record.name, room, departed);
     Ok(())
 }

@@ -9,22 +9,23 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::debug;
 
+use super::ConnectionId;
+use super::LocalRoom;
 use super::envelope::OwnerMsg;
-use super::{RoomTask, frame};
+use super::join::{JoinError, JoinRequest};
+use super::mailbox::Farewell;
+use super::mailbox::SharedMailbox;
+use super::mailbox::frame;
 use crate::ids::ClientId;
 use crate::persist::{SavedSession, now_ms};
 use crate::protocol::{Encoding, ServerMsg, Welcome};
 use crate::room::{ClientSession, Input};
-use crate::server::ConnectionId;
-use crate::server::disconnect::DisconnectReason;
-use crate::server::join::{JoinError, JoinRequest};
-use crate::server::outbox::Outbox;
 
 /// Where a member's messages go.
 #[derive(Clone)]
 pub enum Link {
     /// A connection of this node.
-    Local(Outbox),
+    Local(SharedMailbox),
     /// A connection of another node of the cluster, which delivers what the owner
     /// publishes for the room.
     Remote { node: String },
@@ -95,10 +96,10 @@ enum Resumption {
     Restore(ClientId, ClientSession),
 }
 
-impl RoomTask {
+impl LocalRoom {
     /// The room's cap: `--max-clients-per-room`, or the scene's `max_clients` if lower.
     fn max_clients(&self) -> u32 {
-        let flag = self.server.config.max_clients_per_room;
+        let flag = self.host.config.max_clients_per_room;
         self.room.scene().max_clients.map_or(flag, |m| m.min(flag))
     }
 
@@ -114,7 +115,7 @@ impl RoomTask {
             Resumption::TakeOver(client) => {
                 if let Some(old) = self.members.remove(&client) {
                     self.connections.remove(&old.connection);
-                    self.disconnect(client, &old.link, DisconnectReason::Resumed);
+                    self.disconnect(client, &old.link, Farewell::Resumed);
                 }
                 (client, None)
             }
@@ -227,7 +228,7 @@ impl RoomTask {
             player: member.player,
             spectator: member.spectator,
             session: self.room.session(client),
-            until: now + self.server.config.room_linger,
+            until: now + self.host.config.room_linger,
         };
         self.departed.insert(member.resume, departed);
         if !member.spectator {
@@ -251,7 +252,7 @@ impl RoomTask {
         }
         member.protocol = true;
         let member = &self.members[&client];
-        let config = &self.server.config;
+        let config = &self.host.config;
         let match_state = self.room.match_state();
         let welcome = frame(&ServerMsg::Welcome(Welcome {
             client,
@@ -291,12 +292,21 @@ impl RoomTask {
         self.info
             .clients
             .store(clients, std::sync::atomic::Ordering::Relaxed);
-        if let Some(keeper) = self.cluster.as_ref().and_then(|c| c.keeper.as_ref()) {
-            keeper
-                .figures
+        if let Some(figures) = self.peers.lease_figures() {
+            figures
                 .clients
                 .store(clients, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+}
+
+/// Since when a room that is `empty` now has been empty (`since`: until now), for its
+/// linger: the same moment while it stays empty, now when it has just become so.
+pub(super) fn empty_since(empty: bool, since: Option<Instant>) -> Option<Instant> {
+    match (empty, since) {
+        (true, None) => Some(Instant::now()),
+        (true, since) => since,
+        (false, _) => None,
     }
 }
 
@@ -324,12 +334,12 @@ pub fn departed_from_saved(sessions: Vec<SavedSession>) -> DepartedSessions {
         .collect()
 }
 
-impl RoomTask {
+impl LocalRoom {
     /// Every session of the room as it is saved: members as if they left now (resumable
     /// for --room-linger), departed sessions for what is left of their time.
     pub(super) fn saved_sessions(&self) -> Vec<SavedSession> {
         let (now, wall) = (Instant::now(), now_ms());
-        let linger = self.server.config.room_linger.as_millis() as u64;
+        let linger = self.host.config.room_linger.as_millis() as u64;
         let members = self.members.iter().map(|(&client, m)| SavedSession {
             token: m.resume.clone(),
             client,

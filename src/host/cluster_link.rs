@@ -1,6 +1,5 @@
-//! A room task's side of the cluster: the subjects it listens on and publishes to, the
-//! lease of a physics room's owner, and the queue that publishes without making the room
-//! wait for NATS.
+//! A room's side of the cluster: the subjects it listens on and publishes to, and the
+//! queue that publishes without making the room wait for NATS.
 
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::envelope::{self, FromOwner, OwnerMsg};
-use crate::cluster::{Cluster, ClusterError, LeaseKeeper, NodeEvents, RoomSubjects};
+use crate::cluster::{Cluster, ClusterError, NodeEvents, RoomSubjects};
 use crate::telemetry;
 
 /// What happened on a room's side of the cluster.
@@ -24,13 +23,13 @@ pub enum ClusterEvent {
     Nothing,
 }
 
-/// What a room task holds when the server runs in a cluster.
+/// What a room holds when the server runs in a cluster.
 pub struct ClusterLink {
     pub cluster: Arc<Cluster>,
     pub subjects: RoomSubjects,
-    /// The lease of a physics room's owner; `None` in a room without physics, which every
-    /// node runs for its own clients and which has no owner.
-    pub keeper: Option<LeaseKeeper>,
+    /// The owner's lease epoch, stamped on what it publishes; 0 in a room without physics,
+    /// which every node runs for its own clients and which has no owner.
+    epoch: u64,
     /// Commands from other nodes (owner), or other nodes' frames (room without physics).
     inbound: async_nats::Subscriber,
     pub node_events: NodeEvents,
@@ -42,18 +41,12 @@ impl ClusterLink {
     pub async fn owner(
         cluster: &Arc<Cluster>,
         room: &str,
-        keeper: LeaseKeeper,
+        epoch: u64,
         publish: usize,
     ) -> Result<ClusterLink, ClusterError> {
         let subjects = RoomSubjects::new(room);
         let inbound = subscribe(cluster, &subjects.to_owner).await?;
-        Ok(ClusterLink::new(
-            cluster,
-            subjects,
-            Some(keeper),
-            inbound,
-            publish,
-        ))
+        Ok(ClusterLink::new(cluster, subjects, epoch, inbound, publish))
     }
 
     /// A room without physics: every node publishes its members' frames on `relay` and
@@ -65,13 +58,13 @@ impl ClusterLink {
     ) -> Result<ClusterLink, ClusterError> {
         let subjects = RoomSubjects::new(room);
         let inbound = subscribe(cluster, &subjects.relay).await?;
-        Ok(ClusterLink::new(cluster, subjects, None, inbound, publish))
+        Ok(ClusterLink::new(cluster, subjects, 0, inbound, publish))
     }
 
     fn new(
         cluster: &Arc<Cluster>,
         subjects: RoomSubjects,
-        keeper: Option<LeaseKeeper>,
+        epoch: u64,
         inbound: async_nats::Subscriber,
         publish: usize,
     ) -> ClusterLink {
@@ -79,15 +72,17 @@ impl ClusterLink {
         ClusterLink {
             cluster: cluster.clone(),
             subjects,
-            keeper,
+            epoch,
             inbound,
             node_events: cluster.node_events(),
             outgoing,
         }
     }
 
-    pub fn epoch(&self) -> u64 {
-        self.keeper.as_ref().map_or(0, |k| k.epoch)
+    /// Whether this is an owner's link (it listens on `to_owner`, publishes on
+    /// `from_owner`), not a room without physics's.
+    pub fn owned(&self) -> bool {
+        self.epoch > 0
     }
 
     /// The next message on the room's inbound subject, or node that went silent.
@@ -106,7 +101,7 @@ impl ClusterLink {
 
     /// One message for every other node with members of the room.
     pub fn publish(&self, msg: OwnerMsg) {
-        let subject = if self.keeper.is_some() {
+        let subject = if self.owned() {
             &self.subjects.from_owner
         } else {
             &self.subjects.relay
@@ -118,7 +113,7 @@ impl ClusterLink {
     /// `msg` as the room's other nodes receive it: stamped with this node and its epoch.
     pub fn envelope(&self, msg: OwnerMsg) -> Bytes {
         envelope::encode(&FromOwner {
-            epoch: self.epoch(),
+            epoch: self.epoch,
             node: self.cluster.node.clone(),
             msg,
         })

@@ -4,19 +4,17 @@
 //! a node that went silent, and giving the room up when the lease is lost.
 
 use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::envelope::{self, FromOwner, OwnerMsg, ToOwner, WireFrame};
+use super::join::JoinRequest;
+use super::peers::Peers;
 use super::relayed::RelayedFrame;
-use super::{JoinAsk, Link, RoomRequest, RoomTask};
+use super::snapshot_frame::SnapshotFrame;
+use super::{JoinAsk, Link, LocalRoom, RoomRequest};
 use crate::ids::ClientId;
-use crate::protocol::{Inbound, classify_text};
-use crate::server::disconnect::DisconnectReason;
-use crate::server::join::JoinRequest;
-use crate::server::snapshot_frame::SnapshotFrame;
 
-impl RoomTask {
+impl LocalRoom {
     fn has_remote_members(&self) -> bool {
         self.members
             .values()
@@ -26,17 +24,19 @@ impl RoomTask {
     /// Publish for the other nodes, if any needs it: in a room without physics every node
     /// may have members; in an owned room, only if some member is remote.
     pub(super) fn to_other_nodes(&self, msg: impl FnOnce() -> OwnerMsg) {
-        if let Some(link) = &self.cluster
-            && (link.keeper.is_none() || self.has_remote_members())
-        {
-            link.publish(msg());
+        match &self.peers {
+            Peers::Alone => {}
+            Peers::Unowned(link) => link.publish(msg()),
+            Peers::Owner(owner) => {
+                if self.has_remote_members() {
+                    owner.link.publish(msg());
+                }
+            }
         }
     }
 
     pub(super) fn publish_remote(&self, msg: OwnerMsg) {
-        if let Some(link) = &self.cluster {
-            link.publish(msg);
-        }
+        self.peers.publish(msg);
     }
 
     /// A snapshot for remote members, in the encodings they use.
@@ -67,16 +67,17 @@ impl RoomTask {
     /// A message on the room's inbound subject: another node's request (owner), or
     /// another node's frames for our members (room without physics).
     pub(super) fn remote(&mut self, inbound: async_nats::Message) {
-        let Some(link) = &self.cluster else {
-            return;
-        };
-        if link.keeper.is_none() {
-            match envelope::decode::<FromOwner>(&inbound.payload) {
-                Some(env) if env.node != link.cluster.node => self.deliver_peer(env.msg),
-                Some(_) => {}
-                None => debug!("undecodable relay envelope"),
+        match &self.peers {
+            Peers::Alone => return,
+            Peers::Unowned(link) => {
+                match envelope::decode::<FromOwner>(&inbound.payload) {
+                    Some(env) if env.node != link.cluster.node => self.deliver_peer(env.msg),
+                    Some(_) => {}
+                    None => debug!("undecodable relay envelope"),
+                }
+                return;
             }
-            return;
+            Peers::Owner(_) => {}
         }
         let Some(request) = envelope::decode::<ToOwner>(&inbound.payload) else {
             debug!("undecodable request from another node");
@@ -124,16 +125,13 @@ impl RoomTask {
             {
                 self.publish_remote(OwnerMsg::NotAMember { connection });
             }
-            ToOwner::Command { connection, text } => {
-                if let Inbound::Command(command) = classify_text(&text) {
-                    let frame = Message::Text(text.into());
-                    self.handle(RoomRequest::Command {
-                        connection,
-                        command,
-                        frame,
-                    });
-                }
-            }
+            ToOwner::Command {
+                connection,
+                command,
+            } => self.handle(RoomRequest::Command {
+                connection,
+                command,
+            }),
             ToOwner::Relay { connection, frame } => self.handle(RoomRequest::Relay {
                 connection,
                 frame: frame.message(),
@@ -148,13 +146,13 @@ impl RoomTask {
             _ => None,
         };
         for (&id, m) in &self.members {
-            let Link::Local(outbox) = &m.link else {
+            let Link::Local(mailbox) = &m.link else {
                 continue;
             };
             match &msg {
                 OwnerMsg::Relay { .. } => {
                     if let Some(frame) = &relayed {
-                        let _ = outbox.send(frame.to(m.protocol, m.encoding));
+                        mailbox.send(frame.to(m.protocol, m.encoding));
                     }
                 }
                 OwnerMsg::Broadcast {
@@ -162,7 +160,7 @@ impl RoomTask {
                     except,
                     only,
                 } if m.protocol && *except != Some(id) && only.is_none_or(|e| e == m.encoding) => {
-                    let _ = outbox.send(frame.clone().message());
+                    mailbox.send(frame.clone().message());
                 }
                 _ => {}
             }
@@ -182,57 +180,6 @@ impl RoomTask {
         }
         for connection in gone {
             self.leave(connection);
-        }
-    }
-
-    /// Save the room in the cluster's store (owner, every `--persist-interval`). The write
-    /// runs on its own; a save still in flight makes this one wait for the next interval.
-    pub(super) fn persist(&mut self) {
-        let Some(link) = &self.cluster else {
-            return;
-        };
-        if self.saving.load(std::sync::atomic::Ordering::Acquire) {
-            return;
-        }
-        let bytes = self.record();
-        let (cluster, name, saving) =
-            (link.cluster.clone(), self.name.clone(), self.saving.clone());
-        saving.store(true, std::sync::atomic::Ordering::Release);
-        self.server.tasks.spawn(async move {
-            if let Err(error) = cluster.save_room(&name, bytes.into()).await {
-                debug!(%error, "room not saved");
-            }
-            saving.store(false, std::sync::atomic::Ordering::Release);
-        });
-    }
-
-    /// The lease is lost: another node may run the room now. Our clients reconnect (through
-    /// the load balancer) and resume there; remote members hear from the new owner.
-    pub(super) fn moved(&mut self) {
-        warn!(
-            members = self.members.len(),
-            "lease lost; the room stops here"
-        );
-        for m in self.members.values() {
-            if let Link::Local(outbox) = &m.link {
-                outbox.disconnect(DisconnectReason::RoomMoved);
-            }
-        }
-        self.members.clear();
-        self.cluster = None;
-    }
-
-    /// The room closed normally (empty for its linger time): nothing to keep, and the
-    /// name is free for any node.
-    pub(super) async fn closed(&mut self) {
-        let Some(mut link) = self.cluster.take() else {
-            return;
-        };
-        if let Some(keeper) = link.keeper.take() {
-            if let Err(error) = link.cluster.forget_room(&self.name).await {
-                debug!(%error, "saved state not removed");
-            }
-            keeper.release().await;
         }
     }
 }

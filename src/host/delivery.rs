@@ -7,17 +7,18 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::envelope::{OwnerMsg, RemoteDisconnect, WireFrame};
+use super::mailbox::Farewell;
+use super::mailbox::frame;
 use super::relayed::RelayedFrame;
-use super::{Link, RoomTask, frame};
+use super::snapshot_frame::SnapshotFrame;
+use super::{Link, LocalRoom};
 use crate::ids::ClientId;
 use crate::protocol::binary::{Quantizer, SnapshotFrames};
 use crate::protocol::{Encoding, ServerMsg, WireError};
 use crate::room::{Announcement, Effects, Snapshot};
-use crate::server::disconnect::DisconnectReason;
-use crate::server::snapshot_frame::SnapshotFrame;
 use crate::telemetry;
 
-impl RoomTask {
+impl LocalRoom {
     /// The current snapshot, to one member.
     pub(super) fn snapshot_to(&mut self, client: ClientId) {
         let Some(m) = self.members.get(&client) else {
@@ -26,7 +27,7 @@ impl RoomTask {
         let snapshot = self.room.snapshot();
         let frame = SnapshotEncodings::new(&mut self.quantizer, &snapshot).get(m.encoding);
         match &m.link {
-            Link::Local(outbox) => outbox.send_snapshot(frame),
+            Link::Local(mailbox) => mailbox.send_snapshot(frame),
             Link::Remote { .. } => self.publish_snapshot(Some(client), &frame),
         }
     }
@@ -59,7 +60,7 @@ impl RoomTask {
         let (mut json, mut binary) = (false, false);
         for m in self.members.values().filter(|m| m.protocol) {
             match &m.link {
-                Link::Local(outbox) => outbox.send_snapshot(frames.get(m.encoding)),
+                Link::Local(mailbox) => mailbox.send_snapshot(frames.get(m.encoding)),
                 Link::Remote { .. } => match m.encoding {
                     Encoding::Json => json = true,
                     Encoding::Binary => binary = true,
@@ -82,12 +83,12 @@ impl RoomTask {
         only: Option<Encoding>,
     ) {
         for (&id, m) in &self.members {
-            if let Link::Local(outbox) = &m.link
+            if let Link::Local(mailbox) = &m.link
                 && m.protocol
                 && Some(id) != except
                 && only.is_none_or(|e| e == m.encoding)
             {
-                let _ = outbox.send(msg.clone());
+                mailbox.send(msg.clone());
             }
         }
         self.to_other_nodes(|| OwnerMsg::Broadcast {
@@ -102,10 +103,10 @@ impl RoomTask {
     pub(super) fn relay(&self, from: ClientId, frame: Message) {
         let frame = RelayedFrame::new(frame);
         for (&id, m) in &self.members {
-            if let Link::Local(outbox) = &m.link
+            if let Link::Local(mailbox) = &m.link
                 && (id != from || m.echo)
             {
-                let _ = outbox.send(frame.to(m.protocol, m.encoding));
+                mailbox.send(frame.to(m.protocol, m.encoding));
             }
         }
         self.to_other_nodes(|| OwnerMsg::Relay {
@@ -125,8 +126,8 @@ impl RoomTask {
 
     pub(super) fn unicast(&self, client: ClientId, msg: Message, welcome: bool) {
         match self.members.get(&client).map(|m| &m.link) {
-            Some(Link::Local(outbox)) => {
-                let _ = outbox.send(msg);
+            Some(Link::Local(mailbox)) => {
+                mailbox.send(msg);
             }
             Some(Link::Remote { .. }) => self.publish_remote(OwnerMsg::ToClient {
                 client,
@@ -140,14 +141,14 @@ impl RoomTask {
     /// Answer `client`'s refused command (counted by its code).
     pub(super) fn reject(&self, client: ClientId, refusal: &impl WireError, seq: Option<u64>) {
         if self.members.contains_key(&client) {
-            self.send_to(client, crate::server::outbox::refusal(refusal, seq));
+            self.send_to(client, super::mailbox::refusal(refusal, seq));
         }
     }
 
     /// End a member's connection, wherever it is.
-    pub(super) fn disconnect(&self, client: ClientId, link: &Link, reason: DisconnectReason) {
+    pub(super) fn disconnect(&self, client: ClientId, link: &Link, reason: Farewell) {
         match link {
-            Link::Local(outbox) => outbox.disconnect(reason),
+            Link::Local(mailbox) => mailbox.close(reason),
             Link::Remote { .. } => {
                 if let Some(reason) = RemoteDisconnect::of(&reason) {
                     self.publish_remote(OwnerMsg::Disconnect { client, reason });

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::ConnectionId;
-use super::ServerState;
-use super::client_address::ClientAddress;
+use super::clustered::spawn_clustered;
 use super::join::{JoinError, JoinRequest};
-use super::outbox::Outbox;
-use super::room_task::{self, DepartedSessions, JoinAsk, Joined, Link, RoomHandle, RoomRequest};
+use super::{
+    ConnectionId, DepartedSessions, Host, JoinAsk, Joined, Link, LocalRoom, RoomHandle,
+    RoomRequest, SharedMailbox,
+};
 use crate::config::Mode;
 use crate::protocol::RoomSummary;
 use crate::room::Room;
@@ -36,38 +36,36 @@ impl Registry {
 
     /// The room called `name`, created with `scene` (or the default) if it does not exist.
     /// A named scene must exist even when the room does, so a typo never passes unnoticed.
-    /// Opening a room spends a token of `opener`'s `--room-opens-per-ip`.
+    /// Opening a room needs `may_open()` (the opener's `--room-opens-per-ip`), asked
+    /// under the registry lock only when the room does not exist.
     pub fn room_handle(
         &self,
-        server: &Arc<ServerState>,
+        host: &Arc<Host>,
         name: &str,
         scene: Option<&str>,
-        opener: ClientAddress,
+        may_open: impl FnOnce() -> Result<(), JoinError>,
     ) -> Result<RoomHandle, JoinError> {
-        let requested = scene.map(|s| server.scenes.lookup(s)).transpose()?;
+        let requested = scene.map(|s| host.scenes.lookup(s)).transpose()?;
         let mut rooms = self.rooms();
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());
         }
-        let config = &server.config;
+        let config = &host.config;
         if rooms.len() >= config.max_rooms as usize {
             return Err(JoinError::TooManyRooms(config.max_rooms));
         }
-        server
-            .room_opens
-            .spend(opener)
-            .map_err(JoinError::OpenRate)?;
+        may_open()?;
         let scene = match config.mode {
-            Mode::Broadcast => server.scenes.get("relay"),
-            Mode::Physics => requested.or_else(|| server.scenes.get(&config.scene)),
+            Mode::Broadcast => host.scenes.get("relay"),
+            Mode::Physics => requested.or_else(|| host.scenes.get(&config.scene)),
         }
         .expect("the relay and default scenes are checked at start-up");
         let id = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let room = match &server.cluster {
-            Some(cluster) => room_task::spawn_clustered(server, cluster, id, name, scene),
+        let room = match &host.cluster {
+            Some(cluster) => spawn_clustered(host, cluster, id, name, scene),
             None => {
                 let room = Room::new(scene, config.sim());
-                room_task::spawn(server, id, name, room, DepartedSessions::default())
+                LocalRoom::spawn(host, id, name, room, DepartedSessions::default())
             }
         };
         rooms.insert(name.to_owned(), room.clone());
@@ -78,13 +76,13 @@ impl Registry {
     /// it (at start, before any client can ask for the name).
     pub fn restore_room(
         &self,
-        server: &Arc<ServerState>,
+        host: &Arc<Host>,
         name: &str,
         room: Room,
         departed: DepartedSessions,
     ) {
         let id = self.next_room.fetch_add(1, Ordering::Relaxed);
-        let handle = room_task::spawn(server, id, name, room, departed);
+        let handle = LocalRoom::spawn(host, id, name, room, departed);
         self.rooms().insert(name.to_owned(), handle);
     }
 
@@ -127,24 +125,24 @@ impl Registry {
 /// Join the named room, creating it if needed. A room that closes while we queue
 /// (its linger ran out) is retried with a fresh one.
 pub async fn join(
-    server: &Arc<ServerState>,
+    host: &Arc<Host>,
     connection: ConnectionId,
     req: &JoinRequest,
-    outbox: &Outbox,
-    opener: ClientAddress,
+    mailbox: &SharedMailbox,
+    may_open: impl Fn() -> Result<(), JoinError>,
 ) -> Result<(RoomHandle, Joined), JoinError> {
     let attempt = async {
         loop {
-            if server.shutdown.is_cancelled() {
+            if host.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
             }
-            let room = server
+            let room = host
                 .rooms
-                .room_handle(server, &req.room, req.scene.as_deref(), opener)?;
+                .room_handle(host, &req.room, req.scene.as_deref(), &may_open)?;
             let (accepted, answer) = oneshot::channel();
             let join = RoomRequest::Join(JoinAsk {
                 connection,
-                link: Link::Local(outbox.clone()),
+                link: Link::Local(mailbox.clone()),
                 request: req.clone(),
                 accepted,
             });

@@ -2,7 +2,6 @@
 //! refused ([`JoinError`]). Getting a client into its room is `registry.rs`'s
 //! `join`.
 
-use super::address_budget::OverBudget;
 use percent_encoding::percent_decode_str;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -50,8 +49,15 @@ pub enum JoinError {
     #[error("the server has its maximum of {0} rooms open; try again later")]
     TooManyRooms(u32),
     /// This client address opened rooms faster than `--room-opens-per-ip` allows.
-    #[error("{0}; try again in {secs} s", secs = .0.retry_after_secs())]
-    OpenRate(OverBudget),
+    #[error(
+        "too many rooms opened from this address (at most {rate} a second, {burst} at once); \
+         try again in {retry_after_secs} s"
+    )]
+    OpenRate {
+        rate: f64,
+        burst: u32,
+        retry_after_secs: u64,
+    },
     #[error("the room is full ({0} clients); try again later")]
     RoomFull(u32),
     #[error("server is shutting down")]
@@ -64,7 +70,7 @@ impl WireError for JoinError {
     fn code(&self) -> ErrorCode {
         match self {
             JoinError::BadRoom(_) => ErrorCode::BadRoom,
-            JoinError::TooManyRooms(_) | JoinError::OpenRate(_) => ErrorCode::TooManyRooms,
+            JoinError::TooManyRooms(_) | JoinError::OpenRate { .. } => ErrorCode::TooManyRooms,
             JoinError::RoomFull(_) => ErrorCode::RoomFull,
             JoinError::BadOption { .. } => ErrorCode::BadOption,
             JoinError::UnknownScene(_) | JoinError::SceneFailed { .. } => ErrorCode::UnknownScene,
@@ -84,7 +90,7 @@ impl JoinError {
             | JoinError::UnknownScene(_)
             | JoinError::SceneFailed { .. } => CloseCode::Policy,
             JoinError::TooManyRooms(_)
-            | JoinError::OpenRate(_)
+            | JoinError::OpenRate { .. }
             | JoinError::RoomFull(_)
             | JoinError::RoomBusy => CloseCode::Again,
             JoinError::ShuttingDown => CloseCode::Away,

@@ -3,12 +3,14 @@
 
 use tracing::{info, warn};
 
-use super::RoomTask;
+use super::LocalRoom;
 use super::envelope::OwnerMsg;
+use super::peers::OwnerLink;
+use super::peers::Peers;
 use crate::persist::{RoomRecord, now_ms};
 use crate::telemetry;
 
-impl RoomTask {
+impl LocalRoom {
     /// The room and every session that may come back to it, as a record's bytes.
     pub(super) fn record(&self) -> Vec<u8> {
         let scene = serde_json::to_string(&**self.room.scene()).expect("a scene serialises");
@@ -28,10 +30,10 @@ impl RoomTask {
         if !self.room.needs_ticks() {
             return;
         }
-        if self.cluster.is_some() {
+        if matches!(self.peers, Peers::Owner(_)) {
             return self.hand_over().await;
         }
-        let Some(dir) = self.server.state_dir.clone() else {
+        let Some(dir) = self.host.state_dir.clone() else {
             return;
         };
         let bytes = self.record();
@@ -56,7 +58,9 @@ impl RoomTask {
     /// Shutdown of a cluster's owner: save the room in the store, release the lease, and
     /// tell the other nodes, whose members claim it at once.
     async fn hand_over(&mut self) {
-        let Some(mut link) = self.cluster.take() else {
+        let Peers::Owner(OwnerLink { link, keeper, .. }) =
+            std::mem::replace(&mut self.peers, Peers::Alone)
+        else {
             return;
         };
         let bytes = self.record();
@@ -66,9 +70,7 @@ impl RoomTask {
         }
         // Stamped with the epoch before the lease goes.
         let handover = link.envelope(OwnerMsg::Handover);
-        if let Some(keeper) = link.keeper.take() {
-            keeper.release().await;
-        }
+        keeper.release().await;
         let subject = link.subjects.from_owner.clone();
         let _ = link.cluster.client().publish(subject, handover).await;
         let _ = link.cluster.client().flush().await;

@@ -13,12 +13,12 @@
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::ConnectionId;
+use super::join::{JoinError, JoinRequest};
+use super::mailbox::Farewell;
 use crate::ids::ClientId;
-use crate::protocol::Encoding;
 use crate::protocol::binary::QuantizedSnapshot;
-use crate::server::ConnectionId;
-use crate::server::disconnect::DisconnectReason;
-use crate::server::join::{JoinError, JoinRequest};
+use crate::protocol::{Command, Encoding};
 
 /// A text or binary WebSocket frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,10 +64,10 @@ pub enum ToOwner {
     Leave {
         connection: ConnectionId,
     },
-    /// A command's text, as the client sent it.
+    /// A command, decoded once by the node the client is connected to.
     Command {
         connection: ConnectionId,
-        text: String,
+        command: Command,
     },
     Relay {
         connection: ConnectionId,
@@ -169,18 +169,18 @@ pub enum RemoteDisconnect {
 }
 
 impl RemoteDisconnect {
-    pub fn of(reason: &DisconnectReason) -> Option<RemoteDisconnect> {
+    pub fn of(reason: &Farewell) -> Option<RemoteDisconnect> {
         match reason {
-            DisconnectReason::Resumed => Some(RemoteDisconnect::Resumed),
-            DisconnectReason::RoomFailed => Some(RemoteDisconnect::RoomFailed),
+            Farewell::Resumed => Some(RemoteDisconnect::Resumed),
+            Farewell::RoomFailed => Some(RemoteDisconnect::RoomFailed),
             _ => None,
         }
     }
 
-    pub fn reason(self) -> DisconnectReason {
+    pub fn reason(self) -> Farewell {
         match self {
-            RemoteDisconnect::Resumed => DisconnectReason::Resumed,
-            RemoteDisconnect::RoomFailed => DisconnectReason::RoomFailed,
+            RemoteDisconnect::Resumed => Farewell::Resumed,
+            RemoteDisconnect::RoomFailed => Farewell::RoomFailed,
         }
     }
 }

@@ -1,107 +1,59 @@
-//! The room task: the single owner of one room's [`Room`] simulation and member list.
+//! A room on this node: the single owner of one [`Room`] simulation and its members.
 //!
 //! Connections talk to it only through [`RoomRequest`]s on a bounded channel; it answers
-//! through each member's [`Outbox`](super::outbox::Outbox). It feeds commands to
-//! [`Room::apply`], ticks the room on a [`TickClock`], and passes on the [`Effects`] of
-//! both: each message encoded once, the same bytes handed to every protocol member. It
-//! never writes a socket itself, so a slow client cannot stall a tick.
+//! through each member's [`Mailbox`](super::Mailbox). It feeds commands to
+//! [`Room::apply`], ticks the room on a [`TickClock`](crate::clock::TickClock), and passes
+//! on the [`Effects`](crate::room::Effects) of both: each message encoded once, the same
+//! bytes handed to every protocol member. It never writes a socket itself, so a slow
+//! client cannot stall a tick.
+//!
+//! Its loop waits for four things: shutdown, its next tick, a request, and the end of its
+//! linger once empty. What other nodes ask of it comes through its [`Peers`], which never
+//! speak on a single node (the owner's additions are in `owner.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use tokio::sync::mpsc;
 // tokio's clock, so tests can run rooms on paused (auto-advancing) time.
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Message;
 use tracing::{Instrument, debug, error, info, info_span};
 
-use super::disconnect::DisconnectReason;
-use super::outbox::frame;
-use super::{ConnectionId, ServerState};
+use super::mailbox::{Farewell, frame};
+use super::membership::Member;
+use super::membership::empty_since;
+use super::peers::{PeerEvent, Peers};
+use super::ticking::{Ticker, guarded};
+use super::{ConnectionId, DepartedSessions, Host, RoomHandle, RoomInfo, RoomRequest};
 use crate::ids::ClientId;
 use crate::protocol::binary::{Params, Quantizer};
-use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg, WireError};
+use crate::protocol::{CodedMessage, Command, ErrorCode, ServerMsg};
 use crate::room::{Input, Room};
 use crate::telemetry;
 
-mod cluster_link;
-mod clustered;
-mod delivery;
-mod envelope;
-mod follower;
-mod membership;
-mod relayed;
-mod remote;
-mod saving;
-mod ticking;
-
-use cluster_link::{ClusterEvent, ClusterLink};
-pub use clustered::spawn_clustered;
-use membership::Member;
-pub use membership::{DepartedSessions, JoinAsk, Joined, Link, departed_from_saved};
-use ticking::Ticker;
-
-/// What a connection asks of its room task. Every request names the connection it comes
-/// from; the room knows which client that connection is.
-pub enum RoomRequest {
-    Join(JoinAsk),
-    Leave {
-        connection: ConnectionId,
-    },
-    Command {
-        connection: ConnectionId,
-        command: Command,
-        /// The frame it was decoded from (what a node forwards to another).
-        frame: Message,
-    },
-    /// A frame that is not ours, to relay verbatim.
-    Relay {
-        connection: ConnectionId,
-        frame: Message,
-    },
-}
-
-/// Live figures of a room, readable without asking its task (for `GET /rooms`).
-#[derive(Debug)]
-pub struct RoomInfo {
-    pub scene: String,
-    pub clients: AtomicUsize,
-    pub tick: AtomicU64,
-}
-
-/// How connections reach a room task.
-#[derive(Clone)]
-pub struct RoomHandle {
-    pub id: u64,
-    pub requests: mpsc::Sender<RoomRequest>,
-    pub info: Arc<RoomInfo>,
-}
-
-struct RoomTask {
-    name: String,
-    id: u64,
-    server: Arc<ServerState>,
-    room: Room,
-    members: BTreeMap<ClientId, Member>,
+/// One room and its members, run by one task.
+pub struct LocalRoom {
+    pub(super) name: String,
+    pub(super) id: u64,
+    pub(super) host: Arc<Host>,
+    pub(super) room: Room,
+    pub(super) members: BTreeMap<ClientId, Member>,
     /// Which client each member's connection is.
-    connections: HashMap<ConnectionId, ClientId>,
+    pub(super) connections: HashMap<ConnectionId, ClientId>,
     /// Sessions whose connection ended, resumable by token for `--room-linger`.
-    departed: DepartedSessions,
+    pub(super) departed: DepartedSessions,
     /// Quantizes this room's snapshots for binary clients; its parameters (what binary
     /// snapshots of this room's scene are made of) go out in binary welcomes.
-    quantizer: Quantizer,
-    info: Arc<RoomInfo>,
-    created: Instant,
+    pub(super) quantizer: Quantizer,
+    pub(super) info: Arc<RoomInfo>,
+    pub(super) created: Instant,
     /// The simulation panicked: its state is not to be trusted, nor saved.
-    failed: bool,
-    /// With `--nats`: the room's subjects, and the lease of a physics room's owner.
-    cluster: Option<ClusterLink>,
-    /// A save to the cluster's store is in flight.
-    saving: Arc<std::sync::atomic::AtomicBool>,
+    pub(super) failed: bool,
+    /// The other nodes of the room, in a cluster.
+    pub(super) peers: Peers,
 }
 
-/// Why a room task stopped running its room.
+/// Why a room stopped running.
 #[derive(Debug, PartialEq, Eq)]
 enum RunEnd {
     /// Closed: empty for its linger time, failed, or the server shut down.
@@ -110,53 +62,49 @@ enum RunEnd {
     LeaseLost,
 }
 
-/// Start a room task for `name`, running `room` (a new one, or one restored with the
-/// sessions that may come back to it), and return its handle.
-pub fn spawn(
-    server: &Arc<ServerState>,
-    id: u64,
-    name: &str,
-    room: Room,
-    departed: DepartedSessions,
-) -> RoomHandle {
-    let scene = room.scene().name.clone();
-    let (tx, mut rx) = mpsc::channel(server.queues.room_requests);
-    let info = Arc::new(RoomInfo {
-        scene: scene.clone(),
-        clients: AtomicUsize::new(0),
-        tick: AtomicU64::new(0),
-    });
-    let task = RoomTask::new(server, id, name, room, departed, info.clone(), None);
-    // A root span: the room outlives the connection that happened to create it.
-    let span = info_span!(parent: None, "room", room = %name, scene = %scene);
-    server.tasks.spawn(
-        async move {
-            task.run(&mut rx).await;
+impl LocalRoom {
+    /// Start the task of room `name` on a single node, running `room` (a new one, or one
+    /// restored with the sessions that may come back to it), and return its handle.
+    pub fn spawn(
+        host: &Arc<Host>,
+        id: u64,
+        name: &str,
+        room: Room,
+        departed: DepartedSessions,
+    ) -> RoomHandle {
+        let scene = room.scene().name.clone();
+        let (tx, mut rx) = mpsc::channel(host.queues.room_requests);
+        let info = RoomInfo::new(&scene);
+        let task = LocalRoom::new(host, id, name, room, departed, info.clone(), Peers::Alone);
+        // A root span: the room outlives the connection that happened to create it.
+        let span = info_span!(parent: None, "room", room = %name, scene = %scene);
+        host.tasks.spawn(
+            async move {
+                task.run(&mut rx).await;
+            }
+            .instrument(span),
+        );
+        RoomHandle {
+            id,
+            requests: tx,
+            info,
         }
-        .instrument(span),
-    );
-    RoomHandle {
-        id,
-        requests: tx,
-        info,
     }
-}
 
-impl RoomTask {
-    fn new(
-        server: &Arc<ServerState>,
+    pub(super) fn new(
+        host: &Arc<Host>,
         id: u64,
         name: &str,
         room: Room,
         departed: DepartedSessions,
         info: Arc<RoomInfo>,
-        cluster: Option<ClusterLink>,
-    ) -> RoomTask {
-        let params = Params::for_scene(room.scene(), server.config.tick_rate);
-        RoomTask {
+        peers: Peers,
+    ) -> LocalRoom {
+        let params = Params::for_scene(room.scene(), host.config.tick_rate);
+        LocalRoom {
             name: name.to_owned(),
             id,
-            server: server.clone(),
+            host: host.clone(),
             room,
             members: BTreeMap::new(),
             connections: HashMap::new(),
@@ -165,38 +113,30 @@ impl RoomTask {
             info,
             created: Instant::now(),
             failed: false,
-            cluster,
-            saving: Arc::default(),
+            peers,
         }
     }
 
-    async fn run(mut self, requests: &mut mpsc::Receiver<RoomRequest>) -> RunEnd {
+    pub(super) async fn run(mut self, requests: &mut mpsc::Receiver<RoomRequest>) {
         info!("room opened");
-        let config = &self.server.config;
+        let config = &self.host.config;
         let mut ticker = Ticker::new(self.created, config.tick_rate, config.max_catch_up);
         let linger = config.room_linger;
-        let shutdown = self.server.shutdown.clone();
+        let shutdown = self.host.shutdown.clone();
         // Created on behalf of a joiner that is about to arrive; if it never does, the
         // room lingers and closes like any other empty room.
         let mut empty_since = Some(Instant::now());
         metrics::gauge!(telemetry::ROOMS).increment(1.0);
-        let persist_every = config.persist_interval;
-        let mut next_persist = Instant::now() + persist_every;
         let mut end = RunEnd::Closed;
         'run: loop {
             let linger_deadline = empty_since.map(|t| t + linger);
             // None: the room sleeps (at rest and empty, or without physics).
             let wake = self.next_wake(&ticker);
-            let lease_lost = self
-                .cluster
-                .as_ref()
-                .and_then(|c| c.keeper.as_ref())
-                .map(|k| k.lost.clone());
-            let owner = lease_lost.is_some();
+            let lease_lost = self.peers.lease_lost();
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = async { lease_lost.as_ref().expect("an owner").cancelled().await }, if owner => {
+                _ = lease_lost => {
                     end = RunEnd::LeaseLost;
                     break;
                 }
@@ -218,33 +158,25 @@ impl RoomTask {
                     }
                     None => break,
                 },
-                event = async { self.cluster.as_mut().expect("clustered").next_event().await }, if self.cluster.is_some() => {
-                    self.skip_slept(&mut ticker);
+                event = self.peers.next_event() => {
                     match event {
-                        ClusterEvent::Inbound(inbound) => {
-                            if let Err(panic) = guarded(|| self.remote(inbound)) {
-                                self.fail(&panic);
-                                break 'run;
-                            }
-                        }
-                        ClusterEvent::NodeGone(node) => self.node_gone(&node),
-                        ClusterEvent::Closed => break,
-                        ClusterEvent::Nothing => {}
+                        PeerEvent::Closed => break,
+                        PeerEvent::Nothing => continue,
+                        PeerEvent::PersistDue if self.peers.frozen() => continue,
+                        _ => {}
+                    }
+                    self.skip_slept(&mut ticker);
+                    if let Err(panic) = guarded(|| self.peer_event(event)) {
+                        self.fail(&panic);
+                        break 'run;
                     }
                     empty_since = self.empty_since(empty_since);
-                }
-                _ = sleep_until(next_persist), if owner => {
-                    next_persist = Instant::now() + persist_every;
-                    if !self.frozen() {
-                        self.skip_slept(&mut ticker);
-                        self.persist();
-                    }
                 }
                 _ = sleep_until(linger_deadline.unwrap_or_else(Instant::now)), if linger_deadline.is_some() => {
                     // Close only if no joiner is already queued; `retire` checks under the
                     // registry lock, so a racing joiner either is queued (and served) or
                     // finds the room gone and creates a fresh one.
-                    if self.server.rooms.retire_room(&self.name, self.id, || requests.is_empty()) {
+                    if self.host.rooms.retire_room(&self.name, self.id, || requests.is_empty()) {
                         break;
                     }
                     empty_since = Some(Instant::now());
@@ -257,25 +189,24 @@ impl RoomTask {
         }
         match end {
             RunEnd::LeaseLost => self.moved(),
-            RunEnd::Closed if self.server.shutdown.is_cancelled() && !self.failed => {
+            RunEnd::Closed if self.host.shutdown.is_cancelled() && !self.failed => {
                 self.save().await
             }
-            RunEnd::Closed => self.closed().await,
+            RunEnd::Closed => self.release().await,
         }
-        self.server.rooms.retire_room(&self.name, self.id, || true);
+        self.host.rooms.retire_room(&self.name, self.id, || true);
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
         info!(ticks = self.room.tick_count(), ?end, "room closed");
-        end
     }
 
-    /// An owner that cannot reach NATS neither ticks nor takes commands: what it would
-    /// simulate could not be saved, and another node may soon restore the room from its
-    /// last save. It runs again when NATS is back, or gives the room up at its lease's
-    /// fence.
-    fn frozen(&self) -> bool {
-        self.cluster.as_ref().is_some_and(|c| {
-            c.keeper.is_some() && c.cluster.nats_state() != crate::cluster::NatsState::Connected
-        })
+    /// What another node asked (or the owner's next save).
+    fn peer_event(&mut self, event: PeerEvent) {
+        match event {
+            PeerEvent::Inbound(inbound) => self.remote(inbound),
+            PeerEvent::NodeGone(node) => self.node_gone(&node),
+            PeerEvent::PersistDue => self.persist(),
+            PeerEvent::Closed | PeerEvent::Nothing => {}
+        }
     }
 
     /// Empty since when, now that the members may have changed.
@@ -283,7 +214,7 @@ impl RoomTask {
         empty_since(self.members.is_empty(), since)
     }
 
-    fn handle(&mut self, request: RoomRequest) {
+    pub(super) fn handle(&mut self, request: RoomRequest) {
         match request {
             RoomRequest::Join(ask) => self.join(ask),
             RoomRequest::Leave { connection } => self.leave(connection),
@@ -296,7 +227,6 @@ impl RoomTask {
             RoomRequest::Command {
                 connection,
                 command,
-                frame: _,
             } => {
                 let Some(&client) = self.connections.get(&connection) else {
                     return;
@@ -314,13 +244,7 @@ impl RoomTask {
                     Input::Kick(kick) => kick.seq,
                     _ => None,
                 };
-                if self.frozen() {
-                    let refusal = CodedMessage {
-                        code: ErrorCode::RoomBusy,
-                        message: "the room's node has lost NATS; the room is frozen until it is \
-                                  back or the room moves to another node"
-                            .into(),
-                    };
+                if let Some(refusal) = self.peers.refusal() {
                     self.reject(client, &refusal, seq);
                     return;
                 }
@@ -335,7 +259,7 @@ impl RoomTask {
                 match self.room.apply(client, input) {
                     Ok(effects) => self.publish(effects),
                     Err(refusal) => {
-                        debug!(client, code = %refusal.code(), %refusal, "command refused");
+                        debug!(client, code = %crate::protocol::WireError::code(&refusal), %refusal, "command refused");
                         self.reject(client, &refusal, seq);
                     }
                 }
@@ -369,7 +293,7 @@ impl RoomTask {
         };
         for (&client, m) in &self.members {
             self.reject(client, &failed, None);
-            self.disconnect(client, &m.link, DisconnectReason::RoomFailed);
+            self.disconnect(client, &m.link, Farewell::RoomFailed);
         }
         self.members.clear();
     }
@@ -377,32 +301,11 @@ impl RoomTask {
     /// Seconds on the room clock: `tick / tick_rate` where the room has physics (the same
     /// clock as snapshots' `time`); in a room without physics, which has no ticks,
     /// seconds since the room opened.
-    fn clock(&self) -> f64 {
+    pub(super) fn clock(&self) -> f64 {
         if self.room.needs_ticks() {
             self.room.time()
         } else {
             self.created.elapsed().as_secs_f64()
         }
     }
-}
-
-/// Since when a room that is `empty` now has been empty (`since`: until now), for its
-/// linger: the same moment while it stays empty, now when it has just become so.
-fn empty_since(empty: bool, since: Option<Instant>) -> Option<Instant> {
-    match (empty, since) {
-        (true, None) => Some(Instant::now()),
-        (true, since) => since,
-        (false, _) => None,
-    }
-}
-
-/// Run `f`, turning a panic into its message.
-fn guarded(f: impl FnOnce()) -> Result<(), String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic".to_owned())
-    })
 }

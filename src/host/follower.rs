@@ -15,21 +15,20 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info};
 
 use super::cluster_link::publisher;
 use super::envelope::{self, FromOwner, OwnerMsg, ToOwner};
+use super::join::{JoinError, JoinRequest};
+use super::mailbox::Farewell;
+use super::mailbox::SharedMailbox;
 use super::relayed::RelayedFrame;
+use super::snapshot_frame::SnapshotFrame;
+use super::{ConnectionId, Host};
 use super::{Joined, Link, RoomInfo, RoomRequest};
 use crate::cluster::{Cluster, Lease, RoomSubjects};
 use crate::ids::ClientId;
 use crate::protocol::binary::{Params, SnapshotFrames};
-use crate::server::disconnect::DisconnectReason;
-use crate::server::join::{JoinError, JoinRequest};
-use crate::server::outbox::Outbox;
-use crate::server::snapshot_frame::SnapshotFrame;
-use crate::server::{ConnectionId, ServerState};
 use crate::telemetry;
 
 /// How long a join may wait for the owner's answer before the lease is looked at again
@@ -46,7 +45,7 @@ const SILENT_POLL: Duration = Duration::from_millis(200);
 pub(super) struct LocalMember {
     /// Its client id in the room, once the owner took it.
     pub client: Option<ClientId>,
-    pub outbox: Outbox,
+    pub mailbox: SharedMailbox,
     /// What it asked for; `resume` holds its session's latest token, `protocol` whether
     /// it is a protocol member, so that it can join a new owner as it was.
     pub request: JoinRequest,
@@ -70,7 +69,7 @@ pub(super) enum FollowEnd {
 }
 
 pub(super) struct Follower {
-    pub server: Arc<ServerState>,
+    pub host: Arc<Host>,
     pub cluster: Arc<Cluster>,
     pub name: String,
     pub id: u64,
@@ -88,7 +87,7 @@ pub(super) struct Follower {
 
 impl Follower {
     pub fn new(
-        server: &Arc<ServerState>,
+        host: &Arc<Host>,
         cluster: &Arc<Cluster>,
         name: &str,
         id: u64,
@@ -96,7 +95,7 @@ impl Follower {
         info: Arc<RoomInfo>,
     ) -> Follower {
         Follower {
-            server: server.clone(),
+            host: host.clone(),
             cluster: cluster.clone(),
             name: name.to_owned(),
             id,
@@ -107,7 +106,7 @@ impl Follower {
             epoch: 0,
             params: None,
             subjects: RoomSubjects::new(name),
-            outgoing: publisher(cluster, server.queues.publish),
+            outgoing: publisher(cluster, host.queues.publish),
         }
     }
 
@@ -125,8 +124,8 @@ impl Follower {
             }
         };
         let poll = self.cluster.lease_ttl / 2;
-        let linger = self.server.config.room_linger;
-        let shutdown = self.server.shutdown.clone();
+        let linger = self.host.config.room_linger;
+        let shutdown = self.host.shutdown.clone();
         let mut check = Instant::now();
         let mut heard = Instant::now();
         let mut empty_since = None;
@@ -162,7 +161,7 @@ impl Follower {
                     }
                 }
                 _ = sleep_until(linger_deadline.unwrap_or_else(Instant::now)), if linger_deadline.is_some() => {
-                    if self.server.rooms.retire_room(&self.name, self.id, || requests.is_empty()) {
+                    if self.host.rooms.retire_room(&self.name, self.id, || requests.is_empty()) {
                         return FollowEnd::Closed;
                     }
                     empty_since = None;
@@ -171,7 +170,7 @@ impl Follower {
             self.info
                 .clients
                 .store(self.members.len(), Ordering::Relaxed);
-            empty_since = super::empty_since(self.members.is_empty(), empty_since);
+            empty_since = super::membership::empty_since(self.members.is_empty(), empty_since);
         }
     }
 
@@ -202,12 +201,12 @@ impl Follower {
     fn request(&mut self, request: RoomRequest) {
         match request {
             RoomRequest::Join(ask) => {
-                let Link::Local(outbox) = ask.link else {
+                let Link::Local(mailbox) = ask.link else {
                     return;
                 };
                 let member = LocalMember {
                     client: None,
-                    outbox,
+                    mailbox,
                     request: ask.request,
                     accepted: Some(ask.accepted),
                     asked: None,
@@ -225,13 +224,18 @@ impl Follower {
                 }
             }
             RoomRequest::Command {
-                connection, frame, ..
+                connection,
+                command,
             } => {
-                if let (Some(m), Message::Text(text)) = (self.members.get(&connection), frame)
-                    && m.client.is_some()
+                if self
+                    .members
+                    .get(&connection)
+                    .is_some_and(|m| m.client.is_some())
                 {
-                    let text = text.as_str().to_owned();
-                    self.to_owner(&ToOwner::Command { connection, text });
+                    self.to_owner(&ToOwner::Command {
+                        connection,
+                        command,
+                    });
                 }
             }
             RoomRequest::Relay { connection, frame } => {
@@ -369,7 +373,7 @@ impl Follower {
                         Some(accepted) => {
                             let _ = accepted.send(Err(refused));
                         }
-                        None => m.outbox.disconnect(DisconnectReason::JoinRefused(refused)),
+                        None => m.mailbox.close(Farewell::JoinRefused(refused)),
                     }
                     if let Some(client) = m.client {
                         self.clients.remove(&client);
@@ -388,7 +392,7 @@ impl Follower {
                         && m.client != except
                         && only.is_none_or(|e| e == m.request.encoding)
                     {
-                        let _ = m.outbox.send(frame.clone());
+                        m.mailbox.send(frame.clone());
                     }
                 }
             }
@@ -410,7 +414,7 @@ impl Follower {
                         crate::protocol::Encoding::Binary => &binary,
                     };
                     if wanted && let Some(frame) = frame {
-                        m.outbox.send_snapshot(frame.clone());
+                        m.mailbox.send_snapshot(frame.clone());
                     }
                 }
             }
@@ -423,20 +427,19 @@ impl Follower {
                     if welcome {
                         m.request.protocol = true;
                     }
-                    let _ = m.outbox.send(frame.message());
+                    m.mailbox.send(frame.message());
                 }
             }
             OwnerMsg::Disconnect { client, reason } => {
                 if let Some(m) = self.member_mut(client) {
-                    m.outbox.disconnect(reason.reason());
+                    m.mailbox.close(reason.reason());
                 }
             }
             OwnerMsg::Relay { from, frame } => {
                 let frame = RelayedFrame::new(frame.message());
                 for m in self.members.values() {
                     if m.client.is_some() && (m.client != Some(from) || m.request.echo) {
-                        let _ = m
-                            .outbox
+                        m.mailbox
                             .send(frame.to(m.request.protocol, m.request.encoding));
                     }
                 }
@@ -457,11 +460,11 @@ impl Follower {
             return;
         };
         if self.params.is_none()
-            && let Some(scene) = self.server.scenes.get(scene)
+            && let Some(scene) = self.host.scenes.get(scene)
         {
             self.params = Some(Arc::new(Params::for_scene(
                 &scene,
-                self.server.config.tick_rate,
+                self.host.config.tick_rate,
             )));
         }
         if let Some(old) = m.client.replace(client) {
