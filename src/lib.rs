@@ -24,6 +24,8 @@
 //! - [`room`]: the simulation of one room. Synchronous, no I/O; one input
 //!   ([`room::Room::apply`]) and one output ([`room::Effects`], also from
 //!   [`room::Room::tick`]). Tests and benches drive it directly.
+//! - [`rules`]: a room's game rules in JavaScript, sandboxed (QuickJS): hooks in, actions
+//!   out; no I/O. Imports only [`ids`]; not yet wired into the room.
 //! - [`clock`]: the fixed-timestep clock (no drift, bounded catch-up).
 //! - [`protocol`]: the wire layer, the only module that knows formats: it decodes client
 //!   frames into room inputs and encodes the room's effects, and owns the error codes.
@@ -58,6 +60,7 @@ pub mod log_format;
 pub mod persist;
 pub mod protocol;
 pub mod room;
+pub mod rules;
 pub mod scene;
 pub mod server;
 pub mod telemetry;
