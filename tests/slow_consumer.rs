@@ -19,7 +19,7 @@ use std::time::Duration;
 use ballroom::host::QueueLimits;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Client, Server, WAIT, config, start};
+use support::{Client, Server, WAIT, config, eventually, poll, start};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -254,18 +254,24 @@ async fn a_stalled_reader_is_cut_off_and_delays_nobody() {
     let mut skipped = before.skipped;
     let fill_deadline = Instant::now() + Duration::from_secs(6);
     let stuck = loop {
-        // Paced, so that its queue cannot overflow before the stuck writer shows.
+        // Paced, so that its queue cannot overflow before the stuck writer shows. Stays a
+        // sleep: the pace of sending is the point, not a condition.
         sender.send_text(&relay(sent)).await;
         sent += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
         let m = metrics(&server).await;
         if m.skipped > skipped {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            let later = metrics(&server).await;
-            if later.skipped - m.skipped >= 3.0 {
+            // Three more skips within 250 ms, with nothing more sent: stuck.
+            let s = &server;
+            let more = poll(Duration::from_millis(250), || async move {
+                let later = metrics(s).await;
+                (later.skipped - m.skipped >= 3.0).then_some(later)
+            })
+            .await;
+            if let Some(later) = more {
                 break later;
             }
-            skipped = later.skipped;
+            skipped = metrics(&server).await.skipped;
         }
         assert!(
             Instant::now() < fill_deadline,
@@ -309,6 +315,7 @@ async fn a_stalled_reader_is_cut_off_and_delays_nobody() {
             extra <= hard_cap + 1,
             "{extra} more messages held for a stuck client that is still connected: {m:?}"
         );
+        // Stays a sleep: paced like the messages before, so that the metrics keep up.
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(cut.too_slow - before.too_slow, 1.0, "{cut:?}");
@@ -346,19 +353,13 @@ async fn a_stalled_reader_is_cut_off_and_delays_nobody() {
     );
 
     // It is gone: the gauge drops back to the two that read.
-    let gone_deadline = Instant::now() + WAIT;
-    loop {
-        let m = metrics(&server).await;
-        if m.connections == 2.0 {
-            assert_eq!(m.too_slow - before.too_slow, 1.0, "{m:?}");
-            break;
-        }
-        assert!(
-            Instant::now() < gone_deadline,
-            "the slow client is still counted: {m:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let s = &server;
+    let m = eventually("the slow client no longer counted", || async move {
+        let m = metrics(s).await;
+        (m.connections == 2.0).then_some(m)
+    })
+    .await;
+    assert_eq!(m.too_slow - before.too_slow, 1.0, "{m:?}");
 
     // The good client: every relayed message, in order, and never a late snapshot.
     stop.send(sent).unwrap();

@@ -20,18 +20,26 @@ async fn server() -> Server {
     start(cfg).await
 }
 
-/// Read a binary client's frames until `stop`: every snapshot decoded against the
-/// baseline its header names, by tick. Fails on any frame that does not decode.
+/// Read a binary client's frames until it has a snapshot of the tick `stop` names, or a
+/// later one: every snapshot decoded against the baseline its header names, by tick.
+/// Fails on any frame that does not decode.
 async fn decode_all(
     mut c: Client,
     params: Params,
-    stop: oneshot::Receiver<()>,
+    stop: oneshot::Receiver<u64>,
 ) -> BTreeMap<u64, QuantizedSnapshot> {
     let mut decoded: BTreeMap<u64, QuantizedSnapshot> = BTreeMap::new();
+    let mut until = None;
     tokio::pin!(stop);
     loop {
+        if until.is_some_and(|t| decoded.keys().next_back().is_some_and(|last| *last >= t)) {
+            return decoded;
+        }
         let msg = tokio::select! {
-            _ = &mut stop => return decoded,
+            t = &mut stop, if until.is_none() => {
+                until = Some(t.unwrap());
+                continue;
+            }
             msg = c.ws.next() => msg.expect("open").expect("readable"),
         };
         if let Message::Binary(bytes) = msg {
@@ -44,13 +52,21 @@ async fn decode_all(
     }
 }
 
-/// Read a JSON client's snapshots until `stop`, by tick.
-async fn json_snapshots(mut c: Client, stop: oneshot::Receiver<()>) -> BTreeMap<u64, Value> {
+/// Read a JSON client's snapshots until it has one of the tick `stop` names, or a later
+/// one, by tick.
+async fn json_snapshots(mut c: Client, stop: oneshot::Receiver<u64>) -> BTreeMap<u64, Value> {
     let mut snaps = BTreeMap::new();
+    let mut until = None;
     tokio::pin!(stop);
     loop {
+        if until.is_some_and(|t| snaps.keys().next_back().is_some_and(|last| *last >= t)) {
+            return snaps;
+        }
         let msg = tokio::select! {
-            _ = &mut stop => return snaps,
+            t = &mut stop, if until.is_none() => {
+                until = Some(t.unwrap());
+                continue;
+            }
             msg = c.ws.next() => msg.expect("open").expect("readable"),
         };
         if let Message::Text(t) = msg {
@@ -129,6 +145,7 @@ async fn binary_and_json_clients_see_the_same_room_and_deltas_stay_exact_for_min
     let json_reader = tokio::spawn(json_snapshots(viewer, stopped_json));
 
     // Two minutes of play: a kick every 2 s, each ball in turn, in changing directions.
+    let mut last_tick = 0;
     for n in 0..60u64 {
         let dir = if n % 2 == 0 { 1.0 } else { -1.0 };
         let kick = json!({"type":"kick","ball":n % 3,"impulse":[40.0 * dir, 5.0, 25.0],"seq":n});
@@ -138,13 +155,17 @@ async fn binary_and_json_clients_see_the_same_room_and_deltas_stay_exact_for_min
             .try_next(deadline.saturating_duration_since(tokio::time::Instant::now()))
             .await
         {
-            let _ = m;
+            if let Message::Text(t) = m {
+                let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                if let Some(tick) = v["tick"].as_u64().filter(|_| v["type"] == "snapshot") {
+                    last_tick = last_tick.max(tick);
+                }
+            }
         }
     }
-    // Let the last kick's snapshots arrive, then stop both readers.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop_binary.send(()).unwrap();
-    stop_json.send(()).unwrap();
+    // Both readers stop once they have the last snapshot the kicker got (or a later one).
+    stop_binary.send(last_tick).unwrap();
+    stop_json.send(last_tick).unwrap();
     let decoded = binary_reader.await.unwrap();
     let json = json_reader.await.unwrap();
 

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::support::{config, scene_assets, start};
+use crate::support::{config, eventually, scene_assets, start};
 use ballroom::config::Mode;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -21,7 +21,12 @@ async fn max_connections_answers_503_and_frees_on_leave() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("full (2 connections)"), "{body}");
     drop(a);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = &server;
+    eventually(
+        "the server sees a leave and is no longer full",
+        || async move { (s.get("/healthz").await.0 == 200).then_some(()) },
+    )
+    .await;
     let mut c = server.plain("/full").await;
     c.send_text("still works").await;
     assert_eq!(b.next().await, Message::text("still works"));
@@ -155,6 +160,7 @@ async fn a_flooding_client_is_held_to_its_message_budget() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0]["code"], "too_many_messages");
     // The budget refills: a second later it may speak again, and is still connected.
+    // Stays a sleep: the refill over time is what is tested; probing would spend it.
     tokio::time::sleep(Duration::from_secs(1)).await;
     flood.send_text("later").await;
     assert_eq!(peer.next().await, Message::text("later"));

@@ -36,16 +36,11 @@ fn run_tool(args: Vec<String>, limit: Duration) -> Outcome {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("ballroom-load {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = support::exited_within(&mut child, limit.saturating_sub(start.elapsed()))
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("ballroom-load {args:?} did not finish within {limit:?}");
     };
     Outcome {
         code: status.code(),

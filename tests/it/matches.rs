@@ -212,6 +212,7 @@ async fn every_cheat_is_refused_and_fair_kicks_pass() {
     assert_eq!(error(&mut blue).await, "teleport");
     // Walk there at a believable pace instead (1 m every 100 ms = 10 m/s).
     for z in (-7..=-1).map(f64::from) {
+        // Stays a sleep: the speed check measures the real time between reports.
         tokio::time::sleep(Duration::from_millis(100)).await;
         blue.send_json(json!({"type":"player","position":[0,0,z]}))
             .await;
@@ -237,7 +238,8 @@ async fn every_cheat_is_refused_and_fair_kicks_pass() {
         codes,
         ["kick", "kick", "kick", "rate_limited", "rate_limited"]
     );
-    // After a second the bucket has refilled and a fair kick passes again.
+    // After a second the bucket has refilled and a fair kick passes again. Stays a sleep:
+    // the refill over time is what is tested; probing with kicks would spend it.
     tokio::time::sleep(Duration::from_secs(1)).await;
     blue.send_json(json!({"type":"kick","ball":0,"impulse":[0,0,0.5],"seq":9}))
         .await;

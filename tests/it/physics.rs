@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::support::{ball, config, start, vec3};
-use serde_json::json;
+use crate::support::{ball, config, eventually, start, vec3};
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -240,7 +240,19 @@ async fn a_quick_reconnect_finds_the_same_room_state() {
         .await;
     let kick_tick = c.recv_type("kick").await["tick"].as_u64().unwrap();
     drop(c);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = &server;
+    // The room lingers with no client, its clock running: 18 ticks (300 ms at 60 Hz) on
+    // from the kick, the ball has gone far.
+    eventually(
+        "the room lingering with no client, 18 ticks on",
+        || async move {
+            let rooms: Value = serde_json::from_str(&s.get("/rooms").await.1).unwrap();
+            let r = &rooms[0];
+            let on = r["tick"].as_u64().is_some_and(|t| t >= kick_tick + 18);
+            (r["room"] == "/linger" && r["clients"] == 0 && on).then_some(())
+        },
+    )
+    .await;
     let (mut c, welcome) = server.protocol("/linger").await;
     assert!(
         welcome["tick"].as_u64().unwrap() > kick_tick,

@@ -1,9 +1,7 @@
 //! A panic inside one room's simulation is contained: that room's clients are told and
 //! closed, every other room keeps ticking, and the room name can be joined afresh.
 
-use std::time::Duration;
-
-use crate::support::{config, scene_assets, start};
+use crate::support::{config, eventually, scene_assets, start};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -35,8 +33,12 @@ async fn a_room_panic_is_contained() {
     let t1 = steady.recv_type("snapshot").await["tick"].as_u64().unwrap();
     assert!(t1 > t0, "{t0} {t1}");
     // The failed room is gone; its name opens a fresh room.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let rooms: Value = serde_json::from_str(&server.get("/rooms").await.1).unwrap();
+    let s = &server;
+    let rooms: Value = eventually("the failed room gone from /rooms", || async move {
+        let rooms: Value = serde_json::from_str(&s.get("/rooms").await.1).unwrap();
+        (rooms.as_array().unwrap().len() == 1).then_some(rooms)
+    })
+    .await;
     assert_eq!(rooms.as_array().unwrap().len(), 1, "{rooms}");
     let (_c, welcome) = server.protocol("/fragile?scene=kickballs").await;
     assert!(welcome["tick"].as_u64().unwrap() < 30);

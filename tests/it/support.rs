@@ -25,20 +25,53 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 /// `probe`'s first `Some`, polled every 20 ms for at most `WAIT`: a test waits for a
 /// condition, not for a time. Panics naming `what` when it never holds.
-pub async fn eventually<T, Fut>(what: &str, mut probe: impl FnMut() -> Fut) -> T
+pub async fn eventually<T, Fut>(what: &str, probe: impl FnMut() -> Fut) -> T
 where
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
+    eventually_within(what, WAIT, probe).await
+}
+
+/// [`eventually`] for at most `wait`.
+pub async fn eventually_within<T, Fut>(what: &str, wait: Duration, probe: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    match poll(wait, probe).await {
+        Some(found) => found,
+        None => panic!("not within {wait:?}: {what}"),
+    }
+}
+
+/// `probe`'s first `Some`, polled every 20 ms for at most `wait` (and at least once), or
+/// None: for a test that does something else when a condition does not come.
+pub async fn poll<T, Fut>(wait: Duration, mut probe: impl FnMut() -> Fut) -> Option<T>
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         if let Some(found) = probe().await {
-            return found;
+            return Some(found);
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {WAIT:?}: {what}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// [`poll`] for code off the async runtime (a thread, a blocking test): blocks the thread.
+pub fn poll_blocking<T>(wait: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -472,18 +505,18 @@ impl ServerProcess {
 
     /// Wait (at most `limit`) for the process to exit; its status.
     pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        exited_within(&mut self.child, limit)
+            .unwrap_or_else(|| panic!("still running after {limit:?}"))
     }
+}
+
+/// The exit status of `child` once it has exited, or None if it is still running after
+/// `limit`.
+pub fn exited_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    poll_blocking(limit, || child.try_wait().unwrap())
 }
 
 impl Drop for ServerProcess {

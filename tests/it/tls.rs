@@ -141,17 +141,10 @@ async fn join(addr: SocketAddr, connector: &TlsConnector, path: &str) -> (Wss, V
 
 /// Handshake again and again until the server presents `want` (the reload has happened).
 async fn wait_until_presented(addr: SocketAddr, connector: &TlsConnector, want: &Identity) {
-    let deadline = tokio::time::Instant::now() + RELOAD_WAIT;
-    loop {
-        if handshake(addr, connector).await.1 == want.der {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the new certificate was never presented"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::eventually_within("the new certificate presented", RELOAD_WAIT, || async {
+        (handshake(addr, connector).await.1 == want.der).then_some(())
+    })
+    .await;
 }
 
 /// `GET path` over TLS; the response body.
@@ -180,14 +173,12 @@ async fn reloads(addr: SocketAddr, connector: &TlsConnector, result: &str) -> Op
 
 /// Read `/metrics` until the failed reloads reach `want`.
 async fn wait_for_failed_reloads(addr: SocketAddr, connector: &TlsConnector, want: f64) {
-    let deadline = tokio::time::Instant::now() + RELOAD_WAIT;
-    while reloads(addr, connector, "failed").await != Some(want) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "failed reloads never reached {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::eventually_within(
+        &format!("failed reloads reach {want}"),
+        RELOAD_WAIT,
+        || async { (reloads(addr, connector, "failed").await == Some(want)).then_some(()) },
+    )
+    .await;
 }
 
 async fn next_of(ws: &mut Wss, ty: &str) -> Value {

@@ -99,10 +99,12 @@ async fn lingering_empty_rooms_sleep_instead_of_ticking() {
     let pid = server.child.id();
     // 200 rooms, 10 from each of 20 addresses: connect, welcome, leave.
     open_rooms(addr, 200, 10, "linger").await;
-    // Kickballs' balls settle within a few seconds of a room opening.
+    // Kickballs' balls settle within a few seconds of a room opening. Stays a sleep: the
+    // rooms must also be old enough for the check of their clock (9 s) below.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let honest = Honest::start(addr).await;
     let (w0, cpu0, t0) = (wake_ups(addr).await, cpu_seconds(pid), Instant::now());
+    // Stays a sleep: wake-ups, CPU and the honest rate are measured over this window.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (w1, cpu1, took) = (wake_ups(addr).await, cpu_seconds(pid), t0.elapsed());
     let rate = honest.finish().await;
@@ -263,7 +265,8 @@ async fn a_flood_is_closed(frame: Message, what: &str) {
         took,
         ended,
     } = flooded;
-    // The same window whether or not the flood ended early.
+    // The same window whether or not the flood ended early. Stays a sleep: CPU and the
+    // honest rate are measured over it.
     tokio::time::sleep(window.saturating_sub(t0.elapsed())).await;
     let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
     let rate = honest.finish().await;
@@ -375,6 +378,7 @@ async fn flood_cpu() {
                 took,
                 ..
             } = flood(addr, frame.clone(), window).await;
+            // Stays a sleep (a measurement, ignored): CPU is measured over the window.
             tokio::time::sleep(window.saturating_sub(t0.elapsed())).await;
             let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
             eprintln!(
@@ -422,6 +426,8 @@ async fn room_flood_cpu_of(name: &str, bin: &str, rooms: usize) {
         "lingering empty rooms"
     };
     let opened_in = opening.elapsed().as_secs_f64();
+    // Stays a sleep (a measurement, ignored): settling, then CPU and wake-ups measured over
+    // a window.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (w0, cpu0, t0) = (wake_ups(addr).await, cpu_seconds(pid), Instant::now());
     tokio::time::sleep(Duration::from_secs(5)).await;

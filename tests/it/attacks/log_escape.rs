@@ -4,9 +4,8 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::support::connect_to;
+use crate::support::{connect_to, eventually};
 
 #[tokio::test]
 async fn control_characters_in_logged_values_are_escaped() {
@@ -30,23 +29,26 @@ async fn control_characters_in_logged_values_are_escaped() {
             sink.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    let addr = loop {
-        let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
-        if let Some(a) = text
+    let logged = || String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    let addr = eventually("the server logs its address", || {
+        let text = logged();
+        let addr = text
             .split_whitespace()
             .find_map(|w| w.strip_prefix("addr="))
-        {
-            break a.to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+            .map(str::to_owned);
+        std::future::ready(addr)
+    })
+    .await;
     let forged = "/x%0A2026-01-01T00:00:00.000000Z%20ERROR%20ballroom:%20forged%20by%20a%20client";
     let escape = "/y%1B%5B31mred%0D";
     for path in [forged, escape] {
         let c = connect_to(addr.parse().unwrap(), path, None).await;
         drop(c);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("both rooms' openings logged", || {
+        std::future::ready((logged().matches("room opened").count() >= 2).then_some(()))
+    })
+    .await;
     let _ = child.kill();
     let _ = child.wait();
     let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();

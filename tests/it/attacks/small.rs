@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{ServerProcess, connect_to};
+use crate::support::{ServerProcess, connect_to, exited_within};
 
 #[test]
 fn an_empty_entry_in_the_origin_list_is_refused_at_start() {
@@ -20,18 +20,11 @@ fn an_empty_entry_in_the_origin_list_is_refused_at_start() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ballroom starts");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exited_within(&mut child, Duration::from_secs(5));
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let status = status.expect("the server started with an empty origin in its list");
     assert!(!status.success());
     let mut err = String::new();

@@ -3,6 +3,7 @@
 //! (replayed keyframes, junk), and none of it may cost an honest binary client its
 //! baseline or its snapshot rate.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ballroom::protocol::binary::{self, Params, QuantizedSnapshot};
@@ -10,9 +11,10 @@ use ballroom::protocol::{COMMAND_TYPES, SERVER_TYPES};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Client, Server, config, start};
+use crate::support::{Client, Server, config, eventually, start};
 
 const QUIET: Duration = Duration::from_millis(400);
 
@@ -54,28 +56,33 @@ fn split(bytes: &[u8]) -> Result<(bool, &[u8]), ()> {
 
 /// An honest binary client: sends a slowly moving pose every 50 ms (so the room keeps its
 /// moving snapshot rate) and decodes every snapshot against its baseline, until `stop`.
-/// `sent` holds frames the attacker sent, to recognise them.
+/// `sent` holds frames the attacker sent, to recognise them. What it saw so far is in
+/// `seen`, for the test to wait on.
 async fn honest(
     mut c: Client,
     params: Params,
     sent: Vec<Vec<u8>>,
     stop: oneshot::Receiver<()>,
+    seen: Arc<Mutex<Honest>>,
 ) -> Honest {
-    let mut out = Honest::default();
+    let finish = |closed: bool| {
+        let mut out = std::mem::take(&mut *seen.lock().unwrap());
+        out.closed = closed;
+        out
+    };
     let mut baseline: Option<QuantizedSnapshot> = None;
     let mut walk = tokio::time::interval(Duration::from_millis(50));
     let mut step = 0u32;
     tokio::pin!(stop);
     loop {
         let msg = tokio::select! {
-            _ = &mut stop => return out,
+            _ = &mut stop => return finish(false),
             _ = walk.tick() => {
                 step += 1;
                 let a = f64::from(step) * 0.02;
                 let pose = json!({"type":"player","position":[8.0 + a.cos(), 0.0, 8.0 + a.sin()]});
                 if c.ws.send(Message::text(pose.to_string())).await.is_err() {
-                    out.closed = true;
-                    return out;
+                    return finish(true);
                 }
                 continue;
             }
@@ -83,12 +90,10 @@ async fn honest(
         };
         let bytes = match msg {
             Some(Ok(Message::Binary(b))) => b,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                out.closed = true;
-                return out;
-            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return finish(true),
             Some(Ok(_)) => continue,
         };
+        let mut out = seen.lock().unwrap();
         if sent.iter().any(|s| s[..] == bytes[..]) {
             out.spoofed += 1;
         }
@@ -104,6 +109,32 @@ async fn honest(
             Err(()) => out.decode_failures += 1,
         }
     }
+}
+
+/// Start an honest client (`honest`) on a task: what it has seen so far, the task, and the
+/// sender that stops it.
+fn spawn_honest(
+    c: Client,
+    params: Params,
+    sent: Vec<Vec<u8>>,
+) -> (Arc<Mutex<Honest>>, JoinHandle<Honest>, oneshot::Sender<()>) {
+    let (stop, stopped) = oneshot::channel();
+    let seen = Arc::new(Mutex::new(Honest::default()));
+    let reader = tokio::spawn(honest(c, params, sent, stopped, seen.clone()));
+    (seen, reader, stop)
+}
+
+/// Once the honest client has decoded 10 snapshots (it has its baseline and the room
+/// sends at its moving rate), 2 s calm: their start and end.
+async fn calm_window(seen: &Mutex<Honest>) -> (Instant, Instant) {
+    eventually("the honest client decoding 10 snapshots", || {
+        std::future::ready((seen.lock().unwrap().snapshots.len() >= 10).then_some(()))
+    })
+    .await;
+    let calm_from = Instant::now();
+    // Stays a sleep: the calm snapshot rate is measured over this window.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    (calm_from, Instant::now())
 }
 
 async fn v2(server: &Server, path: &str) -> (Client, Params) {
@@ -149,15 +180,11 @@ async fn duplicate_and_escaped_type_keys_are_refused_and_never_relayed() {
     let server = start(config()).await;
     let path = "/spoof?scene=football";
     let (honest_client, params) = v2(&server, path).await;
-    let (stop, stopped) = oneshot::channel();
-    let reader = tokio::spawn(honest(honest_client, params, Vec::new(), stopped));
+    let (so_far, reader, stop) = spawn_honest(honest_client, params, Vec::new());
     let mut attacker = server.plain(path).await;
     let mut plain = server.plain(path).await;
     let (mut viewer, _) = server.protocol(path).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let calm_from = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let attack_from = Instant::now();
+    let (calm_from, attack_from) = calm_window(&so_far).await;
 
     let mut relayed = Vec::new();
     let mut refused = Vec::new();
@@ -235,7 +262,17 @@ async fn replayed_keyframes_and_junk_reach_v2_clients_as_relayed_frames_only() {
     };
     drop(recorder);
     // Later ticks: the honest client's own keyframe cannot be the recorded one.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let recorded_tick = binary::header(&keyframe).expect("a snapshot header").tick;
+    let s = &server;
+    eventually(
+        "the room ticking past the recorded keyframe",
+        || async move {
+            let rooms: Value = serde_json::from_str(&s.get("/rooms").await.1).unwrap();
+            let tick = rooms[0]["tick"].as_u64().unwrap_or(0);
+            (tick > recorded_tick).then_some(())
+        },
+    )
+    .await;
     let junk: Vec<Vec<u8>> = vec![
         vec![0x11, 0x05, 0x01, 0xff, 0x00],
         vec![0x13, 0x80],
@@ -247,13 +284,9 @@ async fn replayed_keyframes_and_junk_reach_v2_clients_as_relayed_frames_only() {
     sent.push(keyframe.clone());
 
     let (honest_client, params) = v2(&server, path).await;
-    let (stop, stopped) = oneshot::channel();
-    let reader = tokio::spawn(honest(honest_client, params, sent.clone(), stopped));
+    let (so_far, reader, stop) = spawn_honest(honest_client, params, sent.clone());
     let mut attacker = server.plain(path).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let calm_from = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let attack_from = Instant::now();
+    let (calm_from, attack_from) = calm_window(&so_far).await;
     // 12 s of a replayed keyframe or junk, three times a second (the attack).
     for i in 0..36 {
         attacker
@@ -268,7 +301,13 @@ async fn replayed_keyframes_and_junk_reach_v2_clients_as_relayed_frames_only() {
         );
     }
     let attack_to = Instant::now();
-    tokio::time::sleep(QUIET).await;
+    // Every frame sent has reached the honest client (as relayed, if the server is right).
+    eventually("the honest client getting the 36 frames sent", || {
+        let h = so_far.lock().unwrap();
+        let arrived = h.relayed.len() + h.spoofed + h.decode_failures;
+        std::future::ready((arrived >= 36).then_some(()))
+    })
+    .await;
     stop.send(()).unwrap();
     let h = reader.await.unwrap();
     let (calm, under_attack) = (

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::support::{Cluster, LEASE_TTL, Peer, assert_one_history, largest_gap, serial, tick_of};
-use super::{TAKEOVER, all_asleep, assert_same_positions, kick_and_settle};
+use super::{TAKEOVER, all_asleep, assert_same_positions, kick_and_settle, saved_twice_more};
 use crate::support::{WAIT, scene_assets};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,7 +26,7 @@ async fn a_killed_owners_room_comes_back_on_another_node_with_its_balls() {
     };
     let settled = kick_and_settle(&mut peers[0].1).await;
     // Let the store catch up with the resting world, as it would in any real room.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    saved_twice_more(cluster.node(&owner)).await;
     for (_, p) in &mut peers {
         p.take_arrived();
     }
@@ -205,8 +205,11 @@ async fn a_terminated_owner_hands_its_room_over_within_a_few_ticks() {
         .1
         .send_json(json!({"type":"kick","ball":1,"impulse":[0,0,40]}))
         .await;
-    peers[0].1.json_until(WAIT, |v| v["type"] == "kick").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kicked = peers[0].1.json_until(WAIT, |v| v["type"] == "kick").await;
+    let kick_tick = tick_of(&kicked);
+    for (_, p) in &mut peers {
+        p.snapshot_after(kick_tick, WAIT).await;
+    }
     for (_, p) in &mut peers {
         p.take_arrived();
     }

@@ -10,8 +10,8 @@ use super::support::{
     Cluster, LEASE_TTL, NatsCutter, NatsServer, Node, Seen, assert_one_history, assert_one_world,
     serial, serial_blocking, tick_of,
 };
-use super::{TAKEOVER, assert_same_positions, common_ticks, kick_and_settle};
-use crate::support::{WAIT, ball};
+use super::{TAKEOVER, assert_same_positions, common_ticks, kick_and_settle, saved_twice_more};
+use crate::support::{WAIT, ball, eventually_within};
 
 fn is_snapshot(s: &Seen) -> bool {
     s.snapshot().is_some()
@@ -42,7 +42,7 @@ async fn an_owner_cut_off_nats_stops_and_another_node_takes_its_room_over() {
         .1
         .clone();
     let settled = kick_and_settle(&mut peers[0].1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    saved_twice_more(cluster.node(&owner)).await;
     for (_, p) in &mut peers {
         p.take_arrived();
     }
@@ -193,7 +193,7 @@ async fn a_kick_acknowledged_by_an_isolated_owner_survives_the_takeover() {
     let me = welcome["client"].as_u64().unwrap();
     let token = welcome["resume"].as_str().unwrap().to_owned();
     // The store has the room as it is before the cut.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    saved_twice_more(cluster.node(&owner)).await;
     for (_, p, _) in &mut peers {
         p.take_arrived();
     }
@@ -298,19 +298,12 @@ async fn healthz_reports_the_nats_connection() {
 
 /// Poll a node's `/healthz` until it answers `status`, for at most `wait`.
 async fn poll_health(node: &Node, status: u16, wait: Duration) -> (u16, Value) {
-    let deadline = Instant::now() + wait;
-    loop {
+    let what = format!("node {}: /healthz answering {status}", node.id);
+    eventually_within(&what, wait, || async {
         let (got, body) = node.healthz().await;
-        if got == status {
-            return (got, body);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node {}: /healthz still {got} {body} after {wait:?}",
-            node.id
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (got == status).then_some((got, body))
+    })
+    .await
 }
 
 /// The harness itself: the cutter proxies the NATS protocol, and a cut closes the proxied

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{WAIT, ball, vec3};
-use support::{LEASE_TTL, Peer, tick_of};
+use crate::support::{WAIT, ball, eventually, sample, vec3};
+use support::{LEASE_TTL, Node, Peer, tick_of};
 
 /// How long balls may take to come to rest after a small kick.
 const SETTLE: Duration = Duration::from_secs(15);
@@ -77,6 +77,26 @@ fn assert_same_positions(before: &Value, after: &Value, tolerance: f64) {
             "ball {id} moved {d:.4} m across the takeover: {p:?} -> {q:?}"
         );
     }
+}
+
+/// Wait until `node` has saved its rooms in the store twice more from now: a save begun
+/// after this call has then reached the store (one in flight now may hold an older state).
+async fn saved_twice_more(node: &Node) {
+    let saved = || async {
+        let (_, metrics) = node.get("/metrics").await;
+        sample(
+            &metrics,
+            "ballroom_cluster_rooms_saved_total",
+            "result=\"ok\"",
+        )
+        .unwrap_or(0.0)
+    };
+    let from = saved().await;
+    let what = format!("node {} saving its rooms twice more", node.id);
+    eventually(&what, || async {
+        (saved().await >= from + 2.0).then_some(())
+    })
+    .await;
 }
 
 /// Kick ball 0 gently through `kicker` and wait for every ball to rest with ball 0 away

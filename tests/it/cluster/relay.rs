@@ -1,11 +1,13 @@
 //! Frames relayed across nodes exactly once: broadcast nodes, relay rooms and physics
 //! rooms; a relay room is one room for joins through every node.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::Message;
 
 use super::support::{Cluster, Frame, Peer, serial};
+use crate::support::{eventually, poll};
 
 /// The text frames (non-JSON, or JSON without a server `type`) and binary frames `p` has
 /// seen: what was relayed to it.
@@ -35,16 +37,27 @@ async fn relay_three_ways(a: &mut Peer, b: &mut Peer, c: &mut Peer, also: &mut [
     c.send(all[2].clone()).await;
     let count = |p: &Peer, m: &Message| relayed(p).iter().filter(|r| *r == m).count();
     let quiet = c.name.clone();
-    // Every client's reader keeps reading meanwhile: one wait serves them all.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    for p in [&mut *a, &mut *b, &mut *c]
+    let expected = |p: &Peer| -> &[Message] { if p.name == quiet { &all[..2] } else { &all } };
+    let mut peers: Vec<&mut Peer> = [a, b, c]
         .into_iter()
         .chain(also.iter_mut().map(|p| &mut **p))
-    {
+        .collect();
+    // Every client's reader keeps reading meanwhile: one wait serves them all. Once each
+    // has its frames, a sync round sent after them through the same nodes reaching every
+    // client brings along any second copy that was on its way.
+    eventually("every client has the frames relayed to it", || {
+        let all_there = peers.iter_mut().all(|p| {
+            p.take_arrived();
+            expected(p).iter().all(|m| count(p, m) > 0)
+        });
+        std::future::ready(all_there.then_some(()))
+    })
+    .await;
+    sync_everywhere(&mut peers).await;
+    for p in peers {
         p.take_arrived();
-        let expected: &[Message] = if p.name == quiet { &all[..2] } else { &all };
         for m in &all {
-            let want = usize::from(expected.contains(m));
+            let want = usize::from(expected(p).contains(m));
             assert_eq!(
                 count(p, m),
                 want,
@@ -62,36 +75,44 @@ async fn relay_three_ways(a: &mut Peer, b: &mut Peer, c: &mut Peer, also: &mut [
 /// reaches everyone (a client with `echo=false` in its name is not sent its own). The
 /// frames seen so far are then forgotten.
 async fn relay_barrier(peers: &mut [&mut Peer]) {
+    sync_everywhere(peers).await;
+    for p in peers.iter_mut() {
+        p.take_arrived();
+        p.seen.clear();
+    }
+}
+
+/// Each client sends `sync NAME ROUND` until one round reaches every client; a round that
+/// has not within 100 ms is followed by the next.
+async fn sync_everywhere(peers: &mut [&mut Peer]) {
+    static ROUNDS: AtomicU64 = AtomicU64::new(0);
     let started = Instant::now();
-    for round in 0..25 {
+    let first = ROUNDS.fetch_add(25, Ordering::Relaxed);
+    for round in first..first + 25 {
         for p in peers.iter_mut() {
             let text = format!("sync {} {round}", p.name);
             p.send_text(&text).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        for p in peers.iter_mut() {
-            p.take_arrived();
-        }
         let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
-        let everywhere = peers.iter().all(|p| {
-            names.iter().all(|from| {
-                (*from == p.name && p.name.contains("echo=false"))
-                    || relayed(p).contains(&Message::text(format!("sync {from} {round}")))
-            })
-        });
-        if everywhere {
-            if round > 0 {
+        let everywhere = poll(Duration::from_millis(100), || {
+            let reached = peers.iter_mut().all(|p| {
+                p.take_arrived();
+                names.iter().all(|from| {
+                    (*from == p.name && p.name.contains("echo=false"))
+                        || relayed(p).contains(&Message::text(format!("sync {from} {round}")))
+                })
+            });
+            std::future::ready(reached.then_some(()))
+        })
+        .await;
+        if everywhere.is_some() {
+            if round > first {
                 println!(
-                    "{}: frames reached every client from sync round {round}, {:?} after \
-                     the first",
+                    "{}: frames reached every client from sync round {}, {:?} after the first",
                     peers[0].name,
+                    round - first,
                     started.elapsed()
                 );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            for p in peers.iter_mut() {
-                p.take_arrived();
-                p.seen.clear();
             }
             return;
         }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common_ticks;
 use super::support::{Cluster, Peer, assert_one_history, serial, tick_of};
-use crate::support::{WAIT, ball, vec3};
+use crate::support::{WAIT, ball, eventually, vec3};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_on_three_nodes_share_one_room_and_see_the_same_snapshots() {
@@ -182,7 +182,18 @@ async fn two_nodes_racing_to_open_a_room_end_with_one_owner() {
         let seen = pb.json_until(WAIT, |v| v["type"] == "kick").await;
         assert_eq!(kick, seen, "{room}");
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(
+        "every pair of clients has 5 snapshot ticks in common",
+        || {
+            let enough = pairs.iter_mut().all(|(pa, pb)| {
+                pa.take_arrived();
+                pb.take_arrived();
+                common_ticks(pa, pb) >= 5
+            });
+            std::future::ready(enough.then_some(()))
+        },
+    )
+    .await;
     for (room, (pa, pb)) in rooms.iter().zip(&mut pairs) {
         pa.take_arrived();
         pb.take_arrived();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::glb::{Node, cuboid, glb};
 use super::{model_scene, write};
-use crate::support::{Server, config, start};
+use crate::support::{Server, config, eventually, eventually_within, start};
 
 fn wall_at(x: f32) -> Vec<u8> {
     glb(
@@ -27,14 +27,21 @@ async fn welcome(server: &Server, room: &str) -> Value {
 
 /// Open fresh rooms until one's welcome passes `done` (bounded).
 async fn new_room_until(server: &Server, done: impl Fn(&Value) -> bool) -> Value {
-    for i in 0..100 {
-        let w = welcome(server, &format!("fresh{i}")).await;
-        if done(&w) {
-            return w;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no new room saw the change within 10 s");
+    let mut i = 0;
+    eventually_within(
+        "a new room seeing the change",
+        Duration::from_secs(10),
+        || {
+            i += 1;
+            let room = format!("fresh{i}");
+            let done = &done;
+            async move {
+                let w = welcome(server, &room).await;
+                done(&w).then_some(w)
+            }
+        },
+    )
+    .await
 }
 
 async fn etag(server: &Server) -> String {
@@ -78,7 +85,17 @@ async fn an_edited_scene_changes_new_rooms_but_not_running_ones() {
     // A broken edit is refused; new rooms keep the last good version.
     write(&dir, "scenes/edited.json", b"{ not json");
     write(&dir, "models/wall.glb", b"not a model");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let s = &server;
+    eventually(
+        "the broken edit's reload counted as failed",
+        || async move {
+            let (_, metrics) = s.get("/metrics").await;
+            metrics
+                .contains("ballroom_scene_loads_total{result=\"failed\"}")
+                .then_some(())
+        },
+    )
+    .await;
     let kept = welcome(&server, "after-broken").await;
     assert_eq!(kept["scene"]["description"], "edited on disk");
     let (_, metrics) = server.get("/metrics").await;

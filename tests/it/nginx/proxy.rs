@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -18,7 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, http::HeaderName};
 
-use crate::support::{Refused, WAIT};
+use crate::support::{Refused, WAIT, poll_blocking};
 
 /// The seed tutorial's location block, verbatim: no forwarding header, no read timeout.
 /// Its upstream, `127.0.0.1:8080`, becomes the test server's port.
@@ -157,17 +156,16 @@ impl Nginx {
 
     /// Whether nginx listens (false: it exited, most likely on a port taken meanwhile).
     fn wait_listening(&mut self) -> bool {
-        let deadline = std::time::Instant::now() + WAIT;
-        while std::time::Instant::now() < deadline {
+        // nginx has no readiness signal to await: its port is polled.
+        poll_blocking(WAIT, || {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
+                return Some(false);
             }
-            if std::net::TcpStream::connect(self.addr).is_ok() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20)); // nginx has no readiness signal to await
-        }
-        false
+            std::net::TcpStream::connect(self.addr)
+                .is_ok()
+                .then_some(true)
+        })
+        .unwrap_or(false)
     }
 
     /// How clients reach this nginx.

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::log::{Log, read_until};
 use super::{START_WAIT, TempDir};
+use crate::support::poll_blocking;
 
 /// `nats-server -js` on a random loopback port with a store directory of its own; killed,
 /// and the directory removed, on drop.
@@ -89,14 +90,10 @@ fn nats_server_binary() -> PathBuf {
 
 /// Wait until `addr` accepts TCP connections.
 fn wait_for_tcp(addr: SocketAddr) {
-    let deadline = Instant::now() + START_WAIT;
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{addr} never accepted a connection"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    poll_blocking(START_WAIT, || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+    })
+    .unwrap_or_else(|| panic!("{addr} never accepted a connection"));
 }
 
 // ------------------------------------------------------------------------------------
@@ -125,7 +122,6 @@ impl NatsCutter {
     pub fn start(upstream: SocketAddr) -> NatsCutter {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let shared = Arc::new(CutterShared {
             upstream,
             cut: AtomicBool::new(false),
@@ -134,14 +130,14 @@ impl NatsCutter {
             proxied: AtomicU64::new(0),
         });
         let s = shared.clone();
+        // Blocking accepts; `drop` wakes the last one with a connection of its own.
         let accept = std::thread::spawn(move || {
-            while !s.stop.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((down, _)) => s.proxy(down),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5))
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            for down in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Ok(down) = down {
+                    s.proxy(down);
                 }
             }
         });
@@ -219,6 +215,7 @@ impl Drop for NatsCutter {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.close_all();
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         if let Some(t) = self.accept.take() {
             let _ = t.join();
         }

@@ -3,7 +3,7 @@
 use std::io::BufReader;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -197,8 +197,8 @@ impl Cluster {
     /// Wait until every node that is still running (and not in `except`) agrees on one
     /// owner of `room` in its `/rooms`, listed once, for at most `wait`; that owner.
     pub async fn agreed_owner(&self, room: &str, except: &[&str], wait: Duration) -> String {
-        let deadline = Instant::now() + wait;
-        loop {
+        let last_seen = std::cell::RefCell::new(Vec::new());
+        let agreed = support::poll(wait, || async {
             let mut seen = Vec::new();
             for n in self.running().filter(|n| !except.contains(&n.id.as_str())) {
                 seen.push((n.id.clone(), n.room_entries(room).await));
@@ -210,17 +210,18 @@ impl Cluster {
                     _ => None,
                 })
                 .collect();
-            if let Some(Some(first)) = owners.first() {
-                if owners.iter().all(|o| o == &Some(*first)) {
-                    return (*first).to_owned();
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the nodes never agreed on one owner of {room} within {wait:?}: {seen:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            let first = owners.first().copied().flatten().map(str::to_owned);
+            let agreed = first.filter(|f| owners.iter().all(|o| *o == Some(f.as_str())));
+            *last_seen.borrow_mut() = seen;
+            agreed
+        })
+        .await;
+        agreed.unwrap_or_else(|| {
+            panic!(
+                "the nodes never agreed on one owner of {room} within {wait:?}: {:?}",
+                last_seen.borrow()
+            )
+        })
     }
 }
 
