@@ -417,6 +417,7 @@ fn codec(c: &mut Criterion) {
                 spectator: false,
                 encoding: protocol::Encoding::Json,
                 binary: None,
+                rules_state: None,
             }),
         ),
     ];

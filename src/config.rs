@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use crate::auth::Secret;
 use crate::room::SimConfig;
+use crate::rules::RulesLimits;
 
 /// ballroom: server-authoritative physics rooms over WebSocket, with a plain broadcast
 /// fallback for scenes written for a generic broadcast server.
@@ -47,6 +48,16 @@ pub struct Config {
     /// counted. 0: reload on SIGHUP only.
     #[arg(long, env = "BALLROOM_ASSETS_RELOAD_INTERVAL", default_value = "10", value_parser = seconds)]
     pub assets_reload_interval: Duration,
+
+    /// Memory of one room's rules (its JavaScript heap), in MiB. A hook that needs more
+    /// fails alone (`docs/RULES.md`).
+    #[arg(long, env = "BALLROOM_RULES_MEMORY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub rules_memory: u32,
+
+    /// Milliseconds one hook of a room's rules may run; one that runs longer is stopped
+    /// and fails alone (`docs/RULES.md`).
+    #[arg(long, env = "BALLROOM_RULES_TIME", default_value = "5", value_parser = milliseconds)]
+    pub rules_time: Duration,
 
     /// Seconds a room is kept after its last client leaves.
     #[arg(long, env = "BALLROOM_ROOM_LINGER", default_value = "30", value_parser = seconds)]
@@ -315,6 +326,11 @@ impl Config {
         SimConfig {
             tick_rate: self.tick_rate,
             snapshot_rate: self.snapshot_rate.min(self.tick_rate),
+            rules: RulesLimits {
+                memory: self.rules_memory as usize * 1024 * 1024,
+                time: self.rules_time,
+            },
+            seed: 0,
         }
     }
 }
@@ -411,6 +427,15 @@ fn node_id(s: &str) -> Result<String, String> {
     } else {
         Err("1 to 64 of A-Z, a-z, 0-9, `-`, `_`, `.`".into())
     }
+}
+
+/// A positive number of milliseconds.
+fn milliseconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_nan() || v <= 0.0 {
+        return Err("must be more than 0".to_owned());
+    }
+    Duration::try_from_secs_f64(v / 1000.0).map_err(|e| format!("{e}"))
 }
 
 fn seconds(s: &str) -> Result<Duration, String> {

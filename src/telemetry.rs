@@ -27,6 +27,7 @@ pub const SNAPSHOTS_SKIPPED: &str = "ballroom_snapshots_skipped_total";
 pub const DISCONNECTS: &str = "ballroom_disconnects_total";
 pub const REJECTED: &str = "ballroom_rejected_total";
 pub const ROOM_PANICS: &str = "ballroom_room_panics_total";
+pub const RULES_FAILURES: &str = "ballroom_rules_failures_total";
 pub const TASKS: &str = "ballroom_tokio_tasks";
 pub const TLS_RELOADS: &str = "ballroom_tls_reloads_total";
 pub const SCENE_LOADS: &str = "ballroom_scene_loads_total";
@@ -186,6 +187,11 @@ fn describe() {
     describe_counter!(
         ROOM_PANICS,
         "Rooms closed because their simulation panicked."
+    );
+    describe_counter!(
+        RULES_FAILURES,
+        "Hooks of a room's rules that failed alone, by hook and by kind: threw, timed_out \
+         (past --rules-time), out_of_memory (past --rules-memory) or bad_return."
     );
     describe_counter!(
         SCENE_LOADS,

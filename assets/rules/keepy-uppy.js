@@ -4,7 +4,7 @@
 
 export const tickRate = 10;
 
-const GROUND = 0.6; // m: a ball whose centre is lower than this is on the ground
+const GROUND = 0.35; // m: a ball (radius 0.25 m in keepy-uppy.json) whose centre is lower is down
 const GRACE = 0.3; // s after a kick before a low ball counts as landed (it starts low)
 
 export default {

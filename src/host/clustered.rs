@@ -26,7 +26,7 @@ pub(super) fn spawn_clustered(
     scene: Arc<Scene>,
 ) -> RoomHandle {
     let (tx, mut rx) = mpsc::channel(host.queues.room_requests);
-    let info = RoomInfo::new(&scene.name);
+    let info = RoomInfo::new(&scene);
     let span = info_span!(parent: None, "room", room = %name, scene = %scene.name);
     let (host, cluster, name, room_info) =
         (host.clone(), cluster.clone(), name.to_owned(), info.clone());

@@ -35,8 +35,33 @@ impl LocalRoom {
     /// Tell the members what the room did: each announcement in order, each encoded
     /// once, then the snapshot.
     pub(super) fn publish(&mut self, effects: Effects) {
+        if !effects.rules_failures.is_empty() {
+            self.rules_failed(&effects.rules_failures);
+        }
+        let tick = self.room.tick_count();
         for announcement in &effects.announcements {
             let (msg, except, only) = match announcement {
+                Announcement::RulesMessage {
+                    to: Some(client),
+                    name,
+                    data,
+                } => {
+                    if self.members.get(client).is_some_and(|m| m.protocol) {
+                        self.send_to(*client, frame(&ServerMsg::Message { name, data }));
+                    }
+                    continue;
+                }
+                Announcement::RulesMessage {
+                    to: None,
+                    name,
+                    data,
+                } => (ServerMsg::Message { name, data }, None, None),
+                Announcement::RulesState(state) => {
+                    (ServerMsg::RulesState { state, tick }, None, None)
+                }
+                Announcement::RulesResult(result) => {
+                    (ServerMsg::RulesResult { result, tick }, None, None)
+                }
                 Announcement::Kick(k) => (ServerMsg::Kick(k), None, None),
                 // Binary clients read every pose from the snapshots.
                 Announcement::Pose(p) => {

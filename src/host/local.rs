@@ -23,6 +23,7 @@ use super::mailbox::{Farewell, frame};
 use super::membership::Member;
 use super::membership::empty_since;
 use super::peers::{PeerEvent, Peers};
+use super::rules_failures::FailureLog;
 use super::ticking::{Ticker, guarded};
 use super::{ConnectionId, DepartedSessions, Host, RoomHandle, RoomInfo, RoomRequest};
 use crate::ids::ClientId;
@@ -51,6 +52,8 @@ pub struct LocalRoom {
     pub(super) failed: bool,
     /// The other nodes of the room, in a cluster.
     pub(super) peers: Peers,
+    /// When the room's rules last said they failed.
+    pub(super) rules_log: FailureLog,
 }
 
 /// Why a room stopped running.
@@ -74,7 +77,7 @@ impl LocalRoom {
     ) -> RoomHandle {
         let scene = room.scene().name.clone();
         let (tx, mut rx) = mpsc::channel(host.queues.room_requests);
-        let info = RoomInfo::new(&scene);
+        let info = RoomInfo::new(room.scene());
         let task = LocalRoom::new(host, id, name, room, departed, info.clone(), Peers::Alone);
         // A root span: the room outlives the connection that happened to create it.
         let span = info_span!(parent: None, "room", room = %name, scene = %scene);
@@ -114,6 +117,7 @@ impl LocalRoom {
             created: Instant::now(),
             failed: false,
             peers,
+            rules_log: FailureLog::default(),
         }
     }
 
@@ -248,7 +252,8 @@ impl LocalRoom {
                     self.reject(client, &refusal, seq);
                     return;
                 }
-                if self.members.get(&client).is_some_and(|m| m.spectator) {
+                let plays = !matches!(input, Input::Message { .. });
+                if plays && self.members.get(&client).is_some_and(|m| m.spectator) {
                     let refusal = CodedMessage {
                         code: ErrorCode::Spectating,
                         message: "spectators watch: they cannot kick, move or join a team".into(),

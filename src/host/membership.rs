@@ -110,6 +110,7 @@ impl LocalRoom {
             let _ = ask.accepted.send(Err(JoinError::RoomFull(max)));
             return;
         }
+        let taken_over = matches!(resumption, Resumption::TakeOver(_));
         let (client, restore) = match resumption {
             Resumption::Fresh => (ask.connection, None),
             Resumption::TakeOver(client) => {
@@ -164,6 +165,13 @@ impl LocalRoom {
             match self.room.apply(client, Input::Resume(session)) {
                 Ok(effects) => self.publish(effects),
                 Err(refusal) => debug!(client, %refusal, "session not fully restored"),
+            }
+        }
+        // The room's rules hear of every member but one that only changed connection.
+        if !taken_over {
+            match self.room.apply(client, Input::Join { spectator }) {
+                Ok(effects) => self.publish(effects),
+                Err(refusal) => debug!(client, %refusal, "join not heard by the rules"),
             }
         }
         if ask.request.protocol {
@@ -254,6 +262,7 @@ impl LocalRoom {
         let member = &self.members[&client];
         let config = &self.host.config;
         let match_state = self.room.match_state();
+        let rules_state = self.room.rules_state();
         let welcome = frame(&ServerMsg::Welcome(Welcome {
             client,
             room: &self.name,
@@ -271,6 +280,7 @@ impl LocalRoom {
             spectator: member.spectator,
             encoding: member.encoding,
             binary: (member.encoding == Encoding::Binary).then_some(&**self.quantizer.params()),
+            rules_state: rules_state.as_deref(),
         }));
         self.send_welcome(client, welcome);
         if self.room.needs_ticks() {

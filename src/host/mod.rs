@@ -37,6 +37,8 @@ use crate::config::Config;
 use crate::ids::ClientId;
 use crate::persist::StateDir;
 use crate::protocol::Command;
+use crate::room::SimConfig;
+use crate::scene::Scene;
 use tokio_tungstenite::tungstenite::Message;
 
 mod cluster_link;
@@ -55,6 +57,7 @@ mod registry;
 mod relayed;
 mod remote;
 mod restore;
+mod rules_failures;
 mod saving;
 mod scenes;
 pub mod snapshot_frame;
@@ -99,16 +102,23 @@ pub enum RoomRequest {
 #[derive(Debug)]
 pub struct RoomInfo {
     pub scene: String,
+    /// The scene has rules: `message` and `rules_state` are the room's own types
+    /// ([`Vocabulary::RULES`](crate::protocol::Vocabulary::RULES)).
+    pub rules: bool,
     pub clients: AtomicUsize,
     pub tick: AtomicU64,
+    /// Hook calls of the room's rules that failed.
+    pub rules_failures: AtomicU64,
 }
 
 impl RoomInfo {
-    fn new(scene: &str) -> Arc<RoomInfo> {
+    fn new(scene: &Scene) -> Arc<RoomInfo> {
         Arc::new(RoomInfo {
-            scene: scene.to_owned(),
+            scene: scene.name.clone(),
+            rules: scene.rules.is_some(),
             clients: AtomicUsize::new(0),
             tick: AtomicU64::new(0),
+            rules_failures: AtomicU64::new(0),
         })
     }
 }
@@ -172,6 +182,19 @@ impl Host {
 
     pub fn next_connection_id(&self) -> ConnectionId {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// How room `name` runs: the configured timing and rules limits, and its rules' seed,
+    /// from its name (FNV-1a, stable across builds and nodes), so that a room's rules are
+    /// reproducible wherever it runs.
+    pub fn sim(&self, name: &str) -> SimConfig {
+        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        SimConfig {
+            seed,
+            ..self.config.sim()
+        }
     }
 
     /// Hand out connection ids above `client` from now on: a restored session keeps its

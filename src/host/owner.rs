@@ -85,7 +85,7 @@ async fn restore_or_open(
 ) -> (Room, DepartedSessions, &'static str) {
     let fresh = || {
         (
-            Room::new(scene.clone(), host.config.sim()),
+            Room::new(scene.clone(), host.sim(name)),
             DepartedSessions::default(),
             "fresh",
         )
@@ -103,7 +103,7 @@ async fn restore_or_open(
         Ok((record, scene))
     });
     match restored {
-        Ok((record, scene)) => match Room::restore(scene, host.config.sim(), record.room) {
+        Ok((record, scene)) => match Room::restore(scene, host.sim(name), record.room) {
             Ok(room) => (room, departed_from_saved(record.sessions), "restored"),
             Err(error) => {
                 warn!(%error, "saved state does not fit this server; starting the room fresh");

@@ -64,7 +64,7 @@ impl Registry {
         let room = match &host.cluster {
             Some(cluster) => spawn_clustered(host, cluster, id, name, scene),
             None => {
-                let room = Room::new(scene, config.sim());
+                let room = Room::new(scene, host.sim(name));
                 LocalRoom::spawn(host, id, name, room, DepartedSessions::default())
             }
         };
@@ -115,6 +115,10 @@ impl Registry {
                 tick: room.info.tick.load(Ordering::Relaxed),
                 owner: None,
                 node: None,
+                rules_failures: room
+                    .info
+                    .rules
+                    .then(|| room.info.rules_failures.load(Ordering::Relaxed)),
             })
             .collect();
         list.sort_by(|a, b| a.room.cmp(&b.room));

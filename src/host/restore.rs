@@ -55,7 +55,7 @@ fn restore_room(
     scene: Arc<Scene>,
 ) -> Result<(), RestoreError> {
     host.reserve_ids_through(record.max_client());
-    let room = Room::restore(scene, host.config.sim(), record.room)?;
+    let room = Room::restore(scene, host.sim(&record.name), record.room)?;
     let departed = departed_from_saved(record.sessions);
     host.rooms.restore_room(host, &record.name, room, departed);
     Ok(())

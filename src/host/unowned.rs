@@ -48,7 +48,7 @@ pub(super) async fn run_unowned(
         running.clone(),
     ));
     let _stop = running.drop_guard();
-    let room = Room::new(scene, host.config.sim());
+    let room = Room::new(scene, host.sim(name));
     let room = LocalRoom::new(
         host,
         id,

@@ -24,7 +24,7 @@ pub use state_dir::{StateDir, StateDirError, Taken};
 pub const MAGIC: &[u8; 8] = b"ballroom";
 
 /// The version of the record layout written by this build.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
 /// One room, saved with what its clients need to come back to it.
 #[derive(Serialize, Deserialize)]

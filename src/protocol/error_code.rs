@@ -64,6 +64,12 @@ error_codes! {
     NoMatch => "no_match",
     /// A spectator sent a kick, a pose or a team choice.
     Spectating => "spectating",
+    /// The room's rules refused the kick (`onKick` returned `false` or `{refuse}`).
+    RefusedByRules => "refused_by_rules",
+    /// The room's rules failed on the kick (`onKick` threw, ran out of time or memory).
+    RulesFailed => "rules_failed",
+    /// A `message` in a room whose scene has no rules.
+    NoRules => "no_rules",
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -100,6 +106,9 @@ impl WireError for Refusal {
             Refusal::RateLimited { .. } => ErrorCode::RateLimited,
             Refusal::Teleport { .. } => ErrorCode::Teleport,
             Refusal::NoMatch(_) => ErrorCode::NoMatch,
+            Refusal::RefusedByRules(_) => ErrorCode::RefusedByRules,
+            Refusal::RulesFailed(_) => ErrorCode::RulesFailed,
+            Refusal::NoRules(_) => ErrorCode::NoRules,
             Refusal::Match(m) => m.code(),
         }
     }

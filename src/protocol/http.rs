@@ -16,6 +16,9 @@ pub struct RoomSummary {
     /// In a cluster, a room without physics: the node whose clients these are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// In a room with rules: how many of their hook calls failed so far (on this node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_failures: Option<u64>,
 }
 
 /// The body of `GET /rooms`.

@@ -8,11 +8,10 @@
 //! leave the decoder.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
+use super::Vocabulary;
 use super::type_scan;
 use super::vectors::{NON_FINITE, Quat, Vec3};
-use super::{COMMAND_TYPES, SERVER_TYPES};
 use crate::ids::{BallId, Team};
 use crate::room::{Input, Kick};
 
@@ -38,11 +37,9 @@ impl PingToken {
         PingToken(value.to_string())
     }
 
-    /// The value, to be written as it came. (Only a token from another node could be
-    /// anything but JSON; that one is answered with `null`.)
-    pub fn raw(&self) -> &RawValue {
-        serde_json::from_str(&self.0)
-            .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"))
+    /// The value as JSON text, to be written back as it is.
+    pub fn json(&self) -> &str {
+        &self.0
     }
 }
 
@@ -82,6 +79,35 @@ enum WireCommand {
         #[serde(default)]
         team: Option<TeamChoice>,
     },
+    /// A message for the room's rules (only in a room whose scene has rules).
+    Message {
+        #[serde(deserialize_with = "message_name")]
+        name: String,
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+}
+
+/// The longest `name` of a `message`, either way.
+pub const MAX_MESSAGE_NAME: usize = 32;
+
+/// Whether `name` may name a `message`, either way: 1 to [`MAX_MESSAGE_NAME`] ASCII
+/// letters, digits, `_`, `-`, `.` or `:`.
+pub fn is_message_name(name: &str) -> bool {
+    (1..=MAX_MESSAGE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
+}
+
+fn message_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if !is_message_name(&name) {
+        return Err(serde::de::Error::custom(format!(
+            "`name` must be 1 to {MAX_MESSAGE_NAME} ASCII letters, digits, `_`, `-`, `.` or `:`"
+        )));
+    }
+    Ok(name)
 }
 
 /// What `join_team` may ask for.
@@ -119,6 +145,10 @@ impl From<WireCommand> for Command {
                 t: PingToken::new(&t),
             },
             WireCommand::State => Command::State,
+            WireCommand::Message { name, data } => Command::Room(Input::Message {
+                name,
+                data: data.to_string(),
+            }),
             WireCommand::JoinTeam { team } => Command::Room(Input::JoinTeam(match team {
                 Some(TeamChoice::Blue) => Some(Team::Blue),
                 Some(TeamChoice::Red) => Some(Team::Red),
@@ -152,12 +182,19 @@ pub enum DecodeError {
     ReservedType(String),
 }
 
-/// Classify one incoming text frame: command, relay, or reject.
+/// Classify one incoming text frame for a room without rules: command, relay, or reject.
+pub fn classify_text(text: &str) -> Inbound {
+    classify_in(text, Vocabulary::PLAIN)
+}
+
+/// Classify one incoming text frame for a room of vocabulary `vocab`: command, relay, or
+/// reject.
 ///
 /// The rule (`docs/PROTOCOL.md`, "Broadcast fallback"): a frame is relayed only if no
 /// reading of it ([`type_scan::scan`]: duplicate keys, escaped key names, text only a
 /// lenient parser accepts) names a command or server type.
-pub fn classify_text(text: &str) -> Inbound {
+pub fn classify_in(text: &str, vocab: Vocabulary) -> Inbound {
+    let (command_types, server_types) = (vocab.commands, vocab.server);
     // Cheap pre-check: only a JSON object can be a command.
     if !text.trim_start().starts_with('{') {
         return Inbound::Relay;
@@ -166,11 +203,11 @@ pub fn classify_text(text: &str) -> Inbound {
     if let Some(detail) = scan.malformed.clone() {
         // Not JSON to us. If any reading names one of ours, say why it failed; any other
         // text is relayed untouched, as the broadcast server it replaces would.
-        return match scan.first_of(SERVER_TYPES) {
-            Some(kind) if !COMMAND_TYPES.contains(&kind) => {
+        return match scan.first_of(server_types) {
+            Some(kind) if !command_types.contains(&kind) => {
                 Inbound::Reject(DecodeError::ReservedType(kind.to_owned()))
             }
-            _ => match scan.first_of(COMMAND_TYPES) {
+            _ => match scan.first_of(command_types) {
                 Some(kind) => Inbound::Reject(DecodeError::BadJson {
                     kind: kind.to_owned(),
                     detail,
@@ -181,10 +218,10 @@ pub fn classify_text(text: &str) -> Inbound {
     }
     if scan.keys > 1 {
         // Parsers disagree on which of several `type`s counts: ours in any is refused.
-        if let Some(kind) = scan.first_of(SERVER_TYPES) {
+        if let Some(kind) = scan.first_of(server_types) {
             return Inbound::Reject(DecodeError::ReservedType(kind.to_owned()));
         }
-        if let Some(kind) = scan.first_of(COMMAND_TYPES) {
+        if let Some(kind) = scan.first_of(command_types) {
             return Inbound::Reject(DecodeError::BadCommand {
                 kind: kind.to_owned(),
                 detail: format!("{} `type` keys", scan.keys),
@@ -196,7 +233,7 @@ pub fn classify_text(text: &str) -> Inbound {
     let Some(kind) = scan.names.first() else {
         return Inbound::Relay;
     };
-    if COMMAND_TYPES.contains(&kind.as_str()) {
+    if command_types.contains(&kind.as_str()) {
         NON_FINITE.set(false);
         return match serde_json::from_str::<WireCommand>(text) {
             Ok(cmd) => Inbound::Command(cmd.into()),
@@ -210,7 +247,7 @@ pub fn classify_text(text: &str) -> Inbound {
             }
         };
     }
-    if SERVER_TYPES.contains(&kind.as_str()) {
+    if server_types.contains(&kind.as_str()) {
         return Inbound::Reject(DecodeError::ReservedType(kind.clone()));
     }
     Inbound::Relay

@@ -27,7 +27,10 @@ pub mod vectors;
 
 pub use error_code::{CodedMessage, ErrorCode, WireError};
 pub use http::{RoomSummary, encode_rooms};
-pub use inbound::{Command, DecodeError, Inbound, PingToken, classify_text};
+pub use inbound::{
+    Command, DecodeError, Inbound, MAX_MESSAGE_NAME, PingToken, classify_in, classify_text,
+    is_message_name,
+};
 pub use outbound::{ServerMsg, Welcome, encode};
 pub use vectors::{Quat, Vec3};
 
@@ -76,3 +79,56 @@ pub const SERVER_TYPES: &[&str] = &[
     "welcome", "snapshot", "kick", "player", "joined", "left", "pong", "error", "match", "goal",
     "result",
 ];
+
+/// In a room whose scene has rules, a client may also send `message` (to the rules).
+pub const RULES_COMMAND_TYPES: &[&str] =
+    &["kick", "player", "ping", "state", "join_team", "message"];
+
+/// In a room whose scene has rules, the rules' `message` and `rules_state` are the
+/// server's too: no client frame of those types is relayed there, so none can pass for the
+/// rules. (Elsewhere they are a broadcast scene's own types, relayed as before.)
+pub const RULES_SERVER_TYPES: &[&str] = &[
+    "welcome",
+    "snapshot",
+    "kick",
+    "player",
+    "joined",
+    "left",
+    "pong",
+    "error",
+    "match",
+    "goal",
+    "result",
+    "message",
+    "rules_state",
+];
+
+/// The `type`s a room owns: which a client may send as commands, and which only the server
+/// may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vocabulary {
+    pub commands: &'static [&'static str],
+    pub server: &'static [&'static str],
+}
+
+impl Vocabulary {
+    /// A room without rules.
+    pub const PLAIN: Vocabulary = Vocabulary {
+        commands: COMMAND_TYPES,
+        server: SERVER_TYPES,
+    };
+    /// A room whose scene has rules.
+    pub const RULES: Vocabulary = Vocabulary {
+        commands: RULES_COMMAND_TYPES,
+        server: RULES_SERVER_TYPES,
+    };
+
+    /// The vocabulary of a room with (`true`) or without rules.
+    pub fn of(rules: bool) -> Vocabulary {
+        if rules {
+            Vocabulary::RULES
+        } else {
+            Vocabulary::PLAIN
+        }
+    }
+}

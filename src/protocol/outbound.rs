@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::ser::Serializer;
+use serde_json::value::RawValue;
 
 use super::Encoding;
 use super::binary::Params;
@@ -46,6 +47,8 @@ pub struct Welcome<'a> {
     pub encoding: Encoding,
     /// With binary snapshots: what a decoder needs (bounds, resolutions, ball ids).
     pub binary: Option<&'a Params>,
+    /// In a room with rules: the rules' current state, as JSON text (`null` until set).
+    pub rules_state: Option<&'a str>,
 }
 
 /// A message from the server.
@@ -74,6 +77,21 @@ pub enum ServerMsg<'a> {
         message: &'a str,
         /// The `seq` of the rejected kick, when it had one.
         seq: Option<u64>,
+    },
+    /// A message of the room's rules; `data` is JSON text.
+    Message {
+        name: &'a str,
+        data: &'a str,
+    },
+    /// The rules' new state, as JSON text.
+    RulesState {
+        state: &'a str,
+        tick: u64,
+    },
+    /// The rules ended a match with `result` (JSON text).
+    RulesResult {
+        result: &'a str,
+        tick: u64,
     },
 }
 
@@ -107,6 +125,8 @@ enum Json<'a> {
         encoding: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         binary: Option<&'a Params>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rules_state: Option<&'a RawValue>,
     },
     Match(MatchJson<'a>),
     Goal {
@@ -161,6 +181,25 @@ enum Json<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    Message {
+        name: &'a str,
+        data: &'a RawValue,
+    },
+    RulesState {
+        state: &'a RawValue,
+        tick: u64,
+    },
+    #[serde(rename = "result")]
+    RulesResult {
+        result: &'a RawValue,
+        tick: u64,
+    },
+}
+
+/// JSON text the server made (from a value), to be written as it is; `null` if it is
+/// somehow not JSON.
+fn raw(json: &str) -> &RawValue {
+    serde_json::from_str(json).unwrap_or_else(|_| serde_json::from_str("null").expect("JSON"))
 }
 
 impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
@@ -183,6 +222,7 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 spectator: w.spectator,
                 encoding: w.encoding.as_str(),
                 binary: w.binary,
+                rules_state: w.rules_state.map(raw),
             },
             ServerMsg::Match(s) => Json::Match(MatchJson::from(s)),
             ServerMsg::Goal(g) => Json::Goal {
@@ -224,7 +264,7 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 tick,
                 server_time,
             } => Json::Pong {
-                t: t.raw(),
+                t: raw(t.json()),
                 tick,
                 server_time,
             },
@@ -232,6 +272,18 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 code: code.as_str(),
                 message,
                 seq,
+            },
+            ServerMsg::Message { name, data } => Json::Message {
+                name,
+                data: raw(data),
+            },
+            ServerMsg::RulesState { state, tick } => Json::RulesState {
+                state: raw(state),
+                tick,
+            },
+            ServerMsg::RulesResult { result, tick } => Json::RulesResult {
+                result: raw(result),
+                tick,
             },
         }
     }

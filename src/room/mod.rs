@@ -26,6 +26,7 @@ use rapier3d::prelude::*;
 
 use crate::game::{Goal, Match, MatchEvent, MatchResult, MatchState};
 use crate::ids::{BallId, ClientId, Team};
+use crate::rules::{HookFailure, RulesLimits};
 use crate::scene::Scene;
 
 mod history;
@@ -34,6 +35,9 @@ mod kick_tick_tests;
 mod referee;
 #[cfg(test)]
 mod rewind_tests;
+mod rules;
+#[cfg(test)]
+mod rules_tests;
 mod saved;
 mod snapshot;
 #[cfg(test)]
@@ -47,16 +51,22 @@ pub use snapshot::{BallState, PlayerState, Snapshot};
 
 use history::BallHistory;
 use referee::{ClientState, QueuedKick};
+use rules::RoomRules;
 use snapshot::SnapshotSchedule;
 use world::{BallBody, CollisionLog, place};
 
-/// Timing of a room, in ticks.
+/// How a room runs: its timing, and what its rules may use.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SimConfig {
     /// Physics steps per second.
     pub tick_rate: f64,
     /// Snapshots per second while anything moves.
     pub snapshot_rate: f64,
+    /// The memory and time each hook of the room's rules may use.
+    pub rules: RulesLimits,
+    /// Seeds the rules' `Math.random` (the host derives it from the room's name, so that a
+    /// room's rules are reproducible).
+    pub seed: u64,
 }
 
 impl Default for SimConfig {
@@ -64,6 +74,8 @@ impl Default for SimConfig {
         SimConfig {
             tick_rate: 60.0,
             snapshot_rate: 20.0,
+            rules: RulesLimits::default(),
+            seed: 0,
         }
     }
 }
@@ -110,6 +122,11 @@ pub enum Input {
     /// A client that left comes back on a new connection with what the room held of it
     /// (from [`Room::session`] before it left): its team, pose and last acknowledged kick.
     Resume(ClientSession),
+    /// A client joined the room: a fresh session, or a resumed one after its
+    /// [`Input::Resume`].
+    Join { spectator: bool },
+    /// A message for the room's rules: its name and its `data` as JSON text.
+    Message { name: String, data: String },
 }
 
 /// What a room holds of one client that outlives its connection.
@@ -150,6 +167,17 @@ pub enum Announcement {
     Match(MatchState),
     Goal(Goal),
     Result(MatchResult),
+    /// A message of the rules, for one client (`to`) or every protocol client; `data` is
+    /// JSON text.
+    RulesMessage {
+        to: Option<ClientId>,
+        name: String,
+        data: String,
+    },
+    /// The rules' new state, as JSON text.
+    RulesState(String),
+    /// The rules ended a match with this result (JSON text).
+    RulesResult(String),
 }
 
 /// A ball entering or leaving a sensor (a sensor static of the scene file, or a model's
@@ -177,6 +205,9 @@ pub struct Effects {
     pub snapshot: Option<Snapshot>,
     /// Whether the physics world was stepped (false while the room is at rest).
     pub stepped: bool,
+    /// Hooks of the room's rules that failed (threw, ran out of time or memory): each
+    /// failed alone, and the host counts and logs them.
+    pub rules_failures: Vec<HookFailure>,
 }
 
 /// One room's world and its rules.
@@ -202,11 +233,17 @@ pub struct Room {
     poses_changed: bool,
     /// Where the balls were over the last [`MAX_REWIND`] seconds.
     history: BallHistory,
+    /// The scene's rules, running in their sandbox (`rules.rs`).
+    rules: Option<RoomRules>,
+    /// What the rules said during an input that was refused: it goes out with the next
+    /// tick's effects.
+    deferred: Effects,
 }
 
 impl Room {
     pub fn new(scene: Arc<Scene>, sim: SimConfig) -> Room {
         let built = world::build(&scene, sim.tick_rate);
+        let rules = RoomRules::load(&scene, &sim);
         let sensor_names = scene.sensor_names();
         let game = scene
             .match_rules
@@ -229,6 +266,8 @@ impl Room {
             players_moved: false,
             poses_changed: false,
             history: BallHistory::default(),
+            rules,
+            deferred: Effects::default(),
         }
     }
 
@@ -264,6 +303,7 @@ impl Room {
         match input {
             Input::Kick(kick) => {
                 let mut queued = self.check_kick(client, &kick)?;
+                self.judge_by_rules(&mut queued, &mut effects)?;
                 let next = self.tick + 1;
                 let furthest = next + (MAX_KICK_LEAD * self.tick_rate).floor() as u64;
                 let tick = kick.tick.map_or(next, |t| t.clamp(next, furthest));
@@ -279,11 +319,26 @@ impl Room {
             Input::Pose { position, rotation } => {
                 self.pose(client, position, rotation, &mut effects)?;
             }
+            Input::JoinTeam(team) if self.rules.is_some() => {
+                let data = serde_json::json!({ "team": team });
+                self.rules_message(client, "team".to_owned(), data, &mut effects);
+            }
             Input::JoinTeam(team) => self.join_team(client, team, &mut effects)?,
             Input::Leave => self.leave(client, &mut effects),
+            Input::Join { spectator } => self.rules_join(client, spectator, &mut effects),
+            Input::Message { name, data } => {
+                let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+                if !self.rules_message(client, name, data, &mut effects) {
+                    return Err(Refusal::NoRules(self.scene.name.clone()));
+                }
+            }
             Input::Resume(session) => {
                 if let Some(seq) = session.last_ack {
                     self.acks.insert(client, seq);
+                }
+                if let (Some(team), Some(rules)) = (session.team, &mut self.rules) {
+                    // The rules hear of the client with its team at its `Input::Join`.
+                    rules.keep_team(client, team);
                 }
                 if let (Some(team), Some(_)) = (session.team, &self.game) {
                     self.join_team(client, Some(team), &mut effects)?;
@@ -299,8 +354,9 @@ impl Room {
     /// What the room holds of `client` that a new connection may resume: its team, pose
     /// and last acknowledged kick.
     pub fn session(&self, client: ClientId) -> ClientSession {
+        let rules_team = self.rules.as_ref().and_then(|r| r.team_of(client));
         ClientSession {
-            team: self.game.as_ref().and_then(|g| g.team_of(client)),
+            team: rules_team.or_else(|| self.game.as_ref().and_then(|g| g.team_of(client))),
             pose: self.clients.get(&client).and_then(|c| c.pose),
             last_ack: self.acks.get(&client).copied(),
         }
@@ -346,6 +402,7 @@ impl Room {
     }
 
     fn leave(&mut self, client: ClientId, effects: &mut Effects) {
+        self.rules_leave(client, effects);
         if let Some(state) = self.clients.remove(&client) {
             self.poses_changed |= state.pose.is_some();
             if let Some(handle) = state.body {
@@ -371,7 +428,7 @@ impl Room {
                 self.scene.name, self.tick
             );
         }
-        let mut effects = Effects::default();
+        let mut effects = std::mem::take(&mut self.deferred);
         let due = self.queued.partition_point(|k| k.due <= self.tick);
         let kicked = due > 0;
         for k in self.queued.drain(..due).collect::<Vec<_>>() {
@@ -407,6 +464,11 @@ impl Room {
             let events = game.tick(tick);
             self.carry_out(events, &mut effects);
         }
+        if self.rules.is_some() {
+            let sensors = std::mem::take(&mut effects.sensors);
+            self.rules_tick(&sensors, &mut effects);
+            effects.sensors = sensors;
+        }
 
         self.record_history();
 
@@ -427,6 +489,9 @@ impl Room {
             && !self.players_moved
             && !self.poses_changed
             && self.game.as_ref().is_none_or(Match::is_idle)
+            && self.rules.as_ref().is_none_or(|r| !r.ticks())
+            && self.deferred.announcements.is_empty()
+            && self.deferred.rules_failures.is_empty()
             && self
                 .scene
                 .fault_panic_at_tick

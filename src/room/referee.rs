@@ -39,6 +39,14 @@ pub enum Refusal {
     Match(#[from] MatchRefusal),
     #[error("this scene has no match (scene `{0}`)")]
     NoMatch(String),
+    /// The rules' `onKick` refused the kick, with their reason.
+    #[error("refused by the room's rules: {0}")]
+    RefusedByRules(String),
+    /// The rules' `onKick` failed (threw, ran past its time or out of memory).
+    #[error("the room's rules failed on this kick: {0}")]
+    RulesFailed(String),
+    #[error("this scene has no rules (scene `{0}`)")]
+    NoRules(String),
 }
 
 /// What the room knows of one client.

@@ -18,6 +18,7 @@ use rapier3d::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::referee::{ClientState, QueuedKick};
+use super::rules::{RoomRules, SavedRules};
 use super::snapshot::SnapshotSchedule;
 use super::world::{BallBody, CollisionLog};
 use super::{Effects, Room, SimConfig};
@@ -40,6 +41,8 @@ pub struct SavedRoom<'a> {
     /// Ticks per second the room ran at: its tick counts mean nothing at another rate.
     tick_rate: f64,
     schedule: SnapshotSchedule,
+    /// The rules, their text and state (in a scene with rules).
+    rules: Option<SavedRules>,
 }
 
 impl SavedRoom<'_> {
@@ -72,6 +75,7 @@ impl Room {
             tick: self.tick,
             tick_rate: self.tick_rate,
             schedule: self.schedule,
+            rules: self.rules.as_ref().map(|r| r.save(&self.scene)),
         }
     }
 
@@ -98,6 +102,16 @@ impl Room {
         if !fits {
             return Err(RestoreError::SceneMismatch(scene.name.clone()));
         }
+        // The rules come back from the room as saved, not from this server's files.
+        let scene = match (&saved.rules, &scene.rules_source) {
+            (Some(rules), None) => {
+                let mut with_source = (*scene).clone();
+                with_source.rules_source = Some(rules.source().into());
+                Arc::new(with_source)
+            }
+            _ => scene,
+        };
+        let rules = saved.rules.and_then(|r| RoomRules::restore(r, &sim));
         let mut room = Room {
             world,
             balls: saved.balls,
@@ -116,6 +130,8 @@ impl Room {
             // A restored room judges kicks against its balls now until it has ticked.
             history: Default::default(),
             scene,
+            rules,
+            deferred: Effects::default(),
         };
         let mut gone: Vec<ClientId> = room.clients.keys().copied().collect();
         if let Some(state) = room.match_state() {

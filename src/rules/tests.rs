@@ -631,9 +631,9 @@ fn keepy_uppy_counts_touches_while_the_ball_is_up() {
         v
     };
     let player = |rules: &Rules, id: u64| rules.state().unwrap()["players"][id.to_string()].clone();
-    ok(rules.call(Hook::Start, &at(0, 0.5)));
-    ok(rules.call(kick(1), &at(0, 0.5)));
-    ok(rules.call(Hook::Tick, &at(1, 0.5)));
+    ok(rules.call(Hook::Start, &at(0, 0.3)));
+    ok(rules.call(kick(1), &at(0, 0.3)));
+    ok(rules.call(Hook::Tick, &at(1, 0.3)));
     assert_eq!(
         player(&rules, 1)["touches"],
         json!(1),
@@ -645,7 +645,7 @@ fn keepy_uppy_counts_touches_while_the_ball_is_up() {
     ok(rules.call(kick(1), &at(10, 1.0)));
     ok(rules.call(kick(1), &at(12, 1.5)));
     assert_eq!(player(&rules, 1)["touches"], json!(3));
-    ok(rules.call(Hook::Tick, &at(20, 0.5)));
+    ok(rules.call(Hook::Tick, &at(20, 0.3)));
     let p = player(&rules, 1);
     assert_eq!(
         (p["touches"].clone(), p["best"].clone()),
@@ -657,12 +657,12 @@ fn keepy_uppy_counts_touches_while_the_ball_is_up() {
     if let Hook::Kick(k) = &mut other {
         k.ball = 1;
     }
-    ok(rules.call(other, &at(30, 0.5)));
+    ok(rules.call(other, &at(30, 0.3)));
     let p = player(&rules, 1);
     assert_eq!(
         (p["ball"].clone(), p["touches"].clone(), p["best"].clone()),
         (json!(1), json!(1), json!(3))
     );
-    ok(rules.call(Hook::Leave(client(1)), &at(31, 0.5)));
+    ok(rules.call(Hook::Leave(client(1)), &at(31, 0.3)));
     assert_eq!(player(&rules, 1), serde_json::Value::Null);
 }

@@ -25,6 +25,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../assets/scenes/football.json"),
     ),
     ("relay", include_str!("../../assets/scenes/relay.json")),
+    (
+        "keepy-uppy",
+        include_str!("../../assets/scenes/keepy-uppy.json"),
+    ),
 ];
 
 /// Most files looked at when checking `--assets DIR` for changes.

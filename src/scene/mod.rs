@@ -16,6 +16,7 @@ mod gltf_nodes;
 mod library;
 pub mod model;
 mod model_problem;
+mod rules_file;
 mod validate;
 
 pub use body::BodyShape;
@@ -67,6 +68,13 @@ pub struct Scene {
     /// `--max-clients-per-room` still applies: a room takes the lower of the two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_clients: Option<u32>,
+    /// The room's rules: a JavaScript module, `rules/NAME.js` under `--assets DIR` or
+    /// built in (`docs/RULES.md`). Without it the room has no rules of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// The text of `rules`, read (and checked to load) with the scene.
+    #[serde(skip)]
+    pub rules_source: Option<std::sync::Arc<str>>,
     /// Fault injection for tests: the room panics on this tick. Only an operator's scene
     /// file can set it (clients cannot); never set it in a real scene.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,6 +338,7 @@ impl Scene {
         }
         let mut scene = scene;
         body::fill(&mut scene.balls);
+        rules_file::attach(&mut scene, None)?;
         scene.checked()
     }
 
@@ -363,10 +372,12 @@ impl Scene {
         g.files = g.files.iter().cloned().chain(served).collect();
         g.triangles = triangles;
         body::fill(&mut scene.balls);
+        rules_file::attach(&mut scene, Some(dir))?;
         scene.checked()
     }
 
-    /// Parse and validate a scene that a saved room carries: no file, so any name.
+    /// Parse and validate a scene that a saved room carries: no file, so any name. Its
+    /// rules' text comes with the saved room (see `room::SavedRoom`).
     pub fn from_saved_json(text: &str) -> Result<Scene, SceneError> {
         let mut scene = Scene::parse("(saved room)", text)?;
         body::fill(&mut scene.balls);

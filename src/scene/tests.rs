@@ -7,7 +7,7 @@ fn builtin_scenes_load_and_match_the_brief() {
     let lib = SceneLibrary::builtin();
     assert_eq!(
         lib.names().collect::<Vec<_>>(),
-        ["football", "kickballs", "relay"]
+        ["football", "keepy-uppy", "kickballs", "relay"]
     );
     let k = lib.get("kickballs").unwrap();
     assert_eq!(k.balls.len(), 3);

@@ -44,6 +44,7 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
         // Rooms without physics have no owner: each node lists its own below.
         .filter(|(_, holder)| physics(&holder.scene))
         .map(|(room, holder)| RoomSummary {
+            rules_failures: None,
             room,
             scene: holder.scene,
             clients: holder.clients,
@@ -59,6 +60,7 @@ pub async fn rooms(server: &ServerState, cluster: &Arc<Cluster>) -> (StatusCode,
         .into_iter()
         .filter(|r| !physics(&r.scene));
     list.extend(relays.map(|r| RoomSummary {
+        rules_failures: None,
         node: Some(cluster.node.clone()),
         ..r
     }));

@@ -23,7 +23,7 @@ use super::outbox::{Outbox, outbox, write_loop};
 use crate::host::join;
 use crate::host::{ConnectionId, RoomHandle, RoomRequest, SharedMailbox};
 use crate::host::{JoinError, JoinRequest};
-use crate::protocol::{CodedMessage, ErrorCode, Inbound, WireError, classify_text};
+use crate::protocol::{CodedMessage, ErrorCode, Inbound, Vocabulary, WireError, classify_in};
 use crate::telemetry;
 
 /// Serve one upgraded WebSocket until either side ends it.
@@ -200,25 +200,27 @@ impl Connection {
             hot.relays_in.increment(1);
             return Ok(Some(RoomRequest::Relay { connection, frame }));
         };
-        Ok(match classify_text(text) {
-            Inbound::Command(command) => {
-                hot.commands_in.increment(1);
-                Some(RoomRequest::Command {
-                    connection,
-                    command,
-                })
-            }
-            Inbound::Relay => {
-                hot.relays_in.increment(1);
-                Some(RoomRequest::Relay { connection, frame })
-            }
-            Inbound::Reject(e) => {
-                hot.rejected_in.increment(1);
-                debug!(code = %e.code(), %e, "frame rejected");
-                self.outbox.reject(&e, None);
-                None
-            }
-        })
+        Ok(
+            match classify_in(text, Vocabulary::of(self.room.info.rules)) {
+                Inbound::Command(command) => {
+                    hot.commands_in.increment(1);
+                    Some(RoomRequest::Command {
+                        connection,
+                        command,
+                    })
+                }
+                Inbound::Relay => {
+                    hot.relays_in.increment(1);
+                    Some(RoomRequest::Relay { connection, frame })
+                }
+                Inbound::Reject(e) => {
+                    hot.rejected_in.increment(1);
+                    debug!(code = %e.code(), %e, "frame rejected");
+                    self.outbox.reject(&e, None);
+                    None
+                }
+            },
+        )
     }
 
     fn read_failed(&self, e: WsError) -> DisconnectReason {

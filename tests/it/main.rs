@@ -31,6 +31,7 @@ mod persistence;
 mod physics;
 mod relay;
 mod resilience;
+mod rules;
 mod security;
 mod sessions;
 mod tls;
