@@ -14,6 +14,11 @@ use std::hint::black_box;
 use ballroom::rules::{
     BallView, ClientView, Hook, KickVerdict, KickView, RoomView, Rules, RulesLimits,
 };
+use std::sync::Arc;
+
+use ballroom::ids::Team;
+use ballroom::room::{Input, Room, SimConfig};
+use ballroom::scene::{Scene, SceneLibrary};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -102,5 +107,55 @@ fn calls(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, calls);
+/// The built-in football scene as it runs today (the Rust match) and with its match as
+/// `football.js` instead (`rules_options` carrying the same settings).
+fn football_scenes() -> (Arc<Scene>, Arc<Scene>) {
+    let rust = SceneLibrary::builtin().get("football").unwrap();
+    let mut js = (*rust).clone();
+    js.match_rules = None;
+    js.rules = Some("rules/football.js".into());
+    js.rules_source = Some(SOURCE.into());
+    js.rules_options = Some(json!({ "minPlayersPerTeam": 1, "duration": 300 }));
+    (rust, Arc::new(js))
+}
+
+/// A football room mid-match: eight players on the pitch (four a team), 10 s of play.
+fn football_room(scene: Arc<Scene>) -> Room {
+    let mut room = Room::new(scene, SimConfig::default());
+    for id in 1..=8u64 {
+        room.apply(id, Input::Join { spectator: false }).unwrap();
+        let x = if id % 2 == 0 { -3.0 } else { 3.0 } + id as f32 * 0.1;
+        let pose = Input::Pose {
+            position: [x, 0.0, id as f32 - 4.0],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+        };
+        room.apply(id, pose).unwrap();
+        let team = if id % 2 == 0 { Team::Blue } else { Team::Red };
+        room.apply(id, Input::JoinTeam(Some(team))).unwrap();
+    }
+    for _ in 0..600 {
+        room.tick();
+    }
+    room
+}
+
+/// A whole room tick of football, the Rust match beside football.js, same scene, same
+/// players, every ball awake (so that both step the world): the cost of the rules layer
+/// on a real room.
+fn football(c: &mut Criterion) {
+    let (rust, js) = football_scenes();
+    let mut g = c.benchmark_group("football_room");
+    for (name, scene) in [("rust_match", rust), ("rules_js", js)] {
+        let mut room = football_room(scene);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                room.wake_all();
+                black_box(room.tick())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, calls, football);
 criterion_main!(benches);

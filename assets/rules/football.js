@@ -14,6 +14,8 @@
 
 export const tickRate = 10;
 
+// The defaults; a scene's `rules_options` (`room.options`) override any of them, and
+// `onStart` takes them in.
 const RULES = {
   minPlayersPerTeam: 1,
   duration: 300, // seconds of play
@@ -155,6 +157,7 @@ function leaveTeams(s, id) {
 
 export default {
   onStart(room) {
+    Object.assign(RULES, room.options);
     // After a restart the saved state is back in `room.state`: the match goes on.
     if (room.state === null) room.setState(fresh(room));
   },

@@ -60,7 +60,15 @@ impl RoomRules {
     /// that rare).
     pub fn load(scene: &Scene, sim: &SimConfig) -> Option<RoomRules> {
         let (file, source) = (scene.rules.as_deref()?, scene.rules_source.as_deref()?);
-        match Rules::load(file, source, sim.seed, sim.rules) {
+        let loaded = Rules::load(file, source, sim.seed, sim.rules).and_then(|mut engine| {
+            let options = scene.rules_options.clone().unwrap_or_default();
+            engine.set_options(&options).map_err(|failure| rules::RulesError {
+                file: file.to_owned(),
+                problem: rules::LoadProblem::Threw(failure.to_string()),
+            })?;
+            Ok(engine)
+        });
+        match loaded {
             Ok(engine) => Some(RoomRules {
                 tick_every: engine.tick_every(sim.tick_rate),
                 engine,
@@ -76,7 +84,7 @@ impl RoomRules {
     }
 
     /// The rules of a saved room, with their state put back.
-    pub fn restore(saved: SavedRules, sim: &SimConfig) -> Option<RoomRules> {
+    pub fn restore(saved: SavedRules, scene: &Scene, sim: &SimConfig) -> Option<RoomRules> {
         let mut engine = match Rules::load(&saved.file, &saved.source, sim.seed, sim.rules) {
             Ok(engine) => engine,
             Err(error) => {
@@ -84,6 +92,10 @@ impl RoomRules {
                 return None;
             }
         };
+        let options = scene.rules_options.clone().unwrap_or_default();
+        if let Err(failure) = engine.set_options(&options) {
+            warn!(%failure, "rules options not set");
+        }
         if let Some(state) = saved.state.and_then(|s| serde_json::from_str(&s).ok())
             && let Err(failure) = engine.restore_state(state)
         {

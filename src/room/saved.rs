@@ -111,7 +111,9 @@ impl Room {
             }
             _ => scene,
         };
-        let rules = saved.rules.and_then(|r| RoomRules::restore(r, &sim));
+        let rules = saved
+            .rules
+            .and_then(|r| RoomRules::restore(r, &scene, &sim));
         let mut room = Room {
             world,
             balls: saved.balls,

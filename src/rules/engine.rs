@@ -217,6 +217,20 @@ impl Rules {
         }
     }
 
+    /// What `room.options` reads from now on: the scene's `rules_options` (frozen; `{}`
+    /// without any).
+    pub fn set_options(&mut self, options: &serde_json::Value) -> Result<(), HookFailure> {
+        let sandbox = &self.sandbox;
+        sandbox
+            .run(|ctx| {
+                let fault = |e| sandbox.fault(ctx, e);
+                let set: Function = api(ctx).and_then(|api| api.get("options")).map_err(fault)?;
+                let value = convert::to_js(ctx, options).map_err(fault)?;
+                set.call::<_, ()>((value,)).map_err(fault)
+            })
+            .map_err(|fault| self.failure("options", fault))
+    }
+
     /// What `room.state` reads in the script.
     fn set_script_state(&self, state: Option<&serde_json::Value>) -> Result<(), Fault> {
         let sandbox = &self.sandbox;

@@ -22,7 +22,14 @@
   Object.defineProperty(Math, "random", { value: random, writable: false, configurable: false });
 
   // What the hook being served may read: room tick, room time (s), the saved state.
-  const cur = { tick: 0, time: 0, state: null };
+  const cur = { tick: 0, time: 0, state: null, options: Object.freeze({}) };
+  const deepFreeze = (v) => {
+    if (v !== null && typeof v === "object") {
+      for (const k of Object.keys(v)) deepFreeze(v[k]);
+      Object.freeze(v);
+    }
+    return v;
+  };
   const nowMs = () => Math.round(cur.time * 1000);
 
   const RealDate = Date;
@@ -48,6 +55,7 @@
     get tick() { return cur.tick; },
     get time() { return cur.time; },
     get state() { return cur.state; },
+    get options() { return cur.options; },
     clients() { return natives.clients(); },
     balls() { return natives.balls(); },
     resetBall(id, position) { natives.resetBall(id, position); },
@@ -74,6 +82,7 @@
       return hooks[name](room, a1, a2, a3);
     },
     restore(state) { cur.state = state; },
+    options(options) { cur.options = deepFreeze(options ?? {}); },
   });
   Object.defineProperty(globalThis, "__ballroom__", {
     value: api, writable: false, enumerable: false, configurable: false,

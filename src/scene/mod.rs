@@ -72,6 +72,10 @@ pub struct Scene {
     /// built in (`docs/RULES.md`). Without it the room has no rules of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
+    /// What the rules read as `room.options` (any JSON object): their settings for this
+    /// scene, so that one rules file serves several scenes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_options: Option<serde_json::Value>,
     /// The text of `rules`, read (and checked to load) with the scene.
     #[serde(skip)]
     pub rules_source: Option<std::sync::Arc<str>>,

@@ -39,6 +39,9 @@ pub(super) fn attach(scene: &mut Scene, dir: Option<&Path>) -> Result<(), SceneE
             "rules `{path}`: rules need a scene with balls (one without is a relay)"
         )));
     }
+    if scene.rules_options.as_ref().is_some_and(|o| !o.is_object()) {
+        return Err(refuse("`rules_options` must be a JSON object".to_owned()));
+    }
     if !is_rules_path(&path) {
         return Err(refuse(format!(
             "rules `{path}`: name a file `rules/NAME.js` (NAME of letters, digits, `_` and `-`)"

@@ -12,6 +12,7 @@ import type {
   KickMessage,
   MatchState,
   ResultMessage,
+  RulesResultMessage,
   WelcomeMessage,
 } from "./protocol/messages.js";
 import type { ReconnectOptions } from "./reconnect.js";
@@ -95,7 +96,12 @@ export interface ClientEvents {
   kick: KickMessage;
   match: MatchState;
   goal: GoalMessage;
-  result: ResultMessage;
+  /** The end of a match: the built-in match's `result`, or the rules' (`{result, tick}`). */
+  result: ResultMessage | RulesResultMessage;
+  /** In a room with rules: a message of theirs (`room.send`, `room.broadcast`). */
+  message: { name: string; data: unknown };
+  /** In a room with rules: their new state (also in `client.rulesState`). */
+  rulesState: unknown;
   error: ErrorMessage;
   snapshot: Snapshot;
   player: PlayerState;

@@ -33,6 +33,7 @@ import { parseParams } from "./protocol/binary/params.js";
 import { toSnapshot } from "./protocol/binary/quantized.js";
 import {
   joinTeamCommand,
+  messageCommand,
   kickCommand,
   pingCommand,
   playerCommand,
@@ -90,6 +91,8 @@ export class BallroomClient extends Emitter<ClientEvents> {
   welcome: WelcomeMessage | null = null;
   /** The match state (match scenes only). */
   match: MatchState | null = null;
+  /** In a room with rules: their state, as last heard (`welcome.rules_state`, then every `rules_state`). */
+  rulesState: unknown = null;
   state: ConnectionState = "idle";
 
   private readonly options: ClientOptions;
@@ -217,7 +220,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.emit("disconnected", { code, reason, willReconnect: true });
   }
 
-  private send(text: string): boolean {
+  private sendText(text: string): boolean {
     const s = this.socket;
     if (!s || s.readyState !== OPEN) return false;
     s.send(text);
@@ -231,7 +234,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.lastFrameAt = now;
     this.byteRate.add(now, frameBytes(data));
     if (typeof data === "string") {
-      const m = parseServerMessage(data);
+      const m = parseServerMessage(data, this.scene?.rules !== undefined);
       if (m) this.handle(m, now);
       else this.emit("relay", data);
       return;
@@ -309,6 +312,11 @@ export class BallroomClient extends Emitter<ClientEvents> {
         return this.emit("goal", m);
       case "result":
         return this.emit("result", m);
+      case "message":
+        return this.emit("message", { name: m.name, data: m.data });
+      case "rules_state":
+        this.rulesState = m.state;
+        return this.emit("rulesState", m.state);
       case "error":
         this.lastErrorCode = m.code;
         if (m.seq !== undefined) this.prediction?.refuse(m.seq);
@@ -336,6 +344,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.id = w.client;
     this.scene = w.scene;
     this.match = w.match ?? null;
+    this.rulesState = w.rules_state ?? null;
     this.resumeToken = w.resume;
     this.state = "open";
     this.backoff?.succeeded();
@@ -420,7 +429,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     const predicted = p && w && !w.spectator && this.buffer.size > 0 && this.clock.synced ? p : null;
     const present = predicted && w ? Math.floor(this.predictedTimeNow() * w.tick_rate) : undefined;
     const tick = predicted && present !== undefined ? predicted.kickTick(present) : undefined;
-    if (!this.send(kickCommand(ball, impulse, seq, point, shown, tick))) return seq;
+    if (!this.sendText(kickCommand(ball, impulse, seq, point, shown, tick))) return seq;
     if (predicted && w && present !== undefined && tick !== undefined) {
       predicted.kick({ seq, ball, impulse, point, tick, expires: tick + 2 * Math.ceil(w.tick_rate) }, present);
     }
@@ -430,22 +439,31 @@ export class BallroomClient extends Emitter<ClientEvents> {
   /** Report this client's avatar pose (feet position). */
   sendPose(position: Vec3, rotation?: Quat): void {
     this.ownPose = { position, rotation: rotation ?? IDENTITY };
-    this.send(playerCommand(position, rotation));
+    this.sendText(playerCommand(position, rotation));
   }
 
   /** Join a team in a match scene (`null`: leave both). */
   joinTeam(team: Team | null): void {
-    this.send(joinTeamCommand(team));
+    this.sendText(joinTeamCommand(team));
   }
 
   /** Ask for the current snapshot. */
+  /**
+   * Send a message to the room's rules (`onMessage(room, client, name, data)`, see the
+   * server's `docs/RULES.md`). `name`: 1 to 32 ASCII letters, digits, `_`, `-`, `.` or `:`
+   * (anything else throws a `RangeError`); `data`: any JSON. Dropped while not connected.
+   */
+  send(name: string, data: unknown = null): void {
+    this.sendText(messageCommand(name, data));
+  }
+
   requestState(): void {
-    this.send(stateCommand());
+    this.sendText(stateCommand());
   }
 
   /** Relay a frame of the scene's own to everyone in the room. */
   relay(text: string): void {
-    this.send(text);
+    this.sendText(text);
   }
 
   // ---- time ---------------------------------------------------------------------------
@@ -512,7 +530,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
     }
     if (this.state === "open" && now >= this.nextPingAt) {
       const id = ++this.pingsSent;
-      if (this.send(pingCommand(id))) this.pings.set(id, now);
+      if (this.sendText(pingCommand(id))) this.pings.set(id, now);
       this.nextPingAt = now + (this.pingsSent < 6 ? 0.1 : (this.options.pingInterval ?? 1));
       if (this.pings.size > 32) this.pings.delete(this.pings.keys().next().value as number);
     }

@@ -10,7 +10,8 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DecodeError } from "../src/protocol/binary/errors.js";
 import { readFrame } from "../src/protocol/binary/frame.js";
-import { kickCommand } from "../src/protocol/json.js";
+import { kickCommand, messageCommand } from "../src/protocol/json.js";
+import { parseServerMessage } from "../src/protocol/messages.js";
 import { SnapshotDecoder, decode, header } from "../src/protocol/binary/decode.js";
 import { parseParams } from "../src/protocol/binary/params.js";
 import { quantize } from "../src/protocol/binary/quantize.js";
@@ -172,5 +173,28 @@ test("the command vectors (tests/vectors/commands.json): kicks are written as th
     const a = v.args;
     const got = kickCommand(a.ball, v3(a.impulse), a.seq, a.point ? v3(a.point) : undefined, a.seen_at ?? undefined, a.tick ?? undefined);
     assert.equal(got, v.text, v.name);
+  }
+});
+
+test("the rules vectors (tests/vectors/rules.json): messages are written as the server reads them, and its messages parse only in a room with rules", () => {
+  interface RulesVectors {
+    commands: { name: string; args: { name: string; data: unknown }; text: string }[];
+    bad_names: string[];
+    server: { name: string; text: string; message?: { name: string; data: unknown }; rules_state?: { state: unknown; tick: number } }[];
+  }
+  const text = readFileSync(fileURLToPath(new URL("../../../tests/vectors/rules.json", import.meta.url)), "utf8");
+  const file = JSON.parse(text) as RulesVectors;
+  assert.ok(file.commands.length >= 3 && file.server.length >= 2);
+  for (const v of file.commands) {
+    assert.equal(messageCommand(v.args.name, v.args.data), v.text, v.name);
+    // Elsewhere it is a broadcast scene's own frame.
+    assert.equal(parseServerMessage(v.text, false), null, v.name);
+  }
+  for (const name of file.bad_names) assert.throws(() => messageCommand(name, 1), RangeError, name);
+  for (const v of file.server) {
+    assert.equal(parseServerMessage(v.text, false), null, v.name);
+    const m = parseServerMessage(v.text, true);
+    if (v.message) assert.deepEqual(m, { type: "message", ...v.message }, v.name);
+    if (v.rules_state) assert.deepEqual(m, { type: "rules_state", ...v.rules_state }, v.name);
   }
 });

@@ -40,3 +40,12 @@ export function playerCommand(position: Vec3, rotation?: Quat): string {
 export const pingCommand = (t: number): string => JSON.stringify({ type: "ping", t });
 export const stateCommand = (): string => JSON.stringify({ type: "state" });
 export const joinTeamCommand = (team: Team | null): string => JSON.stringify({ type: "join_team", team });
+
+/** What names a rules message, either way: 1 to 32 ASCII letters, digits, `_`, `-`, `.` or `:`. */
+export const MESSAGE_NAME = /^[A-Za-z0-9_.:-]{1,32}$/;
+
+/** A message for the room's rules (`docs/PROTOCOL.md`, `message`); `data` must be JSON. */
+export function messageCommand(name: string, data: unknown = null): string {
+  if (!MESSAGE_NAME.test(name)) throw new RangeError(`message name must match ${MESSAGE_NAME}: ${JSON.stringify(name)}`);
+  return JSON.stringify({ type: "message", name, data: data === undefined ? null : data });
+}

@@ -67,6 +67,8 @@ export interface Scene {
   player: { radius: number; height: number };
   kick_rules: { reach: number; require_position: boolean; rate: number; burst: number; max_player_speed: number };
   match?: Record<string, unknown>;
+  /** The room's rules file (`rules/NAME.js`), in a scene with rules (`docs/RULES.md`). */
+  rules?: string;
   statics: SceneStatic[];
   /** glTF models whose marked nodes are colliders; absent in scenes without models. */
   models?: SceneModel[];
@@ -104,6 +106,8 @@ export interface WelcomeMessage {
   binary?: unknown;
   scene: Scene;
   match?: Omit<MatchState, never>;
+  /** In a room with rules: their state now (`null` until they set one). */
+  rules_state?: unknown;
 }
 
 export interface JsonBall {
@@ -171,6 +175,27 @@ export interface ResultMessage {
   tick: number;
 }
 
+/** In a room with rules: a message of the rules (`room.send` / `room.broadcast`). */
+export interface RulesMessage {
+  type: "message";
+  name: string;
+  data: unknown;
+}
+
+/** In a room with rules: their new state (`room.setState`). */
+export interface RulesStateMessage {
+  type: "rules_state";
+  state: unknown;
+  tick: number;
+}
+
+/** In a room with rules: they ended a match (`room.end(result)`). */
+export interface RulesResultMessage {
+  type: "result";
+  result: unknown;
+  tick: number;
+}
+
 export type ServerMessage =
   | WelcomeMessage
   | SnapshotMessage
@@ -180,6 +205,9 @@ export type ServerMessage =
   | ErrorMessage
   | GoalMessage
   | ResultMessage
+  | RulesResultMessage
+  | RulesMessage
+  | RulesStateMessage
   | ({ type: "match" } & MatchState)
   | { type: "joined"; client: number }
   | { type: "left"; client: number };
@@ -198,11 +226,16 @@ const SERVER_TYPES = new Set([
   "result",
 ]);
 
+/** In a room whose scene has rules, `message` and `rules_state` are the server's too. */
+const RULES_SERVER_TYPES = new Set([...SERVER_TYPES, "message", "rules_state"]);
+
 /**
  * Parse a text frame. Returns `null` for anything that is not a server message (frames
- * other clients relayed into the room: the caller hands those to `relay` listeners).
+ * other clients relayed into the room: the caller hands those to `relay` listeners). In a
+ * room with `rules`, `message` and `rules_state` are server messages; elsewhere they are a
+ * broadcast scene's own frames.
  */
-export function parseServerMessage(text: string): ServerMessage | null {
+export function parseServerMessage(text: string, rules = false): ServerMessage | null {
   if (!text.trimStart().startsWith("{")) return null;
   let value: unknown;
   try {
@@ -212,6 +245,6 @@ export function parseServerMessage(text: string): ServerMessage | null {
   }
   if (typeof value !== "object" || value === null) return null;
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== "string" || !SERVER_TYPES.has(type)) return null;
+  if (typeof type !== "string" || !(rules ? RULES_SERVER_TYPES : SERVER_TYPES).has(type)) return null;
   return value as ServerMessage;
 }
