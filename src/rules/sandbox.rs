@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rquickjs::context::EvalOptions;
 use rquickjs::context::intrinsic::{
     Date, Eval, Json, MapSet, Promise, Proxy, RegExp, RegExpCompiler, TypedArrays,
 };
-use rquickjs::context::EvalOptions;
 use rquickjs::{Context, Ctx, Function, Runtime, Value};
 
 use super::RulesLimits;
@@ -123,9 +123,7 @@ impl Sandbox {
             let fault = |e| sandbox.fault(ctx, e);
             let mut options = EvalOptions::default();
             options.filename = Some("ballroom:prelude.js".to_owned());
-            let setup: Function = ctx
-                .eval_with_options(PRELUDE, options)
-                .map_err(fault)?;
+            let setup: Function = ctx.eval_with_options(PRELUDE, options).map_err(fault)?;
             let natives = room_api::natives(ctx, host).map_err(fault)?;
             setup
                 .call::<_, ()>((seed_words(seed).to_vec(), natives))
