@@ -8,8 +8,17 @@ use super::*;
 
 const FILE: &str = "rules/test.js";
 
+/// Generous on time, so a busy machine does not fail the tests that are not about it;
+/// those that are use `RulesLimits::default()`.
 fn limits() -> RulesLimits {
-    RulesLimits::default()
+    RulesLimits {
+        time: Duration::from_secs(1),
+        ..RulesLimits::default()
+    }
+}
+
+fn load_with(source: &str, limits: RulesLimits) -> Rules {
+    Rules::load(FILE, source, 7, limits).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn load(source: &str) -> Rules {
@@ -276,15 +285,16 @@ fn a_hook_that_throws_fails_alone() {
 
 #[test]
 fn an_endless_loop_times_out_within_budget_and_the_next_call_works() {
-    let mut rules = load(
+    let mut rules = load_with(
         r#"export default {
             onTick(room) { for (;;) {} },
             onMessage(room) { try { for (;;) {} } catch (e) { room.broadcast("caught"); } },
             onKick(room, kick) { room.broadcast("kick", kick.client); return { refuse: "later" }; },
         };
         export const tickRate = 10;"#,
+        RulesLimits::default(),
     );
-    let budget = limits().time;
+    let budget = RulesLimits::default().time;
     for hook in [Hook::Tick, message("loop", json!(null))] {
         let started = Instant::now();
         let outcome = rules.call(hook, &view(1));
@@ -303,7 +313,10 @@ fn an_endless_loop_times_out_within_budget_and_the_next_call_works() {
         assert_eq!(broadcasts(&outcome, "kick"), [json!(2)]);
     }
     // A timed-out onKick refuses the kick.
-    let mut rules = load("export default { onKick() { while (true) {} } };");
+    let mut rules = load_with(
+        "export default { onKick() { while (true) {} } };",
+        RulesLimits::default(),
+    );
     let outcome = rules.call(kick(1), &view(0));
     assert_eq!(outcome.verdict, KickVerdict::Refuse(RULES_FAILED.into()));
 }
@@ -508,9 +521,13 @@ fn load_errors_are_typed_and_name_the_file() {
             "{rate}"
         );
     }
+    let budget = RulesLimits::default();
     assert_eq!(
-        load_err("for (;;) {} export default {};"),
-        LoadProblem::TimedOut(limits().time * sandbox::LOAD_BUDGETS)
+        Rules::load(FILE, "for (;;) {} export default {};", 7, budget).err(),
+        Some(RulesError {
+            file: FILE.into(),
+            problem: LoadProblem::TimedOut(budget.time * sandbox::LOAD_BUDGETS)
+        })
     );
     let huge = format!("// {}\nexport default {{}};", "x".repeat(MAX_SOURCE_BYTES));
     assert!(matches!(load_err(&huge), LoadProblem::TooLarge(_)));
