@@ -16,6 +16,7 @@ use ballroom::rules::{
 };
 use std::sync::Arc;
 
+use ballroom::game::Phase;
 use ballroom::ids::Team;
 use ballroom::room::{Input, Room, SimConfig};
 use ballroom::scene::{Scene, SceneLibrary};
@@ -136,6 +137,13 @@ fn football_room(scene: Arc<Scene>) -> Room {
     for _ in 0..600 {
         room.tick();
     }
+    let playing = match room.rules_state() {
+        Some(state) => state.contains(r#""phase":"playing""#),
+        None => room
+            .match_state()
+            .is_some_and(|m| m.phase == Phase::Playing),
+    };
+    assert!(playing, "the match is under way");
     room
 }
 

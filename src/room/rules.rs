@@ -62,10 +62,12 @@ impl RoomRules {
         let (file, source) = (scene.rules.as_deref()?, scene.rules_source.as_deref()?);
         let loaded = Rules::load(file, source, sim.seed, sim.rules).and_then(|mut engine| {
             let options = scene.rules_options.clone().unwrap_or_default();
-            engine.set_options(&options).map_err(|failure| rules::RulesError {
-                file: file.to_owned(),
-                problem: rules::LoadProblem::Threw(failure.to_string()),
-            })?;
+            engine
+                .set_options(&options)
+                .map_err(|failure| rules::RulesError {
+                    file: file.to_owned(),
+                    problem: rules::LoadProblem::Threw(failure.to_string()),
+                })?;
             Ok(engine)
         });
         match loaded {
