@@ -32,7 +32,8 @@ const TERRAIN_CELLS: u32 = 400;
 /// without match rules (the stadium's would refuse a kick from outside its teams; its goal
 /// sensors stay in the world).
 fn unlimited(mut s: Scene) -> Arc<Scene> {
-    s.match_rules = None;
+    s.rules = None;
+    s.rules_source = None;
     s.kick_rules.rate = 1e9;
     s.kick_rules.burst = 1e9;
     s.kick_rules.require_position = false;

@@ -20,7 +20,6 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use ballroom::game::{Goal, MatchResult, Score};
 use ballroom::host::QueueLimits;
 use ballroom::host::snapshot_frame::{SentSnapshots, SnapshotFrame};
 use ballroom::ids::Team;
@@ -326,15 +325,15 @@ fn ten_player_stream() -> (binary::Params, Vec<(Snapshot, Vec<PlayerPose>)>) {
 }
 
 fn codec(c: &mut Criterion) {
+    // The football rules' state as two players start a match (a `rules_state`).
     let mut football = Room::new(scene("football"), SimConfig::default());
-    football
-        .apply(1, Input::JoinTeam(Some(Team::Blue)))
-        .unwrap();
-    let joined = football.apply(2, Input::JoinTeam(Some(Team::Red))).unwrap();
-    let state = match joined.announcements.last() {
-        Some(Announcement::Match(s)) => s.clone(),
-        other => panic!("{other:?}"),
-    };
+    for (client, team) in [(1, Team::Blue), (2, Team::Red)] {
+        football
+            .apply(client, Input::Join { spectator: false })
+            .unwrap();
+        football.apply(client, Input::JoinTeam(Some(team))).unwrap();
+    }
+    let state = football.rules_state().expect("football has rules");
     let mut room = Room::new(unlimited_kickballs(), SimConfig::default());
     let kick = Kick {
         ball: 1,
@@ -360,25 +359,32 @@ fn codec(c: &mut Criterion) {
     let value = serde_json::json!(1712345678901u64);
 
     let mut g = c.benchmark_group("codec");
-    let goal = Goal {
-        team: Team::Red,
-        scorer: Some(2),
-        ball: 0,
-        score: Score { blue: 0, red: 1 },
-        tick: 900,
-    };
-    let result = MatchResult {
-        score: Score { blue: 0, red: 1 },
-        winner: Some(Team::Red),
-        forfeit: false,
-        tick: 18000,
-    };
+    let goal = r#"{"ball":0,"score":{"blue":0,"red":1},"scorer":2,"team":"red","tick":900}"#;
+    let result = r#"{"forfeit":false,"score":{"blue":0,"red":1},"tick":18000,"winner":"red"}"#;
     let encodes: [(&str, ServerMsg); 11] = [
         ("encode_snapshot", ServerMsg::Snapshot(&snapshot)),
         ("encode_kick", ServerMsg::Kick(&kick)),
-        ("encode_match", ServerMsg::Match(&state)),
-        ("encode_goal", ServerMsg::Goal(&goal)),
-        ("encode_result", ServerMsg::Result(&result)),
+        (
+            "encode_rules_state",
+            ServerMsg::RulesState {
+                state: &state,
+                tick: 200,
+            },
+        ),
+        (
+            "encode_goal_message",
+            ServerMsg::Message {
+                name: "goal",
+                data: goal,
+            },
+        ),
+        (
+            "encode_result",
+            ServerMsg::RulesResult {
+                result,
+                tick: 18000,
+            },
+        ),
         ("encode_joined", ServerMsg::Joined { client: 7 }),
         ("encode_left", ServerMsg::Left { client: 7 }),
         ("encode_player", ServerMsg::Player(&pose)),
@@ -410,7 +416,6 @@ fn codec(c: &mut Criterion) {
                 echo: true,
                 clients: vec![5, 7],
                 scene: &kickballs,
-                match_state: None,
                 player: None,
                 resume: "k3Jz0vQm8xYb1cRtE5wLpA",
                 resumed: false,

@@ -10,18 +10,19 @@
 //! Dependencies point one way, from the edge inwards:
 //!
 //! ```text
-//!   main ─► server ─► host ─► protocol ─► room ─► game ─► scene ─► ids
-//!                      │         └──────► scene      └─► ids
+//!   main ─► server ─► host ─► protocol ─► room ─► rules ─► ids
+//!                      │         └──────► scene   └─► scene ─► rules
 //!                      ├─► persist ─► room, scene, ids
 //!                      ├─► cluster ─► telemetry
 //!              └───────┴─► clock, auth, telemetry, config
 //! ```
 //!
 //! - [`ids`]: identifiers shared by scenes, the simulation and the wire (a leaf).
-//! - [`scene`]: scene files (`assets/scenes/*.json`), embedded and validated.
-//! - [`game`]: the match state machine (teams, countdown, clock, score, result), driven by
-//!   the room's ticks.
-//! - [`room`]: the simulation of one room. Synchronous, no I/O; one input
+//! - [`rules`]: a room's game rules in JavaScript, sandboxed (QuickJS): hooks in, actions
+//!   out. Knows only its API.
+//! - [`scene`]: scene files (`assets/scenes/*.json`), embedded and validated, with their
+//!   rules files (`assets/rules/*.js`).
+//! - [`room`]: the simulation of one room, with its rules. Synchronous, no I/O; one input
 //!   ([`room::Room::apply`]) and one output ([`room::Effects`], also from
 //!   [`room::Room::tick`]). Tests and benches drive it directly.
 //! - [`rules`]: a room's game rules in JavaScript, sandboxed (QuickJS): hooks in, actions
@@ -53,7 +54,6 @@ pub mod cluster;
 pub mod config;
 #[cfg(test)]
 mod doc_tables;
-pub mod game;
 pub mod host;
 pub mod ids;
 pub mod log_format;

@@ -63,6 +63,8 @@ export interface Room {
    * saved one. Changing it in place saves nothing: call `setState`.
    */
   readonly state: any;
+  /** The scene's `rules_options` (frozen), or `{}`: the rules' settings for this scene. */
+  readonly options: { readonly [key: string]: any };
   clients(): Client[];
   balls(): Ball[];
   /** Put a ball back at `position`, or at its spawn point, at rest. */

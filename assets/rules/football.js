@@ -155,11 +155,25 @@ function leaveTeams(s, id) {
   s.teams.red = s.teams.red.filter((c) => c !== id);
 }
 
+/** Put `client` on `team` (or none), and say so: the asking client gets the whole state. */
+function chooseTeam(room, client, team) {
+  const s = current(room);
+  leaveTeams(s, client.id);
+  if (team) s.teams[team] = [...s.teams[team], client.id].sort((a, b) => a - b);
+  room.setTeam(client.id, team);
+  if (!presenceChanged(room, s)) announce(room, s);
+}
+
 export default {
   onStart(room) {
     Object.assign(RULES, room.options);
     // After a restart the saved state is back in `room.state`: the match goes on.
     if (room.state === null) room.setState(fresh(room));
+  },
+
+  onJoin(room, client) {
+    // A resumed session comes back on the team it had (the room keeps it for the rules).
+    if (!client.spectator && client.team !== null) chooseTeam(room, client, client.team);
   },
 
   onMessage(room, client, name, data) {
@@ -173,13 +187,7 @@ export default {
       room.send(client.id, "refused", { name, reason: "bad_command" });
       return;
     }
-    const team = choice === "blue" || choice === "red" ? choice : null;
-    const s = current(room);
-    leaveTeams(s, client.id);
-    if (team) s.teams[team] = [...s.teams[team], client.id].sort((a, b) => a - b);
-    room.setTeam(client.id, team);
-    // Always announce, so the asking client gets the whole state as its answer.
-    if (!presenceChanged(room, s)) announce(room, s);
+    chooseTeam(room, client, choice === "blue" || choice === "red" ? choice : null);
   },
 
   onLeave(room, client) {

@@ -67,9 +67,6 @@ impl LocalRoom {
                 Announcement::Pose(p) => {
                     (ServerMsg::Player(p), Some(p.client), Some(Encoding::Json))
                 }
-                Announcement::Match(s) => (ServerMsg::Match(s), None, None),
-                Announcement::Goal(g) => (ServerMsg::Goal(g), None, None),
-                Announcement::Result(r) => (ServerMsg::Result(r), None, None),
             };
             self.to_protocol_members(&frame(&msg), except, only);
         }

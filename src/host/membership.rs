@@ -261,7 +261,6 @@ impl LocalRoom {
         member.protocol = true;
         let member = &self.members[&client];
         let config = &self.host.config;
-        let match_state = self.room.match_state();
         let rules_state = self.room.rules_state();
         let welcome = frame(&ServerMsg::Welcome(Welcome {
             client,
@@ -273,7 +272,6 @@ impl LocalRoom {
             echo: member.echo,
             clients: self.players(),
             scene: self.room.scene(),
-            match_state: match_state.as_ref(),
             player: member.player.as_deref(),
             resume: &member.resume,
             resumed: member.resumed,

@@ -4,9 +4,10 @@
 //! While anything moves the task wakes at every tick's deadline and runs what is due
 //! ([`TickClock`]: bounded catch-up, the rest dropped and reported). While the room is at
 //! rest ([`Room::is_at_rest`](crate::room::Room::is_at_rest): balls asleep, nothing
-//! queued, no pose changed, no match timer) it does not wake every tick: an empty room
-//! sleeps until a request, a cluster event or the end of its linger; a room with members
-//! wakes only for its next at-rest snapshot (once a second). Whatever wakes it, the ticks
+//! queued, no pose changed) it does not wake every tick: an empty room sleeps until a
+//! request, a cluster event or the end of its linger; a room with members wakes only for
+//! its next at-rest snapshot (once a second) or its rules' next `onTick` (at the rules'
+//! `tickRate`). Whatever wakes it, the ticks
 //! it slept through are skipped, not run ([`Room::skip`](crate::room::Room::skip)): the
 //! room's clock jumps to wall time, as if it had ticked, and no burst of catch-up ticks
 //! runs. Its members see exactly what a ticking room at rest would have sent them.
@@ -62,8 +63,9 @@ impl LocalRoom {
     }
 
     /// When to wake for ticks: the next tick's deadline while the room moves; its next
-    /// at-rest snapshot while it rests with members; never for an empty room at rest (nor
-    /// for a room without physics), which waits for a request or its linger.
+    /// at-rest snapshot or rules' `onTick` while it rests with members; never for an empty
+    /// room at rest (nor for a room without physics), which waits for a request or its
+    /// linger.
     pub(super) fn next_wake(&self, ticker: &Ticker) -> Option<Wake> {
         if !self.room.needs_ticks() {
             return None;
@@ -77,7 +79,7 @@ impl LocalRoom {
         }
         let ahead = self
             .room
-            .next_snapshot_tick()
+            .next_due_tick()
             .saturating_sub(self.room.tick_count());
         let at = Instant::from_std(ticker.clock.deadline_after(ahead));
         Some(Wake { at, resting: true })

@@ -6,7 +6,6 @@
 //! one spelling, and `docs/PROTOCOL.md` can be checked against [`ErrorCode::ALL`].
 
 use super::inbound::DecodeError;
-use crate::game::MatchRefusal;
 use crate::room::Refusal;
 
 macro_rules! error_codes {
@@ -51,17 +50,10 @@ error_codes! {
     UnknownBall => "unknown_ball",
     ImpulseTooLarge => "impulse_too_large",
     BadPoint => "bad_point",
-    Spectator => "spectator",
-    Countdown => "countdown",
-    MatchPaused => "match_paused",
-    MatchEnded => "match_ended",
-    AfterGoal => "after_goal",
-    NotYourKickoff => "not_your_kickoff",
     TooFar => "too_far",
     NoPosition => "no_position",
     RateLimited => "rate_limited",
     Teleport => "teleport",
-    NoMatch => "no_match",
     /// A spectator sent a kick, a pose or a team choice.
     Spectating => "spectating",
     /// The room's rules refused the kick (`onKick` returned `false` or `{refuse}`).
@@ -105,24 +97,9 @@ impl WireError for Refusal {
             Refusal::NoPosition => ErrorCode::NoPosition,
             Refusal::RateLimited { .. } => ErrorCode::RateLimited,
             Refusal::Teleport { .. } => ErrorCode::Teleport,
-            Refusal::NoMatch(_) => ErrorCode::NoMatch,
             Refusal::RefusedByRules(_) => ErrorCode::RefusedByRules,
             Refusal::RulesFailed(_) => ErrorCode::RulesFailed,
             Refusal::NoRules(_) => ErrorCode::NoRules,
-            Refusal::Match(m) => m.code(),
-        }
-    }
-}
-
-impl WireError for MatchRefusal {
-    fn code(&self) -> ErrorCode {
-        match self {
-            MatchRefusal::Spectator => ErrorCode::Spectator,
-            MatchRefusal::Countdown => ErrorCode::Countdown,
-            MatchRefusal::Paused => ErrorCode::MatchPaused,
-            MatchRefusal::Ended => ErrorCode::MatchEnded,
-            MatchRefusal::AfterGoal => ErrorCode::AfterGoal,
-            MatchRefusal::NotYourKickoff(_) => ErrorCode::NotYourKickoff,
         }
     }
 }

@@ -15,8 +15,7 @@ use super::Encoding;
 use super::binary::Params;
 use super::error_code::ErrorCode;
 use super::inbound::PingToken;
-use crate::game::{Goal, MatchResult, MatchState, Phase, Score};
-use crate::ids::{BallId, ClientId, Team};
+use crate::ids::{BallId, ClientId};
 use crate::room::{BallState, KickApplied, PlayerPose, Snapshot};
 use crate::scene::Scene;
 
@@ -33,8 +32,6 @@ pub struct Welcome<'a> {
     pub clients: Vec<ClientId>,
     /// The scene description, in the scene-file format (see `docs/PROTOCOL.md`).
     pub scene: &'a Scene,
-    /// The match state, in scenes with match rules.
-    pub match_state: Option<&'a MatchState>,
     /// The player id of the client's handshake token (with `--auth-secret`).
     pub player: Option<&'a str>,
     /// The token that resumes this session on a new connection (`?resume=`).
@@ -55,9 +52,6 @@ pub struct Welcome<'a> {
 #[derive(Debug)]
 pub enum ServerMsg<'a> {
     Welcome(Welcome<'a>),
-    Match(&'a MatchState),
-    Goal(&'a Goal),
-    Result(&'a MatchResult),
     Snapshot(&'a Snapshot),
     Kick(&'a KickApplied),
     Joined {
@@ -115,8 +109,6 @@ enum Json<'a> {
         echo: bool,
         clients: &'a [ClientId],
         scene: &'a Scene,
-        #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
-        match_state: Option<MatchJson<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         player: Option<&'a str>,
         resume: &'a str,
@@ -127,20 +119,6 @@ enum Json<'a> {
         binary: Option<&'a Params>,
         #[serde(skip_serializing_if = "Option::is_none")]
         rules_state: Option<&'a RawValue>,
-    },
-    Match(MatchJson<'a>),
-    Goal {
-        team: Team,
-        scorer: Option<ClientId>,
-        ball: BallId,
-        score: ScoreJson,
-        tick: u64,
-    },
-    Result {
-        score: ScoreJson,
-        winner: Option<Team>,
-        forfeit: bool,
-        tick: u64,
     },
     Snapshot {
         tick: u64,
@@ -215,7 +193,6 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 echo: w.echo,
                 clients: &w.clients,
                 scene: w.scene,
-                match_state: w.match_state.map(MatchJson::from),
                 player: w.player,
                 resume: w.resume,
                 resumed: w.resumed,
@@ -223,20 +200,6 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
                 encoding: w.encoding.as_str(),
                 binary: w.binary,
                 rules_state: w.rules_state.map(raw),
-            },
-            ServerMsg::Match(s) => Json::Match(MatchJson::from(s)),
-            ServerMsg::Goal(g) => Json::Goal {
-                team: g.team,
-                scorer: g.scorer,
-                ball: g.ball,
-                score: g.score.into(),
-                tick: g.tick,
-            },
-            ServerMsg::Result(r) => Json::Result {
-                score: r.score.into(),
-                winner: r.winner,
-                forfeit: r.forfeit,
-                tick: r.tick,
             },
             ServerMsg::Snapshot(s) => Json::Snapshot {
                 tick: s.tick,
@@ -287,64 +250,6 @@ impl<'b> From<&'b ServerMsg<'_>> for Json<'b> {
             },
         }
     }
-}
-
-#[derive(Serialize)]
-struct MatchJson<'a> {
-    phase: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    countdown: Option<&'static str>,
-    seconds_left: f64,
-    score: ScoreJson,
-    teams: TeamsJson<'a>,
-    kickoff: Option<Team>,
-    min_players_per_team: u32,
-    tick: u64,
-}
-
-impl<'a> From<&'a MatchState> for MatchJson<'a> {
-    fn from(s: &'a MatchState) -> MatchJson<'a> {
-        MatchJson {
-            phase: match s.phase {
-                Phase::Waiting => "waiting",
-                Phase::Countdown => "countdown",
-                Phase::Playing => "playing",
-                Phase::Paused => "paused",
-                Phase::Ended => "ended",
-            },
-            countdown: s.countdown,
-            seconds_left: s.seconds_left,
-            score: s.score.into(),
-            teams: TeamsJson {
-                blue: &s.teams.blue,
-                red: &s.teams.red,
-            },
-            kickoff: s.kickoff,
-            min_players_per_team: s.min_players_per_team,
-            tick: s.tick,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ScoreJson {
-    blue: u32,
-    red: u32,
-}
-
-impl From<Score> for ScoreJson {
-    fn from(s: Score) -> ScoreJson {
-        ScoreJson {
-            blue: s.blue,
-            red: s.red,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct TeamsJson<'a> {
-    blue: &'a [ClientId],
-    red: &'a [ClientId],
 }
 
 /// One ball in a JSON snapshot.

@@ -24,11 +24,12 @@ use std::sync::Arc;
 
 use rapier3d::prelude::*;
 
-use crate::game::{Goal, Match, MatchEvent, MatchResult, MatchState};
 use crate::ids::{BallId, ClientId, Team};
 use crate::rules::{HookFailure, RulesLimits};
 use crate::scene::Scene;
 
+#[cfg(test)]
+mod football_tests;
 mod history;
 #[cfg(test)]
 mod kick_tick_tests;
@@ -164,9 +165,6 @@ pub enum Announcement {
     Kick(KickApplied),
     /// Tell everyone but the player itself.
     Pose(PlayerPose),
-    Match(MatchState),
-    Goal(Goal),
-    Result(MatchResult),
     /// A message of the rules, for one client (`to`) or every protocol client; `data` is
     /// JSON text.
     RulesMessage {
@@ -178,6 +176,18 @@ pub enum Announcement {
     RulesState(String),
     /// The rules ended a match with this result (JSON text).
     RulesResult(String),
+}
+
+impl Announcement {
+    /// Said by the room's rules.
+    fn is_rules(&mut self) -> bool {
+        matches!(
+            self,
+            Announcement::RulesMessage { .. }
+                | Announcement::RulesState(_)
+                | Announcement::RulesResult(_)
+        )
+    }
 }
 
 /// A ball entering or leaving a sensor (a sensor static of the scene file, or a model's
@@ -215,12 +225,9 @@ pub struct Room {
     scene: Arc<Scene>,
     world: PhysicsWorld,
     balls: Vec<BallBody>,
-    /// Goal sensors and the team each one's goal belongs to.
-    goals: HashMap<ColliderHandle, Team>,
     /// The scene's sensors by `user_data - 1` of their colliders.
     sensor_names: Vec<Arc<str>>,
     collisions: CollisionLog,
-    game: Option<Match>,
     clients: HashMap<ClientId, ClientState>,
     queued: Vec<QueuedKick>,
     acks: BTreeMap<ClientId, u64>,
@@ -245,18 +252,12 @@ impl Room {
         let built = world::build(&scene, sim.tick_rate);
         let rules = RoomRules::load(&scene, &sim);
         let sensor_names = scene.sensor_names();
-        let game = scene
-            .match_rules
-            .clone()
-            .map(|rules| Match::new(rules, sim.tick_rate));
         Room {
             scene,
             world: built.world,
             balls: built.balls,
-            goals: built.goals,
             sensor_names,
             collisions: CollisionLog::default(),
-            game,
             clients: HashMap::new(),
             queued: Vec::new(),
             acks: BTreeMap::new(),
@@ -291,14 +292,21 @@ impl Room {
         self.tick as f64 / self.tick_rate
     }
 
-    /// The match state, in scenes with a match.
-    pub fn match_state(&self) -> Option<MatchState> {
-        self.game.as_ref().map(|g| g.state(self.tick))
+    /// Apply one client's input. Kicks are checked now and applied on the next tick, or on
+    /// the later one they name (at most [`MAX_KICK_LEAD`] ahead). What the room's rules say
+    /// while serving an input goes out with the next tick's effects (so that it travels
+    /// with that tick's events and snapshot, at most a tick later, instead of waking every
+    /// member's writer once more).
+    pub fn apply(&mut self, client: ClientId, input: Input) -> Result<Effects, Refusal> {
+        let mut effects = self.apply_now(client, input)?;
+        if self.rules.is_some() {
+            let said = effects.announcements.extract_if(.., Announcement::is_rules);
+            self.deferred.announcements.extend(said);
+        }
+        Ok(effects)
     }
 
-    /// Apply one client's input. Kicks are checked now and applied on the next tick, or on
-    /// the later one they name (at most [`MAX_KICK_LEAD`] ahead).
-    pub fn apply(&mut self, client: ClientId, input: Input) -> Result<Effects, Refusal> {
+    fn apply_now(&mut self, client: ClientId, input: Input) -> Result<Effects, Refusal> {
         let mut effects = Effects::default();
         match input {
             Input::Kick(kick) => {
@@ -311,19 +319,16 @@ impl Room {
                 // Kept in the order they are due (and, on one tick, of arrival).
                 let at = self.queued.partition_point(|k| k.due <= tick);
                 self.queued.insert(at, queued);
-                if let Some(game) = &mut self.game {
-                    let events = game.kicked(client, tick);
-                    self.carry_out(events, &mut effects);
-                }
             }
             Input::Pose { position, rotation } => {
                 self.pose(client, position, rotation, &mut effects)?;
             }
-            Input::JoinTeam(team) if self.rules.is_some() => {
+            Input::JoinTeam(team) => {
                 let data = serde_json::json!({ "team": team });
-                self.rules_message(client, "team".to_owned(), data, &mut effects);
+                if !self.rules_message(client, "team".to_owned(), data, &mut effects) {
+                    return Err(Refusal::NoRules(self.scene.name.clone()));
+                }
             }
-            Input::JoinTeam(team) => self.join_team(client, team, &mut effects)?,
             Input::Leave => self.leave(client, &mut effects),
             Input::Join { spectator } => self.rules_join(client, spectator, &mut effects),
             Input::Message { name, data } => {
@@ -340,9 +345,6 @@ impl Room {
                     // The rules hear of the client with its team at its `Input::Join`.
                     rules.keep_team(client, team);
                 }
-                if let (Some(team), Some(_)) = (session.team, &self.game) {
-                    self.join_team(client, Some(team), &mut effects)?;
-                }
                 if let Some((position, rotation)) = session.pose {
                     self.pose(client, position, rotation, &mut effects)?;
                 }
@@ -354,9 +356,8 @@ impl Room {
     /// What the room holds of `client` that a new connection may resume: its team, pose
     /// and last acknowledged kick.
     pub fn session(&self, client: ClientId) -> ClientSession {
-        let rules_team = self.rules.as_ref().and_then(|r| r.team_of(client));
         ClientSession {
-            team: rules_team.or_else(|| self.game.as_ref().and_then(|g| g.team_of(client))),
+            team: self.team_of(client),
             pose: self.clients.get(&client).and_then(|c| c.pose),
             last_ack: self.acks.get(&client).copied(),
         }
@@ -386,21 +387,6 @@ impl Room {
         Ok(())
     }
 
-    fn join_team(
-        &mut self,
-        client: ClientId,
-        team: Option<Team>,
-        effects: &mut Effects,
-    ) -> Result<(), Refusal> {
-        let tick = self.tick;
-        let Some(game) = &mut self.game else {
-            return Err(Refusal::NoMatch(self.scene.name.clone()));
-        };
-        let events = game.set_team(client, team, tick);
-        self.carry_out(events, effects);
-        Ok(())
-    }
-
     fn leave(&mut self, client: ClientId, effects: &mut Effects) {
         self.rules_leave(client, effects);
         if let Some(state) = self.clients.remove(&client) {
@@ -412,11 +398,6 @@ impl Room {
         }
         self.acks.remove(&client);
         self.queued.retain(|k| k.client != client);
-        let tick = self.tick;
-        if let Some(game) = &mut self.game {
-            let events = game.remove(client, tick);
-            self.carry_out(events, effects);
-        }
     }
 
     /// Advance one fixed tick.
@@ -432,8 +413,7 @@ impl Room {
         let due = self.queued.partition_point(|k| k.due <= self.tick);
         let kicked = due > 0;
         for k in self.queued.drain(..due).collect::<Vec<_>>() {
-            let ball = &mut self.balls[k.ball];
-            ball.last_kicker = Some(k.client);
+            let ball = &self.balls[k.ball];
             let body = &mut self.world.bodies[ball.handle];
             match k.point {
                 Some(p) => body.apply_impulse_at_point(k.impulse, p, true),
@@ -459,11 +439,6 @@ impl Room {
             self.sensor_events(&mut effects);
         }
         self.players_moved = false;
-        let tick = self.tick;
-        if let Some(game) = &mut self.game {
-            let events = game.tick(tick);
-            self.carry_out(events, &mut effects);
-        }
         if self.rules.is_some() {
             let sensors = std::mem::take(&mut effects.sensors);
             self.rules_tick(&sensors, &mut effects);
@@ -472,7 +447,7 @@ impl Room {
 
         self.record_history();
 
-        let at_rest = self.balls_asleep() && !self.poses_changed;
+        let (tick, at_rest) = (self.tick, self.balls_asleep() && !self.poses_changed);
         if self.schedule.due(tick, self.tick_rate, kicked, at_rest) {
             self.poses_changed = false;
             effects.snapshot = Some(self.snapshot());
@@ -481,15 +456,14 @@ impl Room {
     }
 
     /// True when a tick would change nothing but the clock and, once a second, make a
-    /// snapshot: every ball sleeps, no kick is queued, no player moved or changed its pose
-    /// since the last snapshot, and no match timer runs (waiting or paused). The host may
-    /// then let ticks go by unrun ([`Room::skip`]) until an input or the next snapshot.
+    /// snapshot (and, with rules, call their `onTick` at its rate): every ball sleeps, no
+    /// kick is queued, no player moved or changed its pose since the last snapshot, and
+    /// the rules have nothing waiting to be said. The host may then let ticks go by unrun
+    /// ([`Room::skip`]) until an input or [`Room::next_due_tick`].
     pub fn is_at_rest(&self) -> bool {
         self.queued.is_empty()
             && !self.players_moved
             && !self.poses_changed
-            && self.game.as_ref().is_none_or(Match::is_idle)
-            && self.rules.as_ref().is_none_or(|r| !r.ticks())
             && self.deferred.announcements.is_empty()
             && self.deferred.rules_failures.is_empty()
             && self
@@ -499,18 +473,24 @@ impl Room {
             && self.balls_asleep()
     }
 
-    /// The tick of the next snapshot (made by [`Room::tick`]) if the room stays at rest
-    /// until then: one second after the last one at rest, sooner just after moving.
-    pub fn next_snapshot_tick(&self) -> u64 {
+    /// The next tick the room must run if it stays at rest until then: its next snapshot
+    /// (one second after the last one at rest, sooner just after moving), or sooner its
+    /// rules' next `onTick`.
+    pub fn next_due_tick(&self) -> u64 {
         let at_rest = self.balls_asleep() && !self.poses_changed;
-        self.schedule.next_due(self.tick, self.tick_rate, at_rest)
+        let snapshot = self.schedule.next_due(self.tick, self.tick_rate, at_rest);
+        match self.rules.as_ref().and_then(RoomRules::tick_every) {
+            Some(every) => snapshot.min((self.tick / every + 1) * every),
+            None => snapshot,
+        }
     }
 
     /// Let `ticks` ticks go by without running them: the clock moves on (`tick`, `time`,
     /// and with them the kick budgets' refill and the reach checks' elapsed time), nothing
     /// else changes. Only for a room at rest ([`Room::is_at_rest`]), where running them
     /// would have changed nothing but the clock and made at-rest snapshots; the host
-    /// wakes for the next snapshot ([`Room::next_snapshot_tick`]) when anyone listens.
+    /// wakes for the next snapshot or `onTick` ([`Room::next_due_tick`]) when anyone
+    /// listens.
     /// A room not at rest is left as it is (those ticks must be run): returns whether
     /// the ticks went by.
     pub fn skip(&mut self, ticks: u64) -> bool {
@@ -552,20 +532,18 @@ impl Room {
             .all(|b| self.world.bodies[b.handle].is_sleeping())
     }
 
-    /// Turn this step's collision events into sensor events, and those of goal sensors
-    /// into goals.
+    /// Turn this step's collision events into sensor events (for the rules).
     fn sensor_events(&mut self, effects: &mut Effects) {
-        let mut said = Vec::new();
         for event in self.collisions.take() {
             let (a, b, entered) = match event {
                 CollisionEvent::Started(a, b, _) => (a, b, true),
                 CollisionEvent::Stopped(a, b, _) => (a, b, false),
             };
             let tag = |h| self.world.colliders.get(h).map_or(0, |c| c.user_data);
-            let (sensor, other, tag) = match (tag(a), tag(b)) {
+            let (other, tag) = match (tag(a), tag(b)) {
                 (0, 0) => continue,
-                (t, 0) => (a, b, t),
-                (_, t) => (b, a, t),
+                (t, 0) => (b, t),
+                (_, t) => (a, t),
             };
             let Some(ball) = self.balls.iter().find(|x| x.collider == other) else {
                 continue;
@@ -581,31 +559,6 @@ impl Room {
                     tick: self.tick,
                 });
             }
-            if let (true, Some(game), Some(&team)) =
-                (entered, &mut self.game, self.goals.get(&sensor))
-            {
-                said.extend(game.goal(team, ball.id, ball.last_kicker, self.tick));
-            }
-        }
-        self.carry_out(said, effects);
-    }
-
-    /// Carry out what the match asked for (balls back to kick-off) and pass on what it
-    /// announced.
-    fn carry_out(&mut self, events: Vec<MatchEvent>, effects: &mut Effects) {
-        for event in events {
-            effects.announcements.push(match event {
-                MatchEvent::State(s) => Announcement::Match(s),
-                MatchEvent::Goal(g) => Announcement::Goal(g),
-                MatchEvent::Result(r) => Announcement::Result(r),
-                MatchEvent::ResetBalls => {
-                    for b in &mut self.balls {
-                        b.last_kicker = None;
-                        place(&mut self.world.bodies[b.handle], b.spawn);
-                    }
-                    continue;
-                }
-            });
         }
     }
 

@@ -8,7 +8,6 @@ use rapier3d::prelude::*;
 
 use super::Room;
 use super::world::distance_to_segment;
-use crate::game::MatchRefusal;
 use crate::ids::{BallId, ClientId};
 
 /// Why the room refused an input.
@@ -34,11 +33,6 @@ pub enum Refusal {
         seconds: f32,
         allowed: f32,
     },
-    /// The match does not allow this kick now.
-    #[error(transparent)]
-    Match(#[from] MatchRefusal),
-    #[error("this scene has no match (scene `{0}`)")]
-    NoMatch(String),
     /// The rules' `onKick` refused the kick, with their reason.
     #[error("refused by the room's rules: {0}")]
     RefusedByRules(String),
@@ -118,9 +112,6 @@ impl Room {
             if distance > max {
                 return Err(Refusal::PointTooFar { distance, max });
             }
-        }
-        if let Some(game) = &self.game {
-            game.check_kick(client)?;
         }
         let seen = kick.seen_at.and_then(|t| self.seen_position(index, t));
         let b = &self.balls[index];

@@ -46,6 +46,9 @@ pub(super) struct SavedRules {
     /// The last `setState`, as JSON text.
     state: Option<String>,
     teams: Vec<(ClientId, Team)>,
+    /// The members the rules knew, each watching or not: at restore each leaves, and its
+    /// `onLeave` tells the rules (who hear of it again, with its team, if it resumes).
+    members: Vec<(ClientId, bool)>,
 }
 
 impl SavedRules {
@@ -107,7 +110,7 @@ impl RoomRules {
             tick_every: engine.tick_every(sim.tick_rate),
             engine,
             started: false,
-            members: BTreeMap::new(),
+            members: saved.members.into_iter().collect(),
             teams: saved.teams.into_iter().collect(),
         })
     }
@@ -118,12 +121,18 @@ impl RoomRules {
             source: scene.rules_source.as_deref().unwrap_or_default().to_owned(),
             state: self.engine.state().map(|s| s.to_string()),
             teams: self.teams.iter().map(|(&c, &t)| (c, t)).collect(),
+            members: self.members.iter().map(|(&c, &s)| (c, s)).collect(),
         }
     }
 
-    /// Whether the rules need ticks while nothing moves (they have an `onTick`).
-    pub fn ticks(&self) -> bool {
-        self.tick_every.is_some()
+    /// The clients the rules count as members.
+    pub fn members(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.members.keys().copied()
+    }
+
+    /// Every how many ticks `onTick` runs, if the rules have one.
+    pub fn tick_every(&self) -> Option<u64> {
+        self.tick_every
     }
 
     /// The rules' state as JSON text (`null` until set), for a `welcome`.
@@ -353,8 +362,7 @@ impl Room {
         let announce = |effects: &mut Effects, a| effects.announcements.push(a);
         match action {
             Action::ResetBall { ball, position } => {
-                if let Some(b) = self.balls.iter_mut().find(|b| b.id == ball) {
-                    b.last_kicker = None;
+                if let Some(b) = self.balls.iter().find(|b| b.id == ball) {
                     let at = position.map_or(b.spawn, Vector::from_array);
                     place(&mut self.world.bodies[b.handle], at);
                 }
@@ -401,6 +409,11 @@ impl Room {
     /// The rules' state as JSON text, in a room with rules (for a `welcome`).
     pub fn rules_state(&self) -> Option<String> {
         self.rules.as_ref().map(RoomRules::state_json)
+    }
+
+    /// The team the rules put `client` on.
+    pub fn team_of(&self, client: ClientId) -> Option<Team> {
+        self.rules.as_ref().and_then(|r| r.team_of(client))
     }
 
     /// Whether the room's scene has rules running.

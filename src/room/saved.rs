@@ -11,7 +11,7 @@
 //! as its rules say for an emptied team), exactly as if its connection had dropped; the
 //! transport keeps each one's [`ClientSession`](super::ClientSession) resumable.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rapier3d::prelude::*;
@@ -22,8 +22,7 @@ use super::rules::{RoomRules, SavedRules};
 use super::snapshot::SnapshotSchedule;
 use super::world::{BallBody, CollisionLog};
 use super::{Effects, Room, SimConfig};
-use crate::game::Match;
-use crate::ids::{ClientId, Team};
+use crate::ids::ClientId;
 use crate::scene::Scene;
 
 /// Everything a room is, but its scene. Saving borrows the room's world (rapier's world
@@ -32,8 +31,6 @@ use crate::scene::Scene;
 pub struct SavedRoom<'a> {
     world: Held<'a, PhysicsWorld>,
     balls: Vec<BallBody>,
-    goals: Vec<(ColliderHandle, Team)>,
-    game: Option<Match>,
     clients: Vec<(ClientId, ClientState)>,
     queued: Vec<QueuedKick>,
     acks: BTreeMap<ClientId, u64>,
@@ -67,8 +64,6 @@ impl Room {
         SavedRoom {
             world: Held::Borrowed(&self.world),
             balls: self.balls.clone(),
-            goals: self.goals.iter().map(|(&h, &t)| (h, t)).collect(),
-            game: self.game.clone(),
             clients: self.clients.iter().map(|(&c, s)| (c, s.clone())).collect(),
             queued: self.queued.clone(),
             acks: self.acks.clone(),
@@ -117,10 +112,8 @@ impl Room {
         let mut room = Room {
             world,
             balls: saved.balls,
-            goals: saved.goals.into_iter().collect::<HashMap<_, _>>(),
             sensor_names: scene.sensor_names(),
             collisions: CollisionLog::default(),
-            game: saved.game,
             clients: saved.clients.into_iter().collect(),
             queued: saved.queued,
             acks: saved.acks,
@@ -136,9 +129,7 @@ impl Room {
             deferred: Effects::default(),
         };
         let mut gone: Vec<ClientId> = room.clients.keys().copied().collect();
-        if let Some(state) = room.match_state() {
-            gone.extend(state.teams.blue.iter().chain(&state.teams.red));
-        }
+        gone.extend(room.rules.iter().flat_map(RoomRules::members));
         gone.extend(room.acks.keys());
         gone.sort_unstable();
         gone.dedup();

@@ -33,7 +33,7 @@ pub struct PlayerState {
     pub position: [f32; 3],
     /// Rotation quaternion `[x, y, z, w]`, as the client reported it.
     pub rotation: [f32; 4],
-    /// The player's team, in a match scene.
+    /// The team the room's rules put the player on, if any.
     pub team: Option<Team>,
 }
 
@@ -134,7 +134,7 @@ impl Room {
                     client,
                     position,
                     rotation,
-                    team: self.game.as_ref().and_then(|g| g.team_of(client)),
+                    team: self.team_of(client),
                 })
             })
             .collect();

@@ -1,12 +1,11 @@
 //! Building a room's rapier world from its scene, and the small physics helpers the room
 //! uses on it.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use rapier3d::prelude::*;
 
-use crate::ids::{BallId, ClientId, Team};
+use crate::ids::BallId;
 use crate::scene::{Ball, BodyShape, Geometry, Scene, Shape as SceneShape};
 
 /// One ball of the scene and its rapier handles.
@@ -17,16 +16,12 @@ pub(super) struct BallBody {
     pub collider: ColliderHandle,
     pub radius: f32,
     pub spawn: Vector,
-    /// The client whose kick touched this ball last (the scorer of a goal).
-    pub last_kicker: Option<ClientId>,
 }
 
-/// The world of a scene: statics, balls (sorted by id) and the goal sensors with the team
-/// whose goal each one is.
+/// The world of a scene: statics (sensors among them) and balls (sorted by id).
 pub(super) struct BuiltWorld {
     pub world: PhysicsWorld,
     pub balls: Vec<BallBody>,
-    pub goals: HashMap<ColliderHandle, Team>,
 }
 
 pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
@@ -37,8 +32,6 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
     world.integration_parameters.dt = (1.0 / tick_rate) as f32;
     world.integration_parameters.num_solver_iterations = scene.solver_iterations as usize;
 
-    let goal_teams = scene.match_rules.as_ref().map(|m| &m.goals);
-    let mut goals = HashMap::new();
     // A sensor's `user_data` is 1 + its place in `Scene::sensor_names` (the same order as
     // here), which travels with the world when a room is saved.
     // A sensor reports collisions and is numbered; any other collider is left as it is.
@@ -63,11 +56,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .friction(s.friction)
             .restitution(s.restitution);
         let collider = as_sensor(collider, s.sensor);
-        let handle = world.insert_collider(collider, None);
-        let team = goal_teams.zip(s.name.as_ref()).and_then(|(g, n)| g.get(n));
-        if let Some(&team) = team {
-            goals.insert(handle, team);
-        }
+        world.insert_collider(collider, None);
     }
 
     // The models' colliders: their shapes are the scene's, shared (an `Arc`) by its rooms.
@@ -77,10 +66,7 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
             .friction(c.friction)
             .restitution(c.restitution);
         let collider = as_sensor(collider, c.sensor);
-        let handle = world.insert_collider(collider, None);
-        if let Some(&team) = goal_teams.and_then(|g| g.get(&c.name)).filter(|_| c.sensor) {
-            goals.insert(handle, team);
-        }
+        world.insert_collider(collider, None);
     }
 
     let mut balls: Vec<BallBody> = scene
@@ -104,16 +90,11 @@ pub(super) fn build(scene: &Scene, tick_rate: f64) -> BuiltWorld {
                 collider,
                 radius: b.radius,
                 spawn,
-                last_kicker: None,
             }
         })
         .collect();
     balls.sort_by_key(|b| b.id);
-    BuiltWorld {
-        world,
-        balls,
-        goals,
-    }
+    BuiltWorld { world, balls }
 }
 
 /// A ball's collider: its `shape` (a hull shared with the scene's other rooms), or a ball

@@ -30,6 +30,8 @@ mod sandbox;
 mod tests;
 #[cfg(test)]
 mod tests_football;
+#[cfg(test)]
+mod tests_sandbox;
 
 pub use engine::Rules;
 

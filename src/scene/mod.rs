@@ -6,10 +6,9 @@
 //! structure, serialized, is the `scene` field of the `welcome` message.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::ids::{BallId, Team};
+use crate::ids::BallId;
 
 pub mod body;
 mod gltf_nodes;
@@ -49,9 +48,6 @@ pub struct Scene {
     /// Who may kick, how often and from where.
     #[serde(default)]
     pub kick_rules: KickRules,
-    /// Teams, goals and a match clock; absent for free-play scenes.
-    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
-    pub match_rules: Option<MatchRules>,
     /// Fixed colliders: ground, walls, and sensors (such as goal mouths).
     #[serde(default)]
     pub statics: Vec<StaticCollider>,
@@ -155,58 +151,6 @@ impl Default for KickRules {
             max_player_speed: 20.0,
         }
     }
-}
-
-/// What a match does when a team loses its last player.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnTeamEmpty {
-    /// Stop the clock until both teams have a player again.
-    #[default]
-    Pause,
-    /// End the match; the team still present wins.
-    Forfeit,
-}
-
-/// Server-side match rules.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchRules {
-    /// Players each team needs before a match starts.
-    #[serde(default = "one")]
-    pub min_players_per_team: u32,
-    /// Match length in seconds.
-    #[serde(default = "default_duration")]
-    pub duration: f32,
-    /// Countdown steps, one a second (3 gives `3, 2, 1, go`).
-    #[serde(default = "three")]
-    pub countdown: u32,
-    /// Seconds between a goal and the ball's return to the centre.
-    #[serde(default = "two")]
-    pub goal_pause: f32,
-    /// Seconds the result stands before the room returns to waiting.
-    #[serde(default = "five")]
-    pub end_pause: f32,
-    #[serde(default)]
-    pub on_team_empty: OnTeamEmpty,
-    /// Goal sensors by static collider name, each with the team that defends it.
-    pub goals: BTreeMap<String, Team>,
-}
-
-fn one() -> u32 {
-    1
-}
-fn three() -> u32 {
-    3
-}
-fn two() -> f32 {
-    2.0
-}
-fn five() -> f32 {
-    5.0
-}
-fn default_duration() -> f32 {
-    60.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -25,11 +25,17 @@ fn builtin_scenes_load_and_match_the_brief() {
     assert_eq!(f.balls.len(), 1);
     assert_eq!(f.statics.iter().filter(|s| s.sensor).count(), 2);
     assert!(!lib.get("relay").unwrap().has_physics());
-    let m = f.match_rules.as_ref().expect("football has match rules");
-    assert_eq!(m.duration, 300.0);
-    assert_eq!(m.goals.len(), 2);
+    assert_eq!(f.rules.as_deref(), Some("rules/football.js"));
+    assert!(
+        f.rules_source
+            .as_deref()
+            .is_some_and(|s| s.contains("export default"))
+    );
+    let options = f.rules_options.as_ref().expect("football's settings");
+    assert_eq!(options["duration"], 300);
+    assert_eq!(options["goals"].as_object().unwrap().len(), 2);
     assert!(f.kick_rules.require_position);
-    assert!(k.match_rules.is_none());
+    assert!(k.rules.is_none());
     assert_eq!(k.kick_rules, KickRules::default());
 }
 
@@ -46,16 +52,27 @@ fn bad_scenes_are_refused_with_a_reason() {
         err.to_string().contains("radius must be a positive"),
         "{err}"
     );
-    let err = Scene::from_json(
-        "x",
-        r#"{"name":"x","balls":[{"id":0,"radius":1,"mass":1,"position":[0,0,0]}],
-            "match":{"goals":{"nowhere":"blue"}}}"#,
-    )
-    .unwrap_err();
+    let ball = r#"[{"id":0,"radius":1,"mass":1,"position":[0,0,0]}]"#;
+    for (rules, why) in [
+        (
+            r#""rules/nowhere.js""#,
+            "rules `rules/nowhere.js`: no such file",
+        ),
+        (r#""../secrets.js""#, "name a file `rules/NAME.js`"),
+    ] {
+        let text = format!(r#"{{"name":"x","balls":{ball},"rules":{rules}}}"#);
+        let err = Scene::from_json("x", &text).unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    let err = Scene::from_json("x", r#"{"name":"x","rules":"rules/football.js"}"#).unwrap_err();
     assert!(
-        err.to_string().contains("`nowhere` is not a sensor"),
+        err.to_string().contains("rules need a scene with balls"),
         "{err}"
     );
+    let text =
+        format!(r#"{{"name":"x","balls":{ball},"rules":"rules/football.js","rules_options":3}}"#);
+    let err = Scene::from_json("x", &text).unwrap_err();
+    assert!(err.to_string().contains("must be a JSON object"), "{err}");
     let err = Scene::from_json("x", r#"{"name":"x","bogus":1}"#).unwrap_err();
     assert!(err.to_string().contains("unknown field"), "{err}");
 }

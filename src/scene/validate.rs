@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{Scene, Shape};
-use crate::ids::{Team, all_finite};
+use crate::ids::all_finite;
 
 impl Scene {
     pub(super) fn validate(&self) -> Result<(), String> {
@@ -71,33 +71,6 @@ impl Scene {
             return Err("kick_rules.burst must be at least 1".into());
         }
         positive("kick_rules.max_player_speed", k.max_player_speed)?;
-        if let Some(m) = &self.match_rules {
-            positive("match.duration", m.duration)?;
-            positive("match.goal_pause", m.goal_pause)?;
-            positive("match.end_pause", m.end_pause)?;
-            if m.countdown > 9 {
-                return Err("match.countdown is at most 9".into());
-            }
-            if m.min_players_per_team == 0 {
-                return Err("match.min_players_per_team must be at least 1".into());
-            }
-            if !self.has_physics() {
-                return Err("a match needs at least one ball".into());
-            }
-            // A saved room's scene has its models' sensors in the saved world only.
-            let unread = !self.models.is_empty() && !self.geometry.loaded;
-            for name in m.goals.keys() {
-                let sensor = self.sensor_names().iter().any(|n| **n == **name);
-                if !sensor && !unread {
-                    return Err(format!("match goal `{name}` is not a sensor collider"));
-                }
-            }
-            for team in [Team::Blue, Team::Red] {
-                if !m.goals.values().any(|t| *t == team) {
-                    return Err(format!("match has no goal defended by {team:?}"));
-                }
-            }
-        }
         let mut ids = HashSet::new();
         for b in &self.balls {
             let what = format!("ball {}", b.id);

@@ -1,6 +1,7 @@
-//! Whole matches over real WebSocket connections, on paused tokio time: the runtime's
-//! clock jumps ahead whenever every task is idle, so a 20 s match takes well under a
-//! second of wall time while the server runs exactly as in production.
+//! Whole football matches (the built-in rules `football.js`) over real WebSocket
+//! connections, on paused tokio time: the runtime's clock jumps ahead whenever every task
+//! is idle, so a 20 s match takes well under a second of wall time while the server runs
+//! exactly as in production.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,9 +12,9 @@ use serde_json::{Value, json};
 /// A short football match: 20 s, 1 s goal pause, 2 s end pause.
 fn short_match_assets() -> PathBuf {
     scene_assets("football", "shortball", |s| {
-        s["match"]["duration"] = json!(20);
-        s["match"]["goal_pause"] = json!(1);
-        s["match"]["end_pause"] = json!(2);
+        s["rules_options"]["duration"] = json!(20);
+        s["rules_options"]["goalPause"] = json!(1);
+        s["rules_options"]["endPause"] = json!(2);
     })
 }
 
@@ -32,8 +33,22 @@ const LONG: Duration = Duration::from_secs(60);
 /// Join `team` and return the match state that answers it (the first that lists us).
 async fn join(c: &mut Client, me: &Value, team: &str) -> Value {
     c.send_json(json!({"type":"join_team","team":team})).await;
-    c.recv_until(|m| m["type"] == "match" && m["teams"][team].as_array().unwrap().contains(me))
-        .await
+    c.recv_until(|m| {
+        m["type"] == "rules_state" && m["state"]["teams"][team].as_array().unwrap().contains(me)
+    })
+    .await["state"]
+        .clone()
+}
+
+/// The next match state (a `rules_state`) that `pred` accepts.
+async fn next_state(c: &mut Client, pred: impl Fn(&Value) -> bool) -> Value {
+    c.recv_until_within(LONG, |m| m["type"] == "rules_state" && pred(&m["state"]))
+        .await["state"]
+        .clone()
+}
+
+fn seconds_left(state: &Value) -> f64 {
+    state["secondsLeft"].as_f64().unwrap()
 }
 
 fn id(welcome: &Value) -> Value {
@@ -41,15 +56,23 @@ fn id(welcome: &Value) -> Value {
 }
 
 async fn phase(c: &mut Client, phase: &str) -> Value {
-    c.recv_until_within(LONG, |m| m["type"] == "match" && m["phase"] == phase)
-        .await
+    next_state(c, |s| s["phase"] == phase).await
 }
 
+/// The code of the next `error`, or `rules:REASON` for a refusal by the rules.
 async fn error(c: &mut Client) -> String {
-    c.recv_type("error").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let e = c.recv_type("error").await;
+    let code = e["code"].as_str().unwrap();
+    match code {
+        "refused_by_rules" => {
+            let message = e["message"].as_str().unwrap();
+            let reason = message
+                .strip_prefix("refused by the room's rules: ")
+                .unwrap();
+            format!("rules:{reason}")
+        }
+        _ => code.to_owned(),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -60,8 +83,8 @@ async fn a_whole_match_goal_reset_clock_and_final_result() {
     let (mut fan, wf) = server.protocol("/pitch").await;
     let (blue_id, red_id) = (wb["client"].clone(), wr["client"].clone());
     // Every welcome carries the match state.
-    assert_eq!(wf["match"]["phase"], "waiting");
-    assert_eq!(wf["match"]["seconds_left"], 20.0);
+    assert_eq!(wf["rules_state"]["phase"], "waiting");
+    assert_eq!(seconds_left(&wf["rules_state"]), 20.0);
 
     let state = join(&mut blue, &blue_id, "blue").await;
     assert_eq!(
@@ -79,17 +102,17 @@ async fn a_whole_match_goal_reset_clock_and_final_result() {
         .await;
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-25,0,0]}))
         .await;
-    assert_eq!(error(&mut red).await, "countdown");
+    assert_eq!(error(&mut red).await, "rules:countdown");
     // (Standing aside: spectators' avatars are solid too.)
     fan.send_json(json!({"type":"player","position":[0,0,3]}))
         .await;
     fan.send_json(json!({"type":"kick","ball":0,"impulse":[5,0,0]}))
         .await;
-    assert_eq!(error(&mut fan).await, "spectator");
+    assert_eq!(error(&mut fan).await, "rules:spectator");
 
     let mut steps = Vec::new();
     loop {
-        let m = fan.recv_until_within(LONG, |m| m["type"] == "match").await;
+        let m = next_state(&mut fan, |_| true).await;
         steps.push(m["countdown"].as_str().unwrap_or("").to_owned());
         if m["phase"] == "playing" {
             break;
@@ -100,14 +123,15 @@ async fn a_whole_match_goal_reset_clock_and_final_result() {
     // Red shoots into the goal blue defends; the server's sensor decides it is a goal.
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-25,0,0]}))
         .await;
-    let goal = fan.recv_until_within(LONG, |m| m["type"] == "goal").await;
+    let goal = fan
+        .recv_until_within(LONG, |m| m["type"] == "message" && m["name"] == "goal")
+        .await["data"]
+        .clone();
     assert_eq!(goal["team"], "red");
     assert_eq!(goal["scorer"], red_id);
     assert_eq!(goal["score"], json!({"blue":0,"red":1}));
     // After the pause: ball at the centre, kick-off to blue, who conceded.
-    let reset = fan
-        .recv_until_within(LONG, |m| m["type"] == "match" && m["kickoff"] == "blue")
-        .await;
+    let reset = next_state(&mut fan, |s| s["kickoff"] == "blue").await;
     let snap = fan
         .recv_until_within(LONG, |m| {
             m["type"] == "snapshot" && m["tick"].as_u64() >= reset["tick"].as_u64()
@@ -122,7 +146,7 @@ async fn a_whole_match_goal_reset_clock_and_final_result() {
         .await;
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-5,0,0]}))
         .await;
-    assert_eq!(error(&mut red).await, "not_your_kickoff");
+    assert_eq!(error(&mut red).await, "rules:not_your_kickoff");
 
     // The clock runs out; every client gets the same final word.
     let mut results = Vec::new();
@@ -131,14 +155,15 @@ async fn a_whole_match_goal_reset_clock_and_final_result() {
     }
     assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
     let result: Value = serde_json::from_str(&results[0]).unwrap();
+    let result = &result["result"];
     assert_eq!(result["score"], json!({"blue":0,"red":1}));
     assert_eq!(result["winner"], "red");
     assert_eq!(result["forfeit"], false);
     let ended = phase(&mut fan, "ended").await;
-    assert_eq!(ended["seconds_left"], 0.0);
+    assert_eq!(seconds_left(&ended), 0.0);
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-5,0,0]}))
         .await;
-    assert_eq!(error(&mut red).await, "match_ended");
+    assert_eq!(error(&mut red).await, "rules:match_ended");
     // Then back to waiting, and with both teams present a new match counts down.
     let next = phase(&mut fan, "countdown").await;
     assert_eq!(next["score"], json!({"blue":0,"red":0}));
@@ -154,11 +179,13 @@ async fn a_lone_team_never_starts_and_an_emptied_team_pauses() {
     join(&mut b, &id(&wb), "blue").await;
     // A minute of (paused) time: no countdown ever comes.
     let quiet = a.collect(Duration::from_secs(60)).await;
-    assert!(
-        quiet
-            .iter()
-            .all(|m| !m.to_text().unwrap().contains("countdown"))
-    );
+    let phases: Vec<Value> = quiet
+        .iter()
+        .filter_map(|m| serde_json::from_str::<Value>(m.to_text().ok()?).ok())
+        .filter(|m| m["type"] == "rules_state")
+        .map(|m| m["state"]["phase"].clone())
+        .collect();
+    assert!(phases.iter().all(|p| p == "waiting"), "{phases:?}");
 
     let state = join(&mut b, &id(&wb), "red").await;
     assert_eq!(state["phase"], "countdown");
@@ -167,24 +194,16 @@ async fn a_lone_team_never_starts_and_an_emptied_team_pauses() {
     assert!(!before.is_empty());
     drop(b); // red empties
     let paused = phase(&mut a, "paused").await;
-    let left = paused["seconds_left"].as_f64().unwrap();
+    let left = seconds_left(&paused);
     assert!(left < 20.0 && left > 0.0);
     a.collect(Duration::from_secs(10)).await;
     a.send_json(json!({"type":"state"})).await;
     let (mut c, welcome) = server.protocol("/lone").await;
-    assert_eq!(welcome["match"]["phase"], "paused");
-    assert_eq!(
-        welcome["match"]["seconds_left"].as_f64().unwrap(),
-        left,
-        "clock stopped"
-    );
+    assert_eq!(welcome["rules_state"]["phase"], "paused");
+    assert_eq!(seconds_left(&welcome["rules_state"]), left, "clock stopped");
     join(&mut c, &id(&welcome), "red").await;
     let resumed = phase(&mut a, "playing").await;
-    assert_eq!(
-        resumed["seconds_left"].as_f64().unwrap(),
-        left,
-        "resumed where it stopped"
-    );
+    assert_eq!(seconds_left(&resumed), left, "resumed where it stopped");
     server.stop().await;
 }
 

@@ -53,8 +53,8 @@ async fn at_rest_away_from(c: &mut Client, from: [f64; 3]) -> Value {
 async fn a_match_comes_back_after_a_restart_with_its_score_clock_and_balls() {
     let dir = state_dir("match");
     let assets = scene_assets("football", "longball", |s| {
-        s["match"]["duration"] = json!(120);
-        s["match"]["goal_pause"] = json!(1);
+        s["rules_options"]["duration"] = json!(120);
+        s["rules_options"]["goalPause"] = json!(1);
     });
     let cfg = || {
         let mut c = config();
@@ -73,17 +73,23 @@ async fn a_match_comes_back_after_a_restart_with_its_score_clock_and_balls() {
     for (c, team) in [(&mut blue, "blue"), (&mut red, "red")] {
         c.send_json(json!({"type":"join_team","team":team})).await;
     }
-    blue.recv_until_within(LONG, |m| m["type"] == "match" && m["phase"] == "playing")
-        .await;
+    blue.recv_until_within(LONG, |m| {
+        m["type"] == "rules_state" && m["state"]["phase"] == "playing"
+    })
+    .await;
     // Red scores; after the goal's pause the ball is back at the centre, blue's kick-off.
     red.send_json(json!({"type":"player","position":[0.9,0,0]}))
         .await;
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-25,0,0]}))
         .await;
-    let goal = blue.recv_until_within(LONG, |m| m["type"] == "goal").await;
-    assert_eq!(goal["score"], json!({"blue":0,"red":1}));
-    blue.recv_until_within(LONG, |m| m["type"] == "match" && m["kickoff"] == "blue")
+    let goal = blue
+        .recv_until_within(LONG, |m| m["type"] == "message" && m["name"] == "goal")
         .await;
+    assert_eq!(goal["data"]["score"], json!({"blue":0,"red":1}));
+    blue.recv_until_within(LONG, |m| {
+        m["type"] == "rules_state" && m["state"]["kickoff"] == "blue"
+    })
+    .await;
     // Blue kicks off; the ball rolls away and settles somewhere that is not its spawn.
     blue.send_json(json!({"type":"player","position":[-0.9,0,0]}))
         .await;
@@ -94,10 +100,13 @@ async fn a_match_comes_back_after_a_restart_with_its_score_clock_and_balls() {
     // Red's connection drops: the match pauses, its clock stopped where it is now.
     drop(red);
     let paused = blue
-        .recv_until_within(LONG, |m| m["type"] == "match" && m["phase"] == "paused")
-        .await;
+        .recv_until_within(LONG, |m| {
+            m["type"] == "rules_state" && m["state"]["phase"] == "paused"
+        })
+        .await["state"]
+        .clone();
     assert_eq!(paused["score"], json!({"blue":0,"red":1}));
-    let seconds_left = paused["seconds_left"].as_f64().unwrap();
+    let seconds_left = paused["secondsLeft"].as_f64().unwrap();
     assert!(seconds_left > 0.0 && seconds_left < 120.0, "{paused}");
 
     // Stop as SIGTERM does: the room is written, one file.
@@ -120,10 +129,10 @@ async fn a_match_comes_back_after_a_restart_with_its_score_clock_and_balls() {
         (&welcome["resumed"], &welcome["client"]),
         (&json!(true), &blue_id)
     );
-    let state = &welcome["match"];
+    let state = &welcome["rules_state"];
     assert_eq!(state["score"], json!({"blue":0,"red":1}));
     assert_eq!(state["phase"], "paused");
-    assert_eq!(state["seconds_left"].as_f64().unwrap(), seconds_left);
+    assert_eq!(state["secondsLeft"].as_f64().unwrap(), seconds_left);
     assert!(
         welcome["tick"].as_u64() >= settled["tick"].as_u64(),
         "{welcome}"
@@ -149,11 +158,14 @@ async fn a_match_comes_back_after_a_restart_with_its_score_clock_and_balls() {
         (&json!(true), &red_id)
     );
     let resumed = blue
-        .recv_until_within(LONG, |m| m["type"] == "match" && m["phase"] == "countdown")
-        .await;
+        .recv_until_within(LONG, |m| {
+            m["type"] == "rules_state" && m["state"]["phase"] == "countdown"
+        })
+        .await["state"]
+        .clone();
     assert_eq!(resumed["teams"], json!({"blue":[blue_id],"red":[red_id]}));
     assert_eq!(resumed["score"], json!({"blue":0,"red":1}));
-    assert_eq!(resumed["seconds_left"].as_f64().unwrap(), seconds_left);
+    assert_eq!(resumed["secondsLeft"].as_f64().unwrap(), seconds_left);
     server.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -52,11 +52,12 @@ async fn a_resumed_client_keeps_its_id_team_acks_and_pose() {
     assert_ne!(fresh, token, "a token serves one session");
     // The others see the same client come back, on its team and where it stood.
     assert_eq!(other.recv_type("joined").await["client"], id);
-    let state = other
-        .recv_until(|v| v["type"] == "match" && v["teams"]["blue"] == json!([id]))
-        .await;
-    assert_eq!(state["phase"], "waiting");
+    // (Its pose is restored before its rules hear it is back: `player`, then `rules_state`.)
     let pose = other.recv_type("player").await;
+    let state = other
+        .recv_until(|v| v["type"] == "rules_state" && v["state"]["teams"]["blue"] == json!([id]))
+        .await;
+    assert_eq!(state["state"]["phase"], "waiting");
     assert_eq!(
         (pose["client"].clone(), pose["position"].clone()),
         (json!(id), json!([0.0, 0.0, 1.5]))
@@ -160,8 +161,8 @@ async fn a_spectator_watches_but_cannot_play_and_is_not_listed() {
     player
         .send_json(json!({"type":"join_team","team":"blue"}))
         .await;
-    let state = watcher.recv_type("match").await;
-    assert_eq!(state["teams"]["blue"], json!([player_id]));
+    let state = watcher.recv_type("rules_state").await;
+    assert_eq!(state["state"]["teams"]["blue"], json!([player_id]));
     watcher.recv_type("snapshot").await;
     // Nobody was told a spectator joined or left.
     drop(watcher);

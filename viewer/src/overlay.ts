@@ -17,7 +17,7 @@ export interface OverlayActions {
   team(team: Team | null): void;
 }
 
-/** The team `id` is on, from the match state. */
+/** The team `id` is on, from the match state (the football rules' state). */
 export function teamOf(client: BallroomClient, id: number | null): Team | null {
   const m = client.match;
   if (!m || id === null) return null;
@@ -128,12 +128,12 @@ export class Overlay {
 
     const m = client.match;
     this.match.classList.toggle("hidden", m === null);
-    const isMatch = client.scene?.match !== undefined;
+    const isMatch = m !== null;
     this.teams.classList.toggle("hidden", !(isMatch && mode === "play"));
     if (m) {
       setText(f.blue, String(m.score.blue));
       setText(f.red, String(m.score.red));
-      setText(f.clock, formatClock(client.matchSecondsLeft() ?? m.seconds_left));
+      setText(f.clock, formatClock(client.matchSecondsLeft() ?? m.secondsLeft));
       const phase = m.phase === "countdown" && m.countdown ? `countdown ${m.countdown}` : m.phase;
       setText(f.phase, m.kickoff && m.phase === "playing" ? `${phase} · kick-off ${m.kickoff}` : phase);
     }

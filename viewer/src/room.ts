@@ -84,7 +84,7 @@ export class RoomView {
     );
     client.on("error", (e) => this.overlay.flash(`server: ${e.code}: ${e.message}`));
     client.on("goal", (g) => this.overlay.flash(`Goal for ${g.team}! ${g.score.blue} – ${g.score.red}`));
-    client.on("result", (r) => this.overlay.flash(r.winner ? `${r.winner} wins ${r.score.blue} – ${r.score.red}` : `a draw, ${r.score.blue} – ${r.score.red}`, 8));
+    client.on("result", (r) => this.overlay.flash(resultLine(r.result), 8));
     client.connect();
     this.stopLoop = animate(client, (c, dt) => this.frame(c, dt));
   }
@@ -209,4 +209,12 @@ export class RoomView {
     if (!scene || !spec || !ball || !this.walker) return null;
     return reachShortfall(this.walker.position, ball, spec.radius, scene);
   }
+}
+
+/** A football result (`{winner, score}`) in words; any other rules' result as JSON. */
+function resultLine(result: unknown): string {
+  const r = result as { winner?: unknown; score?: { blue?: unknown; red?: unknown } } | null;
+  const score = r?.score;
+  if (!score || typeof score.blue !== "number" || typeof score.red !== "number") return `result: ${JSON.stringify(result)}`;
+  return typeof r?.winner === "string" ? `${r.winner} wins ${score.blue} – ${score.red}` : `a draw, ${score.blue} – ${score.red}`;
 }

@@ -152,7 +152,7 @@ export class SceneView {
 
     this.ground = this.addStatics(scene);
     // In a match, look from the side that puts blue's goal on the left, as the score reads.
-    const blueGoal = Object.entries((scene.match?.goals ?? {}) as Record<string, unknown>).find(([, team]) => team === "blue")?.[0];
+    const blueGoal = Object.entries(goalsOf(scene)).find(([, team]) => team === "blue")?.[0];
     const blueX = scene.statics.find((s) => s.name === blueGoal)?.position[0];
     if (blueX !== undefined && blueX < (this.ground.minX + this.ground.maxX) / 2) this.yaw = Math.PI;
     if (scene.models?.length) {
@@ -194,7 +194,7 @@ export class SceneView {
 
   /** Statics as meshes; returns the ground (the largest flat static at the bottom). */
   private addStatics(scene: Scene): Ground {
-    const goals = (scene.match?.goals ?? {}) as Record<string, unknown>;
+    const goals = goalsOf(scene);
     // Walls and roofs are glass with faint edges, so the camera sees through them; low
     // statics (goal frames, obstacles) are white and half transparent, with clear edges.
     const glass = new MeshLambertMaterial({ color: 0x9fb4c8, transparent: true, opacity: 0.06, depthWrite: false });
@@ -404,4 +404,10 @@ export class SceneView {
     this.renderer.dispose();
     this.canvas.remove();
   }
+}
+
+/** The goal sensors of a football scene (its rules' `goals` option): sensor name → the team defending it. */
+function goalsOf(scene: Scene): Record<string, unknown> {
+  const goals = scene.rules_options?.["goals"];
+  return typeof goals === "object" && goals !== null ? (goals as Record<string, unknown>) : {};
 }

@@ -380,9 +380,9 @@ test("a football match: score, clock, phase and teams; playing picks a team", as
 
   // Red scores into blue's goal (x < 0), then blue takes the kick-off.
   red.send({ type: "kick", ball: 0, impulse: [-25, 1, 0], seq: 1 });
-  await red.waitFor((m) => m.type === "goal" && m.team === "red", 5000, "red's goal");
+  await red.waitFor((m) => m.type === "message" && m.name === "goal" && (m.data as { team: string }).team === "red", 5000, "red's goal");
   await page.waitForFunction(() => window.__ballroom!.match()?.score.red === 1, undefined, { timeout: 5000 });
-  await blue.waitFor((m: Message) => m.type === "match" && m.kickoff === "blue", 5000, "blue's kick-off");
+  await blue.waitFor((m: Message) => m.type === "rules_state" && (m.state as { kickoff: unknown }).kickoff === "blue", 5000, "blue's kick-off");
   const kicks = blue.messages.length;
   blue.send({ type: "kick", ball: 0, impulse: [7, 1.5, -4], seq: 1 });
   await blue.waitFor((m) => m.type === "kick" && m.client === blue.id, 3000, "blue's kick-off kick", kicks);
@@ -411,7 +411,7 @@ test("a football match: score, clock, phase and teams; playing picks a team", as
   assert.equal(await page.locator("#team-red").isVisible(), true, "team buttons in a match scene");
   const from = blue.messages.length;
   await page.click("#team-red");
-  await blue.waitFor((m) => m.type === "match" && (m.teams as { red: number[] }).red.includes(id), 5000, "the viewer on red", from);
+  await blue.waitFor((m) => m.type === "rules_state" && (m.state as { teams: { red: number[] } }).teams.red.includes(id), 5000, "the viewer on red", from);
   await page.waitForFunction((id) => document.body.textContent!.includes(`playing as #${id}, team red`), id, { timeout: 5000 });
   await page.close();
 });

@@ -8,10 +8,9 @@ import type { InterpolationOptions } from "./interpolation.js";
 import type { PhysicsFactory } from "./physics/model.js";
 import type {
   ErrorMessage,
-  GoalMessage,
+  Goal,
   KickMessage,
   MatchState,
-  ResultMessage,
   RulesResultMessage,
   WelcomeMessage,
 } from "./protocol/messages.js";
@@ -94,10 +93,12 @@ export interface ClientEvents {
   joined: { client: number };
   left: { client: number };
   kick: KickMessage;
+  /** In football (or any rules whose state has its shape): the match's new state. */
   match: MatchState;
-  goal: GoalMessage;
-  /** The end of a match: the built-in match's `result`, or the rules' (`{result, tick}`). */
-  result: ResultMessage | RulesResultMessage;
+  /** In football: a goal (the rules' message `goal`). */
+  goal: Goal;
+  /** The room's rules ended a match (`room.end(result)`). */
+  result: RulesResultMessage;
   /** In a room with rules: a message of theirs (`room.send`, `room.broadcast`). */
   message: { name: string; data: unknown };
   /** In a room with rules: their new state (also in `client.rulesState`). */

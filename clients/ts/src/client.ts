@@ -45,6 +45,8 @@ import {
 import {
   parseServerMessage,
   type MatchState,
+  asMatch,
+  isGoal,
   type Scene,
   type ServerMessage,
   type WelcomeMessage,
@@ -89,8 +91,7 @@ export class BallroomClient extends Emitter<ClientEvents> {
   scene: Scene | null = null;
   /** The last welcome. */
   welcome: WelcomeMessage | null = null;
-  /** The match state (match scenes only). */
-  match: MatchState | null = null;
+
   /** In a room with rules: their state, as last heard (`welcome.rules_state`, then every `rules_state`). */
   rulesState: unknown = null;
   state: ConnectionState = "idle";
@@ -303,20 +304,19 @@ export class BallroomClient extends Emitter<ClientEvents> {
         return this.emit("left", { client: m.client });
       case "kick":
         return this.emit("kick", m);
-      case "match": {
-        const { type: _type, ...state } = m;
-        this.match = state;
-        return this.emit("match", state);
-      }
-      case "goal":
-        return this.emit("goal", m);
       case "result":
         return this.emit("result", m);
       case "message":
-        return this.emit("message", { name: m.name, data: m.data });
-      case "rules_state":
+        this.emit("message", { name: m.name, data: m.data });
+        if (m.name === "goal" && isGoal(m.data)) this.emit("goal", m.data);
+        return;
+      case "rules_state": {
         this.rulesState = m.state;
-        return this.emit("rulesState", m.state);
+        this.emit("rulesState", m.state);
+        const match = asMatch(m.state);
+        if (match) this.emit("match", match);
+        return;
+      }
       case "error":
         this.lastErrorCode = m.code;
         if (m.seq !== undefined) this.prediction?.refuse(m.seq);
@@ -343,7 +343,6 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.everWelcomed = true;
     this.id = w.client;
     this.scene = w.scene;
-    this.match = w.match ?? null;
     this.rulesState = w.rules_state ?? null;
     this.resumeToken = w.resume;
     this.state = "open";
@@ -403,6 +402,15 @@ export class BallroomClient extends Emitter<ClientEvents> {
     this.emit("snapshot", s);
   }
 
+  /**
+   * The football match (`football.js`'s state), or any rules state of its shape: `null`
+   * elsewhere.
+   */
+  get match(): MatchState | null {
+    return asMatch(this.rulesState);
+  }
+
+  /** A player's team, from a rules state that lists teams as football's does. */
   private teamOf(client: number): Team | null {
     const teams = this.match?.teams;
     if (!teams) return null;
@@ -477,13 +485,13 @@ export class BallroomClient extends Emitter<ClientEvents> {
     return monotonic(this.predictedTime, this.clock.serverTime(this.now()) + this.clock.lead);
   }
 
-  /** The match clock now (counted down locally between `match` messages), or `null`. */
+  /** The match clock now (counted down locally between match states), or `null`. */
   matchSecondsLeft(): number | null {
     const m = this.match;
     if (!m || !this.welcome) return null;
-    if (m.phase !== "playing") return m.seconds_left;
+    if (m.phase !== "playing") return m.secondsLeft;
     const elapsed = this.clock.serverTime(this.now()) - m.tick / this.welcome.tick_rate;
-    return Math.max(0, m.seconds_left - Math.max(0, elapsed));
+    return Math.max(0, m.secondsLeft - Math.max(0, elapsed));
   }
 
   // ---- the frame ----------------------------------------------------------------------

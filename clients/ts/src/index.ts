@@ -32,3 +32,4 @@ export { RELAYED, readFrame, type Frame } from "./protocol/binary/frame.js";
 export { parseParams, type Params } from "./protocol/binary/params.js";
 export { toSnapshot, type QuantizedSnapshot } from "./protocol/binary/quantized.js";
 export { animate } from "./browser.js";
+export { asMatch, isGoal } from "./protocol/messages.js";

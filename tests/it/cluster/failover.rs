@@ -107,8 +107,8 @@ async fn a_killed_owners_room_comes_back_on_another_node_with_its_balls() {
 async fn a_killed_owners_match_keeps_its_score() {
     let _serial = serial().await;
     let assets = scene_assets("football", "quickball", |s| {
-        s["match"]["countdown"] = json!(1);
-        s["match"]["goal_pause"] = json!(1);
+        s["rules_options"]["countdown"] = json!(1);
+        s["rules_options"]["goalPause"] = json!(1);
     });
     let mut cluster = Cluster::start(&["--assets", assets.to_str().unwrap()]);
     let room = "/cup";
@@ -120,7 +120,7 @@ async fn a_killed_owners_match_keeps_its_score() {
     }
     watcher
         .json_until(Duration::from_secs(10), |m| {
-            m["type"] == "match" && m["phase"] == "playing"
+            m["type"] == "rules_state" && m["state"]["phase"] == "playing"
         })
         .await;
     red.send_json(json!({"type":"player","position":[0.9,0,0]}))
@@ -128,13 +128,15 @@ async fn a_killed_owners_match_keeps_its_score() {
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-25,0,0]}))
         .await;
     let goal = watcher
-        .json_until(Duration::from_secs(10), |m| m["type"] == "goal")
+        .json_until(Duration::from_secs(10), |m| {
+            m["type"] == "message" && m["name"] == "goal"
+        })
         .await;
     let score = json!({"blue":0,"red":1});
-    assert_eq!(goal["score"], score);
+    assert_eq!(goal["data"]["score"], score);
     watcher
         .json_until(Duration::from_secs(10), |m| {
-            m["type"] == "match" && m["kickoff"] == "blue"
+            m["type"] == "rules_state" && m["state"]["kickoff"] == "blue"
         })
         .await;
     let owner = cluster.agreed_owner(room, &[], WAIT).await;
@@ -168,8 +170,8 @@ async fn a_killed_owners_match_keeps_its_score() {
             .filter(|s| s.at >= killed)
             .filter_map(|s| s.json())
             .find_map(|v| match v["type"].as_str() {
-                Some("match") => Some(v.clone()),
-                Some("welcome") => Some(v["match"].clone()),
+                Some("rules_state") => Some(v["state"].clone()),
+                Some("welcome") => Some(v["rules_state"].clone()),
                 _ => None,
             })
             .unwrap_or_else(|| {

@@ -117,13 +117,18 @@ async fn a_goal_is_scored_through_a_sensor_of_the_stadium_model() {
         .await;
     red.send_json(json!({"type":"join_team","team":"red"}))
         .await;
-    red.recv_until_within(long, |m| m["type"] == "match" && m["phase"] == "playing")
-        .await;
+    red.recv_until_within(long, |m| {
+        m["type"] == "rules_state" && m["state"]["phase"] == "playing"
+    })
+    .await;
     red.send_json(json!({"type":"player","position":[0.9,0,0]}))
         .await;
     red.send_json(json!({"type":"kick","ball":0,"impulse":[-25,0,0]}))
         .await;
-    let goal = red.recv_until_within(long, |m| m["type"] == "goal").await;
+    let goal = red
+        .recv_until_within(long, |m| m["type"] == "message" && m["name"] == "goal")
+        .await["data"]
+        .clone();
     assert_eq!(goal["team"], "red");
     assert_eq!(goal["scorer"], wr["client"]);
     server.stop().await;

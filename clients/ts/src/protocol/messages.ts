@@ -66,9 +66,10 @@ export interface Scene {
   respawn_below: number;
   player: { radius: number; height: number };
   kick_rules: { reach: number; require_position: boolean; rate: number; burst: number; max_player_speed: number };
-  match?: Record<string, unknown>;
   /** The room's rules file (`rules/NAME.js`), in a scene with rules (`docs/RULES.md`). */
   rules?: string;
+  /** What the rules read as `room.options` (football: its settings and `goals`). */
+  rules_options?: Record<string, unknown>;
   statics: SceneStatic[];
   /** glTF models whose marked nodes are colliders; absent in scenes without models. */
   models?: SceneModel[];
@@ -77,15 +78,46 @@ export interface Scene {
 
 export type Phase = "waiting" | "countdown" | "playing" | "paused" | "ended";
 
+/**
+ * The built-in football match: the state its rules (`football.js`) publish (`rules_state`),
+ * as far as clients need it (the rest are the rules' own timers).
+ */
 export interface MatchState {
   phase: Phase;
-  countdown?: string;
-  seconds_left: number;
+  /** `"3"`, `"2"`, `"1"` during the countdown, `"go"` as play starts, else `null`. */
+  countdown: string | null;
+  /** The match clock as of `tick` (it runs while `playing`). */
+  secondsLeft: number;
   score: { blue: number; red: number };
   teams: { blue: number[]; red: number[] };
   kickoff: Team | null;
-  min_players_per_team: number;
+  minPlayersPerTeam: number;
   tick: number;
+}
+
+/** A football goal: the data of the rules' `message` named `goal`. */
+export interface Goal {
+  team: Team;
+  scorer: number | null;
+  ball: number;
+  score: { blue: number; red: number };
+  tick: number;
+}
+
+/** Whether `data` is a football goal (a `team` and a `score`). */
+export function isGoal(data: unknown): data is Goal {
+  if (typeof data !== "object" || data === null) return false;
+  const g = data as Partial<Goal>;
+  return (g.team === "blue" || g.team === "red") && typeof g.score === "object" && g.score !== null;
+}
+
+/** `state` as the football match, if it is one (a `phase` and both teams' lists). */
+export function asMatch(state: unknown): MatchState | null {
+  if (typeof state !== "object" || state === null) return null;
+  const s = state as Partial<MatchState>;
+  const teams = s.teams;
+  const listed = teams !== undefined && Array.isArray(teams.blue) && Array.isArray(teams.red);
+  return typeof s.phase === "string" && listed ? (s as MatchState) : null;
 }
 
 export interface WelcomeMessage {
@@ -105,7 +137,6 @@ export interface WelcomeMessage {
   encoding: "json" | "binary";
   binary?: unknown;
   scene: Scene;
-  match?: Omit<MatchState, never>;
   /** In a room with rules: their state now (`null` until they set one). */
   rules_state?: unknown;
 }
@@ -158,23 +189,6 @@ export interface ErrorMessage {
   seq?: number;
 }
 
-export interface GoalMessage {
-  type: "goal";
-  team: Team;
-  scorer: number | null;
-  ball: number;
-  score: { blue: number; red: number };
-  tick: number;
-}
-
-export interface ResultMessage {
-  type: "result";
-  score: { blue: number; red: number };
-  winner: Team | null;
-  forfeit: boolean;
-  tick: number;
-}
-
 /** In a room with rules: a message of the rules (`room.send` / `room.broadcast`). */
 export interface RulesMessage {
   type: "message";
@@ -203,12 +217,9 @@ export type ServerMessage =
   | PlayerMessage
   | PongMessage
   | ErrorMessage
-  | GoalMessage
-  | ResultMessage
   | RulesResultMessage
   | RulesMessage
   | RulesStateMessage
-  | ({ type: "match" } & MatchState)
   | { type: "joined"; client: number }
   | { type: "left"; client: number };
 
