@@ -161,7 +161,11 @@ async fn a_spectator_watches_but_cannot_play_and_is_not_listed() {
     player
         .send_json(json!({"type":"join_team","team":"blue"}))
         .await;
-    let state = watcher.recv_type("rules_state").await;
+    // (A state the rules set before the player chose, at its join, may come first: what
+    // rules say goes out with the next tick.)
+    let state = watcher
+        .recv_until(|v| v["type"] == "rules_state" && v["state"]["teams"]["blue"] != json!([]))
+        .await;
     assert_eq!(state["state"]["teams"]["blue"], json!([player_id]));
     watcher.recv_type("snapshot").await;
     // Nobody was told a spectator joined or left.
