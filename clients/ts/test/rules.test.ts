@@ -71,7 +71,10 @@ test("send reaches the rules; their messages and state come back as events", asy
     { name: "echo", data: { data: { x: [1, 2] }, name: "hello" } },
     { name: "heard", data: { from: a.id } },
   ]);
-  assert.deepEqual(states, [{ said: 1 }]);
+  // (The state the rules set at the join goes out with the tick after it, so it may come
+  // after the welcome that already carried it.)
+  assert.deepEqual(states.at(-1), { said: 1 });
+  assert.ok(states.every((x) => JSON.stringify(x) === '{"said":0}' || JSON.stringify(x) === '{"said":1}'), JSON.stringify(states));
   assert.deepEqual(a.rulesState, { said: 1 });
   assert.throws(() => a.send("not a name"), RangeError);
 
