@@ -80,7 +80,8 @@ impl ClusterLink {
     }
 
     /// Whether this is an owner's link (it listens on `to_owner`, publishes on
-    /// `from_owner`), not a room without physics's.
+    /// `from_owner`), not a room without physics's. A lease's epoch is the revision of its
+    /// create in the key-value bucket, so an owner's is never 0.
     pub fn owned(&self) -> bool {
         self.epoch > 0
     }
