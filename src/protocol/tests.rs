@@ -243,3 +243,16 @@ fn the_rules_vectors_hold() {
         assert_eq!(written, v["text"].as_str().unwrap(), "{}", v["name"]);
     }
 }
+
+/// A room with rules owns what every room owns and exactly its rules' types besides: the
+/// two lists in `protocol/mod.rs` are the base lists, extended.
+#[test]
+fn the_rules_vocabulary_is_the_plain_one_and_the_rules_types() {
+    use crate::protocol::{COMMAND_TYPES, RULES_COMMAND_TYPES, RULES_SERVER_TYPES, SERVER_TYPES};
+    let (commands, server) = (
+        RULES_COMMAND_TYPES.strip_prefix(COMMAND_TYPES),
+        RULES_SERVER_TYPES.strip_prefix(SERVER_TYPES),
+    );
+    assert_eq!(commands, Some(&["message"][..]));
+    assert_eq!(server, Some(&["message", "rules_state"][..]));
+}
