@@ -311,7 +311,7 @@ impl Room {
         match input {
             Input::Kick(kick) => {
                 let mut queued = self.check_kick(client, &kick)?;
-                self.judge_by_rules(&mut queued, &mut effects)?;
+                self.judge_by_rules(&mut queued)?;
                 let next = self.tick + 1;
                 let furthest = next + (MAX_KICK_LEAD * self.tick_rate).floor() as u64;
                 let tick = kick.tick.map_or(next, |t| t.clamp(next, furthest));

@@ -273,13 +273,9 @@ impl Room {
     }
 
     /// `onKick` for a kick the referee passed: accepted, changed (a new impulse, still
-    /// within the scene's `max_impulse`), or refused. What a refusing hook asked for
-    /// besides goes out with the next tick (a refused input has no effects of its own).
-    pub(super) fn judge_by_rules(
-        &mut self,
-        queued: &mut QueuedKick,
-        effects: &mut Effects,
-    ) -> Result<(), Refusal> {
+    /// within the scene's `max_impulse`), or refused. What the hook asked for besides, and
+    /// its failure, go out with the next tick, refused or not.
+    pub(super) fn judge_by_rules(&mut self, queued: &mut QueuedKick) -> Result<(), Refusal> {
         if self.rules.is_none() {
             return Ok(());
         }
@@ -309,20 +305,13 @@ impl Room {
             KickVerdict::Refuse(_) if failed.is_some() => failed.map(Refusal::RulesFailed),
             KickVerdict::Refuse(reason) => Some(Refusal::RefusedByRules(reason)),
         };
-        match refusal {
-            None => {
-                effects.announcements.append(&mut heard.announcements);
-                effects.rules_failures.append(&mut heard.rules_failures);
-                Ok(())
-            }
-            Some(refusal) => {
-                self.deferred.announcements.append(&mut heard.announcements);
-                self.deferred
-                    .rules_failures
-                    .append(&mut heard.rules_failures);
-                Err(refusal)
-            }
-        }
+        // Said while serving an input: it goes out with the next tick (see `Room::apply`),
+        // and so does a failure, whether or not the kick is refused.
+        self.deferred.announcements.append(&mut heard.announcements);
+        self.deferred
+            .rules_failures
+            .append(&mut heard.rules_failures);
+        refusal.map_or(Ok(()), Err)
     }
 
     /// The tick's sensor events (`onSensor`) and, when due, `onTick`.
