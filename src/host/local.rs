@@ -56,6 +56,16 @@ pub struct LocalRoom {
     pub(super) rules_log: FailureLog,
 }
 
+/// Whether the room reads its requests at its ticks instead of as they arrive: while it is
+/// awake (ticking), so that a room of players sending poses and kicks between ticks wakes
+/// once a tick, not once a request. Nothing waits longer for it: a kick or pose read
+/// mid-tick is applied on the next tick anyway, and a `pong`'s `server_time` is the
+/// room's tick clock either way. A resting room, or one without physics, reads each
+/// request as it comes.
+fn read_at_ticks(wake: Option<super::ticking::Wake>) -> bool {
+    wake.is_some_and(|w| !w.resting)
+}
+
 /// Why a room stopped running.
 #[derive(Debug, PartialEq, Eq)]
 enum RunEnd {
@@ -146,12 +156,21 @@ impl LocalRoom {
                 }
                 _ = sleep_until(wake.map_or_else(Instant::now, |w| w.at)), if wake.is_some() => {
                     let wake = wake.expect("armed");
-                    if let Err(panic) = self.on_tick(&mut ticker, wake) {
-                        self.fail(&panic);
-                        break 'run;
+                    // An awake room reads its requests here, once a tick, not as each
+                    // arrives (see `read_at_ticks`).
+                    let drained = if wake.resting { Ok(true) } else {
+                        self.drain(requests, &mut ticker, &mut empty_since)
+                    };
+                    match drained.and_then(|open| self.on_tick(&mut ticker, wake).map(|()| open)) {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(panic) => {
+                            self.fail(&panic);
+                            break 'run;
+                        }
                     }
                 }
-                request = requests.recv() => match request {
+                request = requests.recv(), if !read_at_ticks(wake) => match request {
                     Some(request) => {
                         self.skip_slept(&mut ticker);
                         if let Err(panic) = guarded(|| self.handle(request)) {
@@ -201,6 +220,28 @@ impl LocalRoom {
         self.host.rooms.retire_room(&self.name, self.id, || true);
         metrics::gauge!(telemetry::ROOMS).decrement(1.0);
         info!(ticks = self.room.tick_count(), ?end, "room closed");
+    }
+
+    /// The requests queued since the last tick, handled in order before it runs (as many
+    /// as the queue holds, so a flood cannot keep the tick waiting). Ok(false): the
+    /// channel is closed. Err: the simulation panicked.
+    fn drain(
+        &mut self,
+        requests: &mut mpsc::Receiver<RoomRequest>,
+        ticker: &mut Ticker,
+        empty_since: &mut Option<Instant>,
+    ) -> Result<bool, String> {
+        for _ in 0..requests.max_capacity() {
+            let request = match requests.try_recv() {
+                Ok(request) => request,
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Ok(false),
+            };
+            self.skip_slept(ticker);
+            guarded(|| self.handle(request))?;
+            *empty_since = self.empty_since(*empty_since);
+        }
+        Ok(true)
     }
 
     /// What another node asked (or the owner's next save).

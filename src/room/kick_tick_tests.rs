@@ -106,3 +106,61 @@ fn a_saved_room_with_held_kicks_restores_without_them_as_their_kickers_are_gone(
         );
     }
 }
+
+/// Kicks on every tick by a crowd of players: each kick's event goes out with the first
+/// snapshot that acks it, at most one snapshot interval after it was applied, and kicks
+/// add at most one snapshot per interval (after the burst) to the scheduled ones.
+#[test]
+fn kicks_on_every_tick_coalesce_into_the_snapshots_that_ack_them() {
+    let mut r = room();
+    let every = 3; // 60 Hz ticks, 20 snapshots a second
+    let (start, ticks) = (r.tick_count(), 60u64);
+    let (mut snapshots, mut held) = (0u64, Vec::new());
+    for i in 0..ticks + every {
+        if i < ticks {
+            r.apply(100 + i, kick((i % 3) as BallId, 1, None)).unwrap();
+        }
+        let out = r.tick();
+        for a in &out.announcements {
+            if let Announcement::Kick(k) = a {
+                held.push((k.client, k.tick));
+            }
+        }
+        match &out.snapshot {
+            Some(s) => {
+                snapshots += 1;
+                for (client, applied) in held.drain(..) {
+                    assert_eq!(s.acks.get(&client), Some(&1), "the snapshot acks the kick");
+                    assert!(s.tick - applied < every, "a kick waits less than an interval");
+                }
+            }
+            None => assert!(
+                out.announcements.is_empty(),
+                "no kick event goes out without its snapshot"
+            ),
+        }
+    }
+    assert!(held.is_empty());
+    let scheduled = (ticks + every) / every;
+    let most = scheduled + KICK_SNAPSHOT_BURST + (ticks + every) / every;
+    assert!(
+        snapshots <= most && snapshots < ticks,
+        "{snapshots} snapshots in {} ticks from {start}",
+        ticks + every
+    );
+}
+
+/// Kicks as often as a room of ten players makes them (one every 12 ticks): each one's
+/// snapshot goes out on its own tick, as before the budget.
+#[test]
+fn kicks_at_a_normal_rate_get_their_snapshot_on_their_tick() {
+    let mut r = room();
+    for i in 0..20u64 {
+        r.apply(200 + i, kick((i % 3) as BallId, 1, None)).unwrap();
+        let out = r.tick();
+        assert!(out.snapshot.is_some(), "kick {i}: a snapshot on its tick");
+        for _ in 0..11 {
+            r.tick();
+        }
+    }
+}

@@ -48,7 +48,7 @@ mod world;
 pub use history::MAX_REWIND;
 pub use referee::Refusal;
 pub use saved::{RestoreError, SavedRoom};
-pub use snapshot::{BallState, PlayerState, Snapshot};
+pub use snapshot::{BallState, KICK_SNAPSHOT_BURST, PlayerState, Snapshot};
 
 use history::BallHistory;
 use referee::{ClientState, QueuedKick};
@@ -451,6 +451,12 @@ impl Room {
         if self.schedule.due(tick, self.tick_rate, kicked, at_rest) {
             self.poses_changed = false;
             effects.snapshot = Some(self.snapshot());
+        } else if self.schedule.owes_kick() {
+            // Kicks coalesce: their events (and what the rules said with them) go out
+            // with the snapshot that acks them, not on a tick of their own.
+            let mut held = std::mem::take(&mut effects.announcements);
+            held.append(&mut self.deferred.announcements);
+            self.deferred.announcements = held;
         }
         effects
     }

@@ -50,12 +50,43 @@ pub struct Snapshot {
     pub acks: BTreeMap<ClientId, u64>,
 }
 
+/// Extra snapshots a kick may force beyond the scheduled ones, back to back: after these
+/// the kicks' snapshots coalesce, one per snapshot interval at most (see
+/// [`SnapshotSchedule::due`]).
+pub const KICK_SNAPSHOT_BURST: u64 = 3;
+
 /// When the last snapshot went out, to decide when the next one is due.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct SnapshotSchedule {
     every: u64,
     /// Tick of the last snapshot and whether the room was at rest then.
     last: Option<(u64, bool)>,
+    /// What kicks may still force (not saved: a restored room starts with a full budget).
+    #[serde(skip)]
+    kicks: KickBudget,
+}
+
+/// The extra snapshots kicks may force: a budget in ticks that refills by one a tick up to
+/// [`KICK_SNAPSHOT_BURST`] intervals, of which a forced snapshot spends one interval. So
+/// kicks add at most `snapshot_rate` snapshots a second to the scheduled ones, and a room
+/// kicked more often than that sends each kick's ack with the next snapshot allowed.
+#[derive(Clone, Copy, Debug)]
+struct KickBudget {
+    ticks: u64,
+    /// Tick of the last refill.
+    at: u64,
+    /// A kick was applied and its snapshot has not gone out yet.
+    owed: bool,
+}
+
+impl Default for KickBudget {
+    fn default() -> KickBudget {
+        KickBudget {
+            ticks: u64::MAX, // clamped to the burst on first use
+            at: 0,
+            owed: false,
+        }
+    }
 }
 
 impl SnapshotSchedule {
@@ -63,6 +94,7 @@ impl SnapshotSchedule {
         SnapshotSchedule {
             every: (tick_rate / snapshot_rate).round().max(1.0) as u64,
             last: None,
+            kicks: KickBudget::default(),
         }
     }
 
@@ -75,10 +107,20 @@ impl SnapshotSchedule {
         }
     }
 
-    /// Whether a snapshot is due on `tick`; if so, it is counted as sent.
+    /// Whether a snapshot is due on `tick`; if so, it is counted as sent. A scheduled
+    /// snapshot is due every `every` ticks while anything moves, once a second at rest;
+    /// a kick (`kicked`, or one whose snapshot is still owed) makes one due at once while
+    /// the kick budget lasts, and otherwise on the next tick it allows or the next
+    /// scheduled one, whichever comes first (at most `every` ticks later).
     pub fn due(&mut self, tick: u64, tick_rate: f64, kicked: bool, at_rest: bool) -> bool {
-        let due = match self.last {
-            _ if kicked => true,
+        let budget = &mut self.kicks;
+        budget.ticks = budget
+            .ticks
+            .saturating_add(tick.saturating_sub(budget.at))
+            .min(KICK_SNAPSHOT_BURST * self.every);
+        budget.at = tick;
+        let kicked = kicked || budget.owed;
+        let scheduled = match self.last {
             None => true,
             Some((last, was_at_rest)) => {
                 let since = tick - last;
@@ -89,16 +131,27 @@ impl SnapshotSchedule {
                 }
             }
         };
+        let due = scheduled || (kicked && budget.ticks >= self.every);
+        if due && !scheduled {
+            budget.ticks -= self.every;
+        }
+        budget.owed = kicked && !due;
         if due {
             self.last = Some((tick, at_rest));
         }
         due
     }
 
+    /// A kick's snapshot is waiting for the kick budget or the next scheduled snapshot.
+    pub fn owes_kick(&self) -> bool {
+        self.kicks.owed
+    }
+
     /// The first tick after `tick` on which [`due`](Self::due) says yes, if no kick comes
     /// and the room's state of rest stays `at_rest`.
     pub fn next_due(&self, tick: u64, tick_rate: f64, at_rest: bool) -> u64 {
         let due = match self.last {
+            _ if self.kicks.owed => tick + 1,
             None => tick + 1,
             Some((last, was_at_rest)) if at_rest && was_at_rest => last + tick_rate.ceil() as u64,
             Some((last, _)) => last + self.every,

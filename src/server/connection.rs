@@ -112,11 +112,23 @@ impl Connection {
     {
         let idle = self.server.host.config.idle_timeout;
         let mut last_seen = Instant::now();
+        // One timer for the whole connection, moved on only when it fires early (a frame
+        // came since it was set), not re-armed for every frame.
+        let quiet = tokio::time::sleep_until(last_seen + idle);
+        tokio::pin!(quiet);
+        let mut ended = std::pin::pin!(self.outbox.ended());
         let end = loop {
             let frame = tokio::select! {
-                _ = self.outbox.ended() => break None,
-                _ = tokio::time::sleep_until(last_seen + idle) => break Some(DisconnectReason::IdleTimeout(idle)),
+                biased;
+                _ = ended.as_mut() => break None,
                 frame = stream.next() => frame,
+                _ = quiet.as_mut() => {
+                    if last_seen + idle <= Instant::now() {
+                        break Some(DisconnectReason::IdleTimeout(idle));
+                    }
+                    quiet.as_mut().reset(last_seen + idle);
+                    continue;
+                }
             };
             last_seen = Instant::now();
             let request = match frame {
@@ -138,7 +150,8 @@ impl Connection {
                 Some(Err(e)) => break Some(self.read_failed(e)),
             };
             tokio::select! {
-                _ = self.outbox.ended() => break None,
+                biased;
+                _ = ended.as_mut() => break None,
                 sent = self.room.requests.send(request) => if sent.is_err() { break None },
             }
         };

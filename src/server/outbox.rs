@@ -14,12 +14,16 @@
 //!   once is shared by every recipient: handing it to a client is a reference-count bump.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_util::task::AtomicWaker;
 use futures_util::{Sink, SinkExt};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -57,8 +61,15 @@ struct OutboxState {
     /// The pending snapshots, oldest first (at most [`QueueLimits::PENDING_SNAPSHOTS`]),
     /// taken by the writer.
     snapshots: Mutex<VecDeque<SnapshotFrame>>,
-    snapshot_ready: Notify,
+    /// Set with each snapshot offered, cleared by the writer as it takes them.
+    snapshot_ready: AtomicBool,
+    /// The writer, waiting: woken by a snapshot (reliable messages wake it through their
+    /// channel, the end of the connection through `token`).
+    writer: AtomicWaker,
     token: CancellationToken,
+    /// Set with `token` by [`Outbox::disconnect`]: what the writer checks first on every
+    /// wake-up (a load, where asking the token takes its lock).
+    ending: AtomicBool,
     why: Mutex<Option<DisconnectReason>>,
 }
 
@@ -74,8 +85,10 @@ pub fn outbox(limits: &QueueLimits, token: CancellationToken) -> (Outbox, Outbox
         created: Instant::now(),
         over_since: AtomicU64::new(0),
         snapshots: Mutex::new(VecDeque::with_capacity(QueueLimits::PENDING_SNAPSHOTS)),
-        snapshot_ready: Notify::new(),
+        snapshot_ready: AtomicBool::new(false),
+        writer: AtomicWaker::new(),
         token,
+        ending: AtomicBool::new(false),
         why: Mutex::new(None),
     });
     (
@@ -148,7 +161,8 @@ impl Outbox {
         if skipped.is_some() {
             telemetry::hot().snapshots_skipped.increment(1);
         }
-        self.shared.snapshot_ready.notify_one();
+        self.shared.snapshot_ready.store(true, Ordering::Release);
+        self.shared.writer.wake();
     }
 
     /// Answer a refused frame, command or join with an `error` (carrying the kick's
@@ -164,12 +178,15 @@ impl Outbox {
             *slot = Some(why);
         }
         drop(slot);
+        self.shared.ending.store(true, Ordering::Release);
         self.shared.token.cancel();
+        self.shared.writer.wake();
     }
 
-    /// Resolves once the connection is ending, for whatever reason.
-    pub async fn ended(&self) {
-        self.shared.token.cancelled().await
+    /// Resolves once the connection is ending, for whatever reason. One future for as
+    /// long as the caller waits (it stays registered), not one per wait.
+    pub fn ended(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.shared.token.clone().cancelled_owned()
     }
 }
 
@@ -191,29 +208,61 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What woke the writer.
+enum Woken {
+    /// A reliable message or a ping, to write first.
+    Frame(Message),
+    /// Snapshots are pending.
+    Snapshots,
+    /// The connection is ending (or every sender is gone).
+    End,
+}
+
 /// Write everything the outbox receives to `sink`, and a ping every `ping_every`, until the
-/// connection ends, then send what is still queued and the close frame (both within 2 s). Whatever is pending when the
-/// writer wakes (reliable messages first, then the latest snapshot) goes out with a single
-/// flush, so a kick event and the snapshot of its tick cost one write.
+/// connection ends, then send what is still queued and the close frame (both within 2 s).
+/// Whatever is pending when the writer wakes (reliable messages first, then the latest
+/// snapshots) goes out with a single flush, so a kick event and the snapshot of its tick
+/// cost one write. The writer waits on one future for its whole life: the wake-up per
+/// snapshot costs a poll of what it waits for, not new futures registered and dropped.
 pub async fn write_loop<S>(mut sink: S, mut rx: OutboxRx, ping_every: std::time::Duration)
 where
     S: Sink<Message> + Unpin,
 {
     let shared = rx.shared.clone();
-    let token = &shared.token;
     let mut sent = SentSnapshots::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cancelled = pin!(shared.token.clone().cancelled_owned());
     loop {
-        let first = tokio::select! {
-            biased;
-            _ = token.cancelled() => break,
-            msg = rx.reliable.recv() => match msg {
-                Some(msg) => Some(msg),
-                None => break,
-            },
-            _ = shared.snapshot_ready.notified() => None,
-            _ = ping.tick() => Some(Message::Ping(Default::default())),
+        let woken = poll_fn(|cx| {
+            // Registered before looking, so a snapshot or a disconnect in between still
+            // wakes us.
+            shared.writer.register(cx.waker());
+            if shared.ending.load(Ordering::Acquire) {
+                return Poll::Ready(Woken::End);
+            }
+            match rx.reliable.poll_recv(cx) {
+                Poll::Ready(Some(msg)) => return Poll::Ready(Woken::Frame(msg)),
+                Poll::Ready(None) => return Poll::Ready(Woken::End),
+                Poll::Pending => {}
+            }
+            if shared.snapshot_ready.swap(false, Ordering::Acquire) {
+                return Poll::Ready(Woken::Snapshots);
+            }
+            if ping.poll_tick(cx).is_ready() {
+                return Poll::Ready(Woken::Frame(Message::Ping(Default::default())));
+            }
+            // Last: the server shutting down (which cancels `token` from its parent).
+            match cancelled.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Woken::End),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        let first = match woken {
+            Woken::End => break,
+            Woken::Frame(msg) => Some(msg),
+            Woken::Snapshots => None,
         };
         let batch = async {
             let mut frames = 0u64;
@@ -227,6 +276,7 @@ where
                     next = rx.reliable.try_recv().ok();
                 }
             }
+            shared.snapshot_ready.store(false, Ordering::Relaxed);
             let pending = {
                 let mut pending = lock(&shared.snapshots);
                 std::array::from_fn::<_, { QueueLimits::PENDING_SNAPSHOTS }, _>(|_| {
@@ -244,14 +294,16 @@ where
             }
             Ok::<_, S::Error>(())
         };
+        // A socket that blocks is left for as long as the connection lasts, no longer.
         let ok = tokio::select! {
+            biased;
             r = batch => r.is_ok(),
-            _ = token.cancelled() => break,
+            _ = cancelled.as_mut() => break,
         };
         if !ok {
             // The socket failed under us.
             let _ = lock(&shared.why).get_or_insert(DisconnectReason::Gone);
-            token.cancel();
+            shared.token.cancel();
             break;
         }
     }
