@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::support;
 
+mod spectators;
+
 struct Outcome {
     code: Option<i32>,
     stdout: String,
@@ -176,6 +178,9 @@ async fn physics_mode_measures_kicks_and_snapshots() {
     assert!(num(&s["bytes_per_client_per_s"]["max"]) >= num(&s["bytes_per_client_per_s"]["mean"]));
     // Not measured in this mode or without --server-pid.
     assert!(s["relay"].is_null() && s["server"].is_null(), "{s:#}");
+    assert!(s["spectators"].is_null(), "{s:#}");
+    // The tool's own CPU is always measured.
+    assert!(num(&s["load_tool"]["cpu_seconds"]) >= 0.0, "{s:#}");
     assert!(out.stderr.contains("connected 4/4"), "{}", out.stderr);
 
     server.stop().await;

@@ -79,6 +79,19 @@ pub struct Args {
     #[arg(long, default_value_t = 15.0, value_parser = positive)]
     pub impulse_max: f64,
 
+    /// Spectators besides --clients (physics mode only; clients and spectators together at
+    /// most 20000): spectator j joins room j mod ROOMS with the players' query plus
+    /// `spectate=1`, never sends, and counts snapshots, missed snapshots, jitter and the
+    /// longest gap between two snapshots. JSON spectators read `tick` and
+    /// `balls[].sleeping` and count as players do. A binary spectator reads only each
+    /// frame's header (a delta must name the last snapshot it got, else it ends with an
+    /// error) and so cannot see a room at rest: a gap of tick_rate ticks (one second) or
+    /// more is taken for the at-rest cadence, and neither it nor the gap after it (the room
+    /// may wake on any tick) counts; any other gap of G ticks counts ceil(G / interval) - 1
+    /// missed snapshots.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=MAX_CLIENTS as i64))]
+    pub spectators: u32,
+
     /// Clients that send messages (relay mode), spread over the rooms.
     #[arg(long, default_value_t = 1)]
     pub senders: u32,
@@ -102,8 +115,9 @@ pub struct Args {
     /// Local addresses the clients connect from, in turn: 127.0.1.1, 127.0.1.2, … (an IPv4
     /// loopback target only). The server limits each client address (by default 256
     /// connections, 100 handshakes back to back, 20 a second), so a crowd must come from a
-    /// crowd of addresses. Default: one address per 50 clients (churning, slow and garbage
-    /// ones included) against an IPv4 loopback target, else 1 (the system picks).
+    /// crowd of addresses. Default: one address per 50 clients (spectators and churning,
+    /// slow and garbage ones included) against an IPv4 loopback target, else 1 (the system
+    /// picks).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_SOURCE_ADDRESSES as i64))]
     pub source_addresses: Option<u32>,
 
@@ -162,6 +176,7 @@ pub struct Args {
 const EXAMPLES: &str = "Examples:
   ballroom-load --clients 200 --rooms 20 --duration 10 --server-pid $(pidof ballroom)
   ballroom-load --mode relay --clients 100 --rooms 1 --senders 10 --msg-rate 20
+  ballroom-load --clients 20 --spectators 2000 --rooms 1 --encoding binary --warmup 15
   ballroom-load --mode soak --clients 100 --rooms 10 --duration 600 --server-pid $(pidof ballroom)
 
 Physics clients stand 0.5 m from a ball's surface and kick it; the kick's latency is the time
@@ -219,6 +234,18 @@ impl Args {
                 self.rooms, self.clients
             ));
         }
+        if self.spectators > 0 && self.mode != LoadMode::Physics {
+            return Err(format!(
+                "--spectators is for physics mode only, not {} mode",
+                self.mode.name()
+            ));
+        }
+        if u64::from(self.clients) + u64::from(self.spectators) > u64::from(MAX_CLIENTS) {
+            return Err(format!(
+                "--clients ({}) and --spectators ({}) together must not exceed {MAX_CLIENTS}",
+                self.clients, self.spectators
+            ));
+        }
         if self.impulse_min > self.impulse_max {
             return Err("--impulse-min must not exceed --impulse-max".into());
         }
@@ -245,12 +272,14 @@ impl Args {
         Ok(())
     }
 
-    /// Sockets the run may hold at once beyond the steady clients (soak populations).
+    /// Sockets the run may hold at once beyond the steady clients (spectators, soak
+    /// populations).
     pub fn extra_clients(&self) -> u64 {
-        if self.mode == LoadMode::Soak {
+        let soak = if self.mode == LoadMode::Soak {
             u64::from(self.churners) + u64::from(self.slow) + u64::from(self.garbage)
         } else {
             0
-        }
+        };
+        u64::from(self.spectators) + soak
     }
 }

@@ -83,7 +83,8 @@ impl Ctx {
         format!("{slash}{prefix}{room}?{query}")
     }
 
-    /// The query that joins a room as a physics client of `--scene`, in `--encoding`.
+    /// The query that joins a room as a physics client of `--scene`, in `--encoding`
+    /// (a spectator adds `&spectate=1`).
     pub fn scene_query(&self) -> String {
         match self.args.encoding {
             Encoding::Json => format!("scene={}", self.args.scene),
@@ -106,6 +107,9 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Live {
     pub connected_now: AtomicU64,
     pub failed: AtomicU64,
+    pub spectators_now: AtomicU64,
+    pub spectators_failed: AtomicU64,
+    pub spectator_snapshots: AtomicU64,
     pub frames: AtomicU64,
     pub kicks_sent: AtomicU64,
     pub kicks_acked: AtomicU64,

@@ -6,7 +6,9 @@
 //!   standing still next to "its" ball, reporting that pose and kicking the ball now and then
 //!   with a numbered `seq`. Measures the time from a kick to the first snapshot whose
 //!   `acks` show it, snapshot inter-arrival jitter, missed snapshots (tick gaps), bytes
-//!   received, and with `--server-pid` the server's CPU time and memory.
+//!   received, and with `--server-pid` the server's CPU time and memory. `--spectators`
+//!   adds clients that only watch (`?spectate=1`) and count their snapshots, reading a
+//!   binary snapshot's header only.
 //! - `relay`: plain clients (`?echo=true`); some of them send small JSON messages that the
 //!   server relays to the whole room. Measures delivery (every client must receive every
 //!   message of its room) and latency. Relies on nothing ballroom-specific, so it also
@@ -19,12 +21,13 @@
 //!   (a list of checks) goes into the summary and to stderr, and the exit status is 1 if a
 //!   check failed. See [`soak`].
 //!
-//! Progress goes to stderr once a second; the result is one JSON object on stdout.
+//! Progress goes to stderr once a second; the result is one JSON object on stdout, with the
+//! tool's own CPU over the window ([`own_cpu`]).
 //! Only loopback targets are allowed unless `--allow-remote` is given.
 //!
 //! Code map: [`args`] and [`startup`] check what the run is asked to do; [`run`] runs it on
-//! the shared [`context`]; [`connect`] holds the WebSocket plumbing that [`physics`] and
-//! [`relay`] clients use, connecting from the loopback addresses of [`source`] in turn; [`stats`] what they measure and [`progress`] the live line;
+//! the shared [`context`]; [`connect`] holds the WebSocket plumbing that [`physics`],
+//! [`spectator`] and [`relay`] clients use, connecting from the loopback addresses of [`source`] in turn; [`stats`] what they measure and [`progress`] the live line;
 //! [`server_watch`] reads the server's /proc and /metrics; [`report`] is the typed JSON
 //! summary; [`soak`] adds the churning, slow and garbage clients and the verdict.
 
@@ -35,6 +38,7 @@ use clap::Parser;
 mod args;
 mod connect;
 mod context;
+mod own_cpu;
 mod physics;
 mod proc_stat;
 mod progress;
@@ -46,6 +50,7 @@ mod server_watch;
 mod snapshots;
 mod soak;
 mod source;
+mod spectator;
 mod startup;
 mod stats;
 mod verdict;

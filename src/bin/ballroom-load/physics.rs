@@ -20,18 +20,18 @@ use crate::rng::Rng;
 use crate::snapshots::{BallLite, BinaryDecoder, SnapshotView};
 use crate::stats::ClientStats;
 
-/// How long a physics client waits for its `welcome`.
-const WELCOME_WAIT: Duration = Duration::from_secs(10);
+/// How long a physics client (or a spectator) waits for its `welcome`.
+pub const WELCOME_WAIT: Duration = Duration::from_secs(10);
 
 /// The parts of server messages this tool reads; everything else is ignored.
 #[derive(Deserialize)]
-struct Incoming {
+pub struct Incoming {
     #[serde(rename = "type")]
     kind: Option<String>,
     client: Option<u64>,
     tick: Option<u64>,
-    tick_rate: Option<f64>,
-    snapshot_rate: Option<f64>,
+    pub tick_rate: Option<f64>,
+    pub snapshot_rate: Option<f64>,
     balls: Option<Vec<BallLite>>,
     acks: Option<HashMap<String, u64>>,
     scene: Option<Value>,
@@ -120,29 +120,10 @@ pub async fn run(
     rng: &mut Rng,
 ) -> Ended {
     // 1. The welcome: our id, the rates, the balls.
-    let welcome_by = deadline((Instant::now() + WELCOME_WAIT).min(session.drain));
-    let mut refused = None;
-    let welcome = loop {
-        let msg = match timeout_at(welcome_by, rx.next()).await {
-            Err(_) => return Ended::Early("no welcome in time".into()),
-            Ok(None) => return Ended::Early("connection ended before welcome".into()),
-            Ok(Some(Err(e))) => return Ended::Early(format!("read error before welcome: {e}")),
-            Ok(Some(Ok(m))) => m,
-        };
-        account(ctx, stats, &msg, Instant::now());
-        if let Some(reason) = close_reason(&msg) {
-            let code = refused.map_or(String::new(), |c| format!(" (error {c})"));
-            return Ended::Early(format!("join refused{code}: {reason}"));
-        }
-        let Message::Text(text) = &msg else { continue };
-        let Ok(m) = serde_json::from_str::<Incoming>(text) else {
-            continue;
-        };
-        match m.kind.as_deref() {
-            Some("welcome") => break m,
-            Some("error") => refused = m.code,
-            _ => {}
-        }
+    let welcome_by = (Instant::now() + WELCOME_WAIT).min(session.drain);
+    let welcome = match await_welcome(ctx, rx, stats, welcome_by).await {
+        Ok(w) => w,
+        Err(ended) => return ended,
     };
     let Some(my_id) = welcome.client else {
         return Ended::Early("welcome without a client id".into());
@@ -305,6 +286,41 @@ pub async fn run(
             }
             _ = sleep_until(deadline(session.stop)), if sending => sending = false,
             _ = sleep_until(deadline(session.drain)) => return Ended::Done,
+        }
+    }
+}
+
+/// Read until the `welcome` (at most until `by`); a close frame before it ends the session
+/// with its reason (and the `error` code that came before it, if any).
+pub async fn await_welcome(
+    ctx: &Ctx,
+    rx: &mut Rx,
+    stats: &Mutex<ClientStats>,
+    by: Instant,
+) -> Result<Incoming, Ended> {
+    let mut refused = None;
+    loop {
+        let msg = match timeout_at(deadline(by), rx.next()).await {
+            Err(_) => return Err(Ended::Early("no welcome in time".into())),
+            Ok(None) => return Err(Ended::Early("connection ended before welcome".into())),
+            Ok(Some(Err(e))) => {
+                return Err(Ended::Early(format!("read error before welcome: {e}")));
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        account(ctx, stats, &msg, Instant::now());
+        if let Some(reason) = close_reason(&msg) {
+            let code = refused.map_or(String::new(), |c| format!(" (error {c})"));
+            return Err(Ended::Early(format!("join refused{code}: {reason}")));
+        }
+        let Message::Text(text) = &msg else { continue };
+        let Ok(m) = serde_json::from_str::<Incoming>(text) else {
+            continue;
+        };
+        match m.kind.as_deref() {
+            Some("welcome") => return Ok(m),
+            Some("error") => refused = m.code,
+            _ => {}
         }
     }
 }

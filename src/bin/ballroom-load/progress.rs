@@ -15,6 +15,7 @@ pub async fn progress(ctx: Arc<Ctx>) {
     let live = &ctx.live;
     let mut last_frames = 0;
     let mut last_sent = 0;
+    let mut last_watched = 0;
     let mut next = ctx.t0 + Duration::from_secs(1);
     loop {
         sleep_until(deadline(next)).await;
@@ -40,9 +41,20 @@ pub async fn progress(ctx: Arc<Ctx>) {
             frames - last_frames,
         );
         last_frames = frames;
+        let watched = live.spectator_snapshots.load(Ordering::Relaxed);
+        let spectators = match ctx.args.spectators {
+            0 => String::new(),
+            n => format!(
+                ", spectators {}/{n} (failed {}) {} snapshots/s",
+                live.spectators_now.load(Ordering::Relaxed),
+                live.spectators_failed.load(Ordering::Relaxed),
+                watched - last_watched,
+            ),
+        };
+        last_watched = watched;
         match ctx.args.mode {
             LoadMode::Physics => eprintln!(
-                "{head}, kicks sent {} acked {}, kick->snapshot p99 {p99}",
+                "{head}, kicks sent {} acked {}, kick->snapshot p99 {p99}{spectators}",
                 live.kicks_sent.load(Ordering::Relaxed),
                 live.kicks_acked.load(Ordering::Relaxed),
             ),

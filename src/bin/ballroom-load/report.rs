@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::args::{Encoding, LoadMode};
 use crate::context::Ctx;
+use crate::own_cpu::LoadToolCpu;
 use crate::proc_stat::CLK_TCK;
 use crate::server_watch::ServerFigures;
 use crate::soak::SoakReport;
@@ -26,11 +27,16 @@ pub struct Report {
     pub kicks: Option<SteadyKicks>,
     /// Errors not caused by a kick, by code (physics and soak mode).
     pub other_errors: Option<Tally>,
+    /// The steady (playing) clients' snapshots; spectators have their own section.
     pub snapshots: Option<SteadySnapshots>,
+    /// With `--spectators` (null without).
+    pub spectators: Option<SpectatorsReport>,
     /// Relay mode.
     pub relay: Option<RelayFigures>,
     /// With `--server-pid`.
     pub server: Option<ServerReport>,
+    /// This tool's own CPU over the window, always.
+    pub load_tool: LoadToolCpu,
     /// Soak mode only (the key is left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<SoakReport>,
@@ -49,6 +55,7 @@ pub struct Params {
     pub encoding: Option<Encoding>,
     pub pose_rate: Option<f64>,
     pub kick_interval: Option<f64>,
+    pub spectators: Option<u32>,
     pub impulse_min: Option<f64>,
     pub impulse_max: Option<f64>,
     pub senders: Option<u32>,
@@ -70,7 +77,7 @@ pub struct Params {
     pub source_addresses: u32,
 }
 
-/// The steady clients' connections.
+/// The connections of the steady clients (or, in their section, of the spectators).
 #[derive(Serialize)]
 pub struct Connections {
     pub attempted: usize,
@@ -85,10 +92,52 @@ pub struct Connections {
     pub abandoned_at_hard_deadline: usize,
 }
 
+impl Connections {
+    /// `welcomed` is counted for physics clients only.
+    fn of(stats: &[ClientStats], physics: bool, abandoned: usize) -> Connections {
+        let connected = stats.iter().filter(|s| s.connected).count();
+        Connections {
+            attempted: stats.len(),
+            connected,
+            failed: stats.len() - connected,
+            failures: stats
+                .iter()
+                .filter_map(|s| s.connect_error.clone())
+                .collect(),
+            welcomed: physics.then(|| stats.iter().filter(|s| s.welcomed).count()),
+            ended_early: stats.iter().filter(|s| s.ended_early.is_some()).count(),
+            ended_early_reasons: stats.iter().filter_map(|s| s.ended_early.clone()).collect(),
+            ramp_ms: stats
+                .iter()
+                .filter(|s| s.connected)
+                .filter_map(|s| s.connected_after)
+                .max()
+                .map(|d| round3(d.as_secs_f64() * 1000.0)),
+            abandoned_at_hard_deadline: abandoned,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct BytesPerClient {
     pub mean: Option<f64>,
     pub max: Option<f64>,
+}
+
+impl BytesPerClient {
+    /// Payload bytes a second received by each connected client over the window.
+    fn of(stats: &[ClientStats], window: f64) -> BytesPerClient {
+        let rates: Vec<f64> = stats
+            .iter()
+            .filter(|s| s.connected)
+            .map(|s| s.bytes as f64 / window)
+            .collect();
+        BytesPerClient {
+            mean: (!rates.is_empty())
+                .then(|| round3(rates.iter().sum::<f64>() / rates.len() as f64)),
+            max: (!rates.is_empty()).then(|| round3(rates.iter().copied().fold(0.0, f64::max))),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -159,28 +208,20 @@ pub struct ServerReport {
 }
 
 impl Report {
-    /// The summary of a run (a soak run's verdict is judged on it: [`crate::verdict`]).
+    /// The summary of a run (a soak run's verdict is judged on it: [`crate::verdict`]),
+    /// without spectators: the caller adds their section ([`SpectatorsReport`]).
     pub fn new(
         ctx: &Ctx,
         prepared: &Prepared,
         stats: &[ClientStats],
         server: Option<ServerFigures>,
+        load_tool: LoadToolCpu,
         abandoned: usize,
         soak: Option<SoakReport>,
     ) -> Report {
         let a = &ctx.args;
         let physics = a.mode.physics();
         let connected: Vec<&ClientStats> = stats.iter().filter(|s| s.connected).collect();
-
-        let rates: Vec<f64> = connected
-            .iter()
-            .map(|s| s.bytes as f64 / a.duration)
-            .collect();
-        let bytes = BytesPerClient {
-            mean: (!rates.is_empty())
-                .then(|| round3(rates.iter().sum::<f64>() / rates.len() as f64)),
-            max: (!rates.is_empty()).then(|| round3(rates.iter().copied().fold(0.0, f64::max))),
-        };
 
         let kicks = physics.then(|| SteadyKicks {
             counts: KickCounts::of(stats),
@@ -225,6 +266,7 @@ impl Report {
                 encoding: physics.then_some(a.encoding),
                 pose_rate: physics.then_some(a.pose_rate),
                 kick_interval: physics.then_some(a.kick_interval),
+                spectators: physics.then_some(a.spectators),
                 impulse_min: physics.then_some(a.impulse_min),
                 impulse_max: physics.then_some(a.impulse_max),
                 senders: (!physics).then_some(a.senders),
@@ -245,32 +287,57 @@ impl Report {
                 fd_limit: prepared.fd_limit,
                 source_addresses: prepared.source_addresses,
             },
-            connections: Connections {
-                attempted: stats.len(),
-                connected: connected.len(),
-                failed: stats.len() - connected.len(),
-                failures: stats
-                    .iter()
-                    .filter_map(|s| s.connect_error.clone())
-                    .collect(),
-                welcomed: physics.then(|| stats.iter().filter(|s| s.welcomed).count()),
-                ended_early: stats.iter().filter(|s| s.ended_early.is_some()).count(),
-                ended_early_reasons: stats.iter().filter_map(|s| s.ended_early.clone()).collect(),
-                ramp_ms: connected
-                    .iter()
-                    .filter_map(|s| s.connected_after)
-                    .max()
-                    .map(|d| round3(d.as_secs_f64() * 1000.0)),
-                abandoned_at_hard_deadline: abandoned,
-            },
+            connections: Connections::of(stats, physics, abandoned),
             frames_received: stats.iter().map(|s| s.frames).sum(),
-            bytes_per_client_per_s: bytes,
+            bytes_per_client_per_s: BytesPerClient::of(stats, a.duration),
             kicks,
             other_errors: physics.then(|| Tally::merged(stats.iter().map(|s| &s.other_errors))),
             snapshots,
+            spectators: None,
             relay,
             server,
+            load_tool,
             soak,
+        }
+    }
+}
+
+/// The spectators (`--spectators`): their connections and the snapshots they got.
+#[derive(Serialize)]
+pub struct SpectatorsReport {
+    pub count: u32,
+    pub connections: Connections,
+    pub snapshots: SpectatorSnapshots,
+    pub bytes_per_spectator_per_s: BytesPerClient,
+}
+
+#[derive(Serialize)]
+pub struct SpectatorSnapshots {
+    /// Received, missed (binary spectators: see `--spectators` for the rule) and jitter.
+    #[serde(flatten)]
+    pub counts: SnapshotCounts,
+    pub clients_with_gaps: usize,
+    /// The longest time between two snapshots any spectator saw (the later one within the
+    /// window), ms.
+    pub max_gap_ms: Option<f64>,
+}
+
+impl SpectatorsReport {
+    pub fn new(ctx: &Ctx, stats: &[ClientStats], abandoned: usize) -> SpectatorsReport {
+        let max_gap = stats
+            .iter()
+            .map(|s| s.max_gap)
+            .max()
+            .filter(|d| !d.is_zero());
+        SpectatorsReport {
+            count: ctx.args.spectators,
+            connections: Connections::of(stats, true, abandoned),
+            snapshots: SpectatorSnapshots {
+                counts: SnapshotCounts::of(stats),
+                clients_with_gaps: with_gaps(stats),
+                max_gap_ms: max_gap.map(|d| round3(d.as_secs_f64() * 1000.0)),
+            },
+            bytes_per_spectator_per_s: BytesPerClient::of(stats, ctx.args.duration),
         }
     }
 }

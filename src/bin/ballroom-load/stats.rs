@@ -211,6 +211,9 @@ pub struct ClientStats {
     pub jitter: Series,
     pub tick_jitter: Series,
     pub missed: u64,
+    /// The longest time between two snapshots (the later one within the window);
+    /// spectators only.
+    pub max_gap: Duration,
     // relay
     pub relay_sent: u64,
     pub delivered: u64,
