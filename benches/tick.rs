@@ -35,11 +35,14 @@ fn scene(name: &str) -> Arc<Scene> {
     SceneLibrary::builtin().get(name).unwrap()
 }
 
-/// Kickballs with the per-client rate limit lifted, so a bench can kick every tick.
+/// Kickballs with the per-client rate limit and the reach check lifted, so a bench can kick
+/// every tick.
 fn unlimited_kickballs() -> Arc<Scene> {
     let mut s = (*scene("kickballs")).clone();
     s.kick_rules.rate = 1e9;
     s.kick_rules.burst = 1e9;
+    // Players of `room_tick_10_players` stand where the balls started; the balls wander.
+    s.kick_rules.reach = 1e9;
     Arc::new(s)
 }
 
@@ -107,6 +110,38 @@ fn tick(c: &mut Criterion) {
             })
         });
     }
+    // The standard load's room: ten players standing by the balls, each reporting its
+    // pose 5 times a second and kicking every 2 s (so a pose every 1.2 ticks and a kick
+    // every 12 ticks in the room), snapshots encoded when due.
+    g.bench_function("room_tick_10_players", |b| {
+        let mut room = Room::new(unlimited_kickballs(), sim);
+        let homes: Vec<[f32; 3]> = room.snapshot().balls.iter().map(|b| b.position).collect();
+        let stand = |room: &mut Room, p: u64| {
+            let home = homes[(p % 3) as usize];
+            let side = if p % 2 == 0 { 1.5 } else { -1.5 };
+            let position = [home[0] + (p / 3) as f32 * 0.1, 0.0, home[2] + side];
+            let rotation = [0.0, 0.0, 0.0, 1.0];
+            room.apply(p + 1, Input::Pose { position, rotation })
+                .unwrap();
+        };
+        for p in 0..10 {
+            stand(&mut room, p);
+        }
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            if n.is_multiple_of(12) {
+                // A kicker of that ball (the reach check is lifted: the balls wander).
+                let k = kick(n / 12);
+                let kicker = u64::from(k.ball) + 3 * ((n / 36) % 3);
+                room.apply(kicker + 1, Input::Kick(k)).unwrap();
+            }
+            stand(&mut room, n % 10);
+            stand(&mut room, (n + 5) % 10);
+            let out = room.tick();
+            encode_due(&out);
+        })
+    });
     g.bench_function("at_rest", |b| {
         let mut room = Room::new(scene("kickballs"), sim);
         while !room.is_at_rest() {
