@@ -22,11 +22,13 @@ raise_open_file_limit() {
 # Build the release server and load tool, start `ballroom --addr 127.0.0.1:PORT ARGS...`
 # with its output in LOG, kill it when the script exits, and wait (at most 5 s) until it
 # answers GET /healthz. Exits the script, showing the end of LOG, if it does not.
+# $bin_wrapper, if set, goes before the server's command (`taskset -c 0`, say: it execs the
+# server, so $server_pid is still the server's).
 start_server() {
     local port=$1 log=$2
     shift 2
     cargo build --release --quiet --bin ballroom --bin ballroom-load
-    "$bin/ballroom" --addr "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+    ${bin_wrapper:-} "$bin/ballroom" --addr "127.0.0.1:$port" "$@" >"$log" 2>&1 &
     server_pid=$!
     trap stop_server EXIT
     wait_until_answers "127.0.0.1:$port/healthz" "$log"

@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout_at};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::context::{Ctx, deadline, lock};
@@ -16,6 +17,8 @@ use crate::stats::ClientStats;
 
 /// Bound on the close handshake at the end.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// Initial WebSocket read buffer per client, as the server's.
+const READ_BUFFER: usize = 4 * 1024;
 
 pub type Ws = WebSocketStream<TcpStream>;
 pub type Tx = futures_util::stream::SplitSink<Ws, Message>;
@@ -61,7 +64,11 @@ pub async fn connect_with(ctx: &Ctx, path: &str, recv_buffer: Option<u32>) -> Re
             .map_err(|e| format!("tcp connect: {e}"))?;
         let _ = stream.set_nodelay(true);
         let url = format!("ws://{}{path}", ctx.host);
-        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+        // tungstenite zeroes its whole read buffer's spare room before each read: with the
+        // default 128 KiB that was half of this tool's CPU. Frames here are small (the
+        // buffer still grows for a large one), so start at the server's 4 KiB.
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
             .await
             .map_err(|e| format!("websocket handshake: {e}"))?;
         Ok(ws)

@@ -158,6 +158,12 @@ pub async fn run(
     let mut seq = 0u64;
     let mut sending = true;
     let mut prev: Option<(Instant, u64, bool)> = None;
+    // One timer each for the whole session, moved on when its deadline does: timers made
+    // afresh for every frame received cost the tool more than the frames.
+    let mut pose_t = std::pin::pin!(sleep_until(deadline(next_pose)));
+    let mut kick_t = std::pin::pin!(sleep_until(deadline(next_kick)));
+    let mut stop_t = std::pin::pin!(sleep_until(deadline(session.stop)));
+    let mut drain_t = std::pin::pin!(sleep_until(deadline(session.drain)));
 
     loop {
         if !sending && lock(stats).pending.is_empty() {
@@ -198,6 +204,8 @@ pub async fn run(
                                 pose = Some(pose_text(h, p, local / homes.len()));
                                 next_pose = now;
                                 next_kick = now + kick_period.mul_f64(rng.unit());
+                                pose_t.as_mut().reset(deadline(next_pose));
+                                kick_t.as_mut().reset(deadline(next_kick));
                             }
                         }
                         let mut s = lock(stats);
@@ -253,21 +261,23 @@ pub async fn run(
                     _ => {}
                 }
             }
-            _ = sleep_until(deadline(next_pose)), if sending && pose.is_some() && pose_period.is_some() => {
+            _ = pose_t.as_mut(), if sending && pose.is_some() && pose_period.is_some() => {
                 let period = pose_period.expect("checked");
                 next_pose = (next_pose + period).max(Instant::now());
+                pose_t.as_mut().reset(deadline(next_pose));
                 if let Some(p) = &pose
                     && let Err(e) = send(ctx, tx, p.clone()).await
                 {
                     return Ended::Early(e);
                 }
             }
-            _ = sleep_until(deadline(next_kick)), if sending && anchor.is_some() => {
+            _ = kick_t.as_mut(), if sending && anchor.is_some() => {
                 let now = Instant::now();
                 next_kick += kick_period;
                 if next_kick < now {
                     next_kick = now + kick_period;
                 }
+                kick_t.as_mut().reset(deadline(next_kick));
                 let (h, home) = (mine.expect("set with anchor"), anchor.expect("checked"));
                 let text = kick_text(h, home, ball_at, seq + 1, ctx, rng);
                 seq += 1;
@@ -284,8 +294,8 @@ pub async fn run(
                     return Ended::Early(e);
                 }
             }
-            _ = sleep_until(deadline(session.stop)), if sending => sending = false,
-            _ = sleep_until(deadline(session.drain)) => return Ended::Done,
+            _ = stop_t.as_mut(), if sending => sending = false,
+            _ = drain_t.as_mut() => return Ended::Done,
         }
     }
 }

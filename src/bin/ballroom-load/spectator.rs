@@ -56,8 +56,12 @@ pub async fn run(ctx: &Ctx, rx: &mut Rx, stats: &Mutex<ClientStats>, rng: &mut R
         welcome.snapshot_rate.unwrap_or(20.0),
     );
     let mut last_tick = None;
+    // One timer for the whole session: a timer made per frame costs more than the frame.
+    let mut done = std::pin::pin!(sleep_until(deadline(ctx.drain_end)));
     loop {
         tokio::select! {
+            biased;
+            _ = done.as_mut() => return Ended::Done,
             frame = rx.next() => {
                 let now = Instant::now();
                 let msg = match received(ctx, stats, frame, now) {
@@ -84,7 +88,6 @@ pub async fn run(ctx: &Ctx, rx: &mut Rx, stats: &Mutex<ClientStats>, rng: &mut R
                 ctx.live.spectator_snapshots.fetch_add(1, Ordering::Relaxed);
                 gaps.saw(now, tick, asleep, ctx.in_window(now), &mut lock(stats), rng);
             }
-            _ = sleep_until(deadline(ctx.drain_end)) => return Ended::Done,
         }
     }
 }
