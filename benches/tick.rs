@@ -118,7 +118,7 @@ fn tick(c: &mut Criterion) {
         let homes: Vec<[f32; 3]> = room.snapshot().balls.iter().map(|b| b.position).collect();
         let stand = |room: &mut Room, p: u64| {
             let home = homes[(p % 3) as usize];
-            let side = if p % 2 == 0 { 1.5 } else { -1.5 };
+            let side = if p.is_multiple_of(2) { 1.5 } else { -1.5 };
             let position = [home[0] + (p / 3) as f32 * 0.1, 0.0, home[2] + side];
             let rotation = [0.0, 0.0, 0.0, 1.0];
             room.apply(p + 1, Input::Pose { position, rotation })

@@ -131,7 +131,10 @@ fn kicks_on_every_tick_coalesce_into_the_snapshots_that_ack_them() {
                 snapshots += 1;
                 for (client, applied) in held.drain(..) {
                     assert_eq!(s.acks.get(&client), Some(&1), "the snapshot acks the kick");
-                    assert!(s.tick - applied < every, "a kick waits less than an interval");
+                    assert!(
+                        s.tick - applied < every,
+                        "a kick waits less than an interval"
+                    );
                 }
             }
             None => assert!(
