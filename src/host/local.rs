@@ -172,12 +172,10 @@ impl LocalRoom {
                 }
                 request = requests.recv(), if !read_at_ticks(wake) => match request {
                     Some(request) => {
-                        self.skip_slept(&mut ticker);
-                        if let Err(panic) = guarded(|| self.handle(request)) {
+                        if let Err(panic) = self.serve(request, &mut ticker, &mut empty_since) {
                             self.fail(&panic);
                             break 'run;
                         }
-                        empty_since = self.empty_since(empty_since);
                     }
                     None => break,
                 },
@@ -237,11 +235,24 @@ impl LocalRoom {
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => return Ok(false),
             };
-            self.skip_slept(ticker);
-            guarded(|| self.handle(request))?;
-            *empty_since = self.empty_since(*empty_since);
+            self.serve(request, ticker, empty_since)?;
         }
         Ok(true)
+    }
+
+    /// One request, whether read as it came or at a tick: the ticks slept through go by
+    /// first, then the request, then the room's emptiness is noted. Err: the simulation
+    /// panicked.
+    fn serve(
+        &mut self,
+        request: RoomRequest,
+        ticker: &mut Ticker,
+        empty_since: &mut Option<Instant>,
+    ) -> Result<(), String> {
+        self.skip_slept(ticker);
+        guarded(|| self.handle(request))?;
+        *empty_since = self.empty_since(*empty_since);
+        Ok(())
     }
 
     /// What another node asked (or the owner's next save).
